@@ -1,0 +1,1 @@
+"""Accounts: sign-up, sign-in, devices, refresh-token chains, export and erasure."""

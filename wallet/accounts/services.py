@@ -1,0 +1,207 @@
+"""Account services: plain functions over a session; the caller commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.accounts import passwords, tokens
+from wallet.errors import DomainError
+from wallet.models import Account, Device, RefreshToken
+
+USERNAME_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+# Verifying against this when the username is unknown keeps the response time the same, so timing
+# does not reveal which usernames exist.
+_DUMMY_HASH_PASSWORD = "not-a-real-password-but-a-timing-decoy"  # noqa: S105 - a decoy, not a secret
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    device_id: uuid.UUID
+    account_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """What the services need to know to mint tokens; built from settings by the app."""
+
+    access_key: bytes
+    access_ttl: dt.timedelta
+    refresh_ttl: dt.timedelta
+
+
+def normalise_username(username: str) -> str:
+    name = unicodedata.normalize("NFKC", username).strip().lower()
+    if not 3 <= len(name) <= 40 or not set(name) <= USERNAME_ALLOWED:
+        raise DomainError(
+            "request.validation_failed",
+            "A username has 3 to 40 characters: letters, digits, '.', '-' or '_'.",
+            errors={"username": ["3 to 40 characters: letters, digits, '.', '-' or '_'."]},
+        )
+    return name
+
+
+def sign_up(db: Session, *, username: str, password: str, display_name: str, email: str | None,
+            hasher: PasswordHasher, now: dt.datetime) -> Account:
+    name = normalise_username(username)
+    passwords.check_policy(password, username=name)
+    account = Account(
+        username=name,
+        password_hash=passwords.hash_password(hasher, password),
+        display_name=display_name.strip() or name,
+        email=email or None,
+        subject_id=f"urn:uuid:{uuid.uuid4()}",
+        created_at=now,
+    )
+    db.add(account)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as error:
+        raise DomainError("account.username_taken") from error
+    return account
+
+
+def authenticate(db: Session, *, username: str, password: str, hasher: PasswordHasher) -> Account:
+    try:
+        name = normalise_username(username)
+    except DomainError:
+        name = ""
+    account = db.scalar(select(Account).where(Account.username == name)) if name else None
+    if account is None:
+        passwords.verify_password(hasher, hasher.hash(_DUMMY_HASH_PASSWORD), password)
+        raise DomainError("auth.invalid_credentials")
+    if not passwords.verify_password(hasher, account.password_hash, password):
+        raise DomainError("auth.invalid_credentials")
+    if hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(hasher, password)
+    return account
+
+
+def open_device(db: Session, *, account: Account, name: str, platform: str, policy: TokenPolicy,
+                now: dt.datetime) -> TokenPair:
+    """Register a device for the account and start its refresh-token chain."""
+    device = Device(account_id=account.id, name=name, platform=platform, created_at=now, last_seen_at=now)
+    db.add(device)
+    db.flush()
+    return _issue_pair(db, device=device, policy=policy, now=now)
+
+
+def _issue_pair(db: Session, *, device: Device, policy: TokenPolicy, now: dt.datetime) -> TokenPair:
+    refresh = tokens.new_refresh_token()
+    db.add(RefreshToken(device_id=device.id, token_hash=tokens.hash_refresh_token(refresh),
+                        created_at=now, expires_at=now + policy.refresh_ttl))
+    access = tokens.mint_access_token(policy.access_key, account_id=device.account_id, device_id=device.id,
+                                      now=now, ttl=policy.access_ttl)
+    db.flush()
+    return TokenPair(access_token=access, refresh_token=refresh,
+                     expires_in=int(policy.access_ttl.total_seconds()), device_id=device.id,
+                     account_id=device.account_id)
+
+
+def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy, now: dt.datetime) -> TokenPair:
+    """Exchange a refresh token for a new pair; a second use of any token revokes its device.
+
+    The exchange is one conditional UPDATE (``used_at IS NULL``), so two concurrent refreshes with
+    the same token cannot both succeed: the loser sees reuse.
+    """
+    token_hash = tokens.hash_refresh_token(refresh_token)
+    claimed = db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None),
+               RefreshToken.expires_at > now)
+        .values(used_at=now)
+        .returning(RefreshToken.device_id)
+    ).first()
+    if claimed is None:
+        known = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+        if known is not None and known.used_at is not None:
+            revoke_device_chain(db, device_id=known.device_id, now=now)
+            raise DomainError("auth.refresh_token_reused")
+        raise DomainError("auth.refresh_token_invalid")
+    device = db.get(Device, claimed.device_id)
+    if device is None or device.revoked_at is not None:
+        raise DomainError("auth.device_revoked")
+    device.last_seen_at = now
+    return _issue_pair(db, device=device, policy=policy, now=now)
+
+
+def revoke_device_chain(db: Session, *, device_id: uuid.UUID, now: dt.datetime) -> None:
+    db.execute(update(Device).where(Device.id == device_id, Device.revoked_at.is_(None)).values(revoked_at=now))
+    db.execute(delete(RefreshToken).where(RefreshToken.device_id == device_id))
+
+
+def active_device(db: Session, *, account_id: uuid.UUID, device_id: uuid.UUID) -> Device:
+    """The device behind an access token, if it is still signed in."""
+    device = db.get(Device, device_id)
+    if device is None or device.account_id != account_id:
+        raise DomainError("auth.invalid_token")
+    if device.revoked_at is not None:
+        raise DomainError("auth.device_revoked")
+    return device
+
+
+def list_devices(db: Session, *, account_id: uuid.UUID) -> list[Device]:
+    return list(db.scalars(select(Device).where(Device.account_id == account_id, Device.revoked_at.is_(None))
+                           .order_by(Device.created_at)))
+
+
+def revoke_device(db: Session, *, account_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> None:
+    device = db.get(Device, device_id)
+    if device is None or device.account_id != account_id or device.revoked_at is not None:
+        raise DomainError("device.not_found")
+    revoke_device_chain(db, device_id=device_id, now=now)
+
+
+def get_account(db: Session, *, account_id: uuid.UUID) -> Account:
+    account = db.get(Account, account_id)
+    if account is None:
+        raise DomainError("account.not_found")
+    return account
+
+
+def update_profile(db: Session, *, account_id: uuid.UUID, display_name: str | None = None,
+                   email: str | None = None, clear_email: bool = False) -> Account:
+    account = get_account(db, account_id=account_id)
+    if display_name is not None:
+        account.display_name = display_name.strip() or account.username
+    if clear_email:
+        account.email = None
+    elif email is not None:
+        account.email = email
+    db.flush()
+    return account
+
+
+def change_password(db: Session, *, account_id: uuid.UUID, current_password: str, new_password: str,
+                    hasher: PasswordHasher, keep_device_id: uuid.UUID, now: dt.datetime) -> None:
+    """Change the password and sign out every other device (a stolen session ends here)."""
+    account = get_account(db, account_id=account_id)
+    if not passwords.verify_password(hasher, account.password_hash, current_password):
+        raise DomainError("auth.invalid_credentials", "The current password is wrong.")
+    passwords.check_policy(new_password, username=account.username)
+    account.password_hash = passwords.hash_password(hasher, new_password)
+    for device in list_devices(db, account_id=account_id):
+        if device.id != keep_device_id:
+            revoke_device_chain(db, device_id=device.id, now=now)
+    db.flush()
+
+
+def delete_account(db: Session, *, account_id: uuid.UUID, password: str, hasher: PasswordHasher) -> None:
+    """Erase the account and, through ``ON DELETE CASCADE``, every personal row that hangs off it."""
+    account = get_account(db, account_id=account_id)
+    if not passwords.verify_password(hasher, account.password_hash, password):
+        raise DomainError("auth.invalid_credentials", "The password is wrong; nothing was deleted.")
+    db.execute(delete(Account).where(Account.id == account_id))
+    db.flush()

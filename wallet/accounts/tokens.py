@@ -1,0 +1,70 @@
+"""Access tokens (short-lived, signed, stateless) and refresh tokens (opaque, stored hashed).
+
+An access token is an HS256 JWT naming the account and the device; it lives minutes, and every
+request also checks that the device is not revoked, so signing a device out takes effect at once.
+A refresh token is 256 random bits; only its SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from wallet.errors import DomainError
+
+_ALGORITHM = "HS256"
+_AUDIENCE = "learner-wallet/api"
+
+
+def derive_key(secret_key: bytes, purpose: str) -> bytes:
+    """A separate key per purpose, so a token of one kind can never pass as another."""
+    return hmac.new(secret_key, purpose.encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    account_id: uuid.UUID
+    device_id: uuid.UUID
+    expires_at: dt.datetime
+
+
+def mint_access_token(key: bytes, *, account_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime,
+                      ttl: dt.timedelta) -> str:
+    payload = {
+        "sub": str(account_id),
+        "did": str(device_id),
+        "aud": _AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    return jwt.encode(payload, key, algorithm=_ALGORITHM)
+
+
+def read_access_token(key: bytes, token: str, *, now: dt.datetime) -> AccessClaims:
+    """Check signature and expiry against ``now`` (so tests control the clock)."""
+    try:
+        payload = jwt.decode(
+            token, key, algorithms=[_ALGORITHM], audience=_AUDIENCE,
+            options={"verify_exp": False, "require": ["sub", "did", "exp", "aud"]},
+        )
+        expires_at = dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC)
+        claims = AccessClaims(uuid.UUID(payload["sub"]), uuid.UUID(payload["did"]), expires_at)
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+        raise DomainError("auth.invalid_token") from error
+    if claims.expires_at <= now:
+        raise DomainError("auth.invalid_token", "The access token has expired; refresh it.")
+    return claims
+
+
+def new_refresh_token() -> str:
+    return "rt_" + secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,150 @@
+"""The learner's own account: sign-up, profile, password, export and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from wallet.accounts import export as account_export
+from wallet.accounts import services as accounts
+from wallet.api import context
+from wallet.api.core import Blueprint
+from wallet.api.schemas import DeviceInSchema, OutputSchema, StrictSchema, TokenPairSchema, token_pair
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Sign up and manage your account")
+
+
+class SignUpSchema(StrictSchema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(3, 40),
+                                metadata={"description": "Letters, digits, '.', '-' or '_'", "example": "sam"})
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(8, 128),
+                                metadata={"example": "correct horse battery"})
+    display_name = ma.fields.String(load_default="", validate=ma.validate.Length(0, 80),
+                                    metadata={"description": "Shown on shared badges", "example": "Sam K."})
+    email = ma.fields.Email(load_default=None, allow_none=True,
+                            metadata={"description": "Optional; never put into a credential"})
+    device = ma.fields.Nested(DeviceInSchema, required=True)
+
+
+class AccountSchema(OutputSchema):
+    id = ma.fields.UUID()
+    username = ma.fields.String()
+    display_name = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    subject_id = ma.fields.String(metadata={"description": "Your identifier inside credentials"})
+    created_at = ma.fields.DateTime()
+
+
+class ProfileUpdateSchema(StrictSchema):
+    display_name = ma.fields.String(validate=ma.validate.Length(1, 80))
+    email = ma.fields.Email(allow_none=True)
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(1, 256))
+    new_password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(8, 128))
+
+
+class DeleteAccountSchema(StrictSchema):
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(1, 256),
+                                metadata={"description": "Confirms the erasure"})
+
+
+class SignUpResultSchema(TokenPairSchema):
+    account = ma.fields.Nested(AccountSchema)
+
+
+@blp.route("/accounts")
+class SignUp(MethodView):
+    @blp.arguments(SignUpSchema, example={"username": "sam", "password": "correct horse battery",
+                                          "display_name": "Sam K.",
+                                          "device": {"name": "Sam's phone", "platform": "android"}})
+    @blp.response(201, SignUpResultSchema)
+    @blp.alt_response(409, description="Username taken (`account.username_taken`)")
+    def post(self, body: dict[str, Any]) -> dict[str, object]:
+        """Sign up
+
+        No email needed. Returns tokens for the device signing up, so the learner is in at once.
+        """
+        state = context.state()
+        db = context.db()
+        now = context.now()
+        account = accounts.sign_up(db, username=body["username"], password=body["password"],
+                                   display_name=body["display_name"], email=body["email"],
+                                   hasher=state.hasher, now=now)
+        pair = accounts.open_device(db, account=account, name=body["device"]["name"],
+                                    platform=body["device"]["platform"], policy=state.token_policy, now=now)
+        db.commit()
+        return {**token_pair(pair), "account": account}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.login_required
+    @blp.response(200, AccountSchema)
+    def get(self) -> object:
+        """Your account"""
+        return accounts.get_account(context.db(), account_id=context.principal().account_id)
+
+    @blp.login_required
+    @blp.arguments(ProfileUpdateSchema)
+    @blp.response(200, AccountSchema)
+    def patch(self, body: dict[str, Any]) -> object:
+        """Change your display name or email"""
+        db = context.db()
+        account = accounts.update_profile(db, account_id=context.principal().account_id,
+                                          display_name=body.get("display_name"), email=body.get("email"),
+                                          clear_email="email" in body and body["email"] is None)
+        db.commit()
+        return account
+
+    @blp.login_required
+    @blp.arguments(DeleteAccountSchema)
+    @blp.response(204)
+    def delete(self, body: dict[str, Any]) -> None:
+        """Delete your account and everything in it
+
+        Erases the account, its devices, credentials, collections, share links and claims. Cannot be undone.
+        """
+        db = context.db()
+        accounts.delete_account(db, account_id=context.principal().account_id, password=body["password"],
+                                hasher=context.state().hasher)
+        db.commit()
+
+
+@blp.route("/me/password")
+class Password(MethodView):
+    @blp.login_required
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    def post(self, body: dict[str, Any]) -> None:
+        """Change your password
+
+        Every other device is signed out.
+        """
+        me = context.principal()
+        db = context.db()
+        accounts.change_password(db, account_id=me.account_id, current_password=body["current_password"],
+                                 new_password=body["new_password"], hasher=context.state().hasher,
+                                 keep_device_id=me.device_id, now=context.now())
+        db.commit()
+
+
+class ExportSchema(OutputSchema):
+    format = ma.fields.String(metadata={"example": account_export.EXPORT_FORMAT})
+    exported_at = ma.fields.String()
+    account = ma.fields.Dict()
+    devices = ma.fields.List(ma.fields.Dict())
+    memberships = ma.fields.List(ma.fields.Dict())
+
+
+@blp.route("/me/export")
+class Export(MethodView):
+    @blp.login_required
+    @blp.response(200, ExportSchema)
+    def get(self) -> dict[str, Any]:
+        """Export all your data as one JSON document"""
+        return account_export.export_account(context.db(), account_id=context.principal().account_id,
+                                             now=context.now())

@@ -1,0 +1,87 @@
+"""Sign-in, token refresh and sign-out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from wallet.accounts import services as accounts
+from wallet.api import context
+from wallet.api.core import Blueprint
+from wallet.api.schemas import DeviceInSchema, StrictSchema, TokenPairSchema, token_pair
+from wallet.errors import DomainError
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in, refresh tokens, sign out")
+
+
+class LoginSchema(StrictSchema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(1, 80),
+                                metadata={"example": "sam"})
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(1, 256),
+                                metadata={"example": "correct horse battery"})
+    device = ma.fields.Nested(DeviceInSchema, required=True)
+
+
+class RefreshSchema(StrictSchema):
+    refresh_token = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema, example={"username": "sam", "password": "correct horse battery",
+                                         "device": {"name": "Sam's phone", "platform": "android"}})
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, description="Wrong username or password (`auth.invalid_credentials`)")
+    def post(self, body: dict[str, Any]) -> dict[str, object]:
+        """Sign in on a device
+
+        Returns a short-lived access token and a refresh token bound to a new device entry.
+        """
+        state = context.state()
+        db = context.db()
+        account = accounts.authenticate(db, username=body["username"], password=body["password"],
+                                        hasher=state.hasher)
+        pair = accounts.open_device(db, account=account, name=body["device"]["name"],
+                                    platform=body["device"]["platform"], policy=state.token_policy,
+                                    now=context.now())
+        db.commit()
+        return token_pair(pair)
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @blp.arguments(RefreshSchema)
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, description="Unknown, expired or reused refresh token "
+                      "(`auth.refresh_token_invalid`, `auth.refresh_token_reused`, `auth.device_revoked`)")
+    def post(self, body: dict[str, Any]) -> dict[str, object]:
+        """Exchange a refresh token for a new token pair
+
+        Each refresh token works once. Presenting one a second time signs that device out.
+        """
+        db = context.db()
+        try:
+            pair = accounts.rotate_refresh_token(db, refresh_token=body["refresh_token"],
+                                                 policy=context.state().token_policy, now=context.now())
+        except DomainError:
+            db.commit()  # keep the revocation that reuse detection just made
+            raise
+        db.commit()
+        return token_pair(pair)
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.login_required
+    @blp.response(204)
+    def post(self) -> None:
+        """Sign this device out
+
+        Its refresh tokens stop working at once and its access token is refused on the next call.
+        """
+        me = context.principal()
+        db = context.db()
+        accounts.revoke_device(db, account_id=me.account_id, device_id=me.device_id, now=context.now())
+        db.commit()

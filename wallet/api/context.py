@@ -1,0 +1,59 @@
+"""Per-request access to the app's state: the database session, the clock, the signed-in principal.
+
+Views call these; services never do (they receive what they need as arguments).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+from sqlalchemy.orm import Session
+
+from wallet.accounts import services as accounts
+from wallet.accounts import tokens
+from wallet.errors import DomainError
+from wallet.state import WalletState
+
+
+def state() -> WalletState:
+    return current_app.extensions["wallet"]
+
+
+def db() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = state().session_factory()
+    return g.db
+
+
+def now() -> dt.datetime:
+    return state().clock()
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_id: uuid.UUID
+    device_id: uuid.UUID
+
+
+def authenticate_request() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise DomainError("auth.required")
+    claims = tokens.read_access_token(state().token_policy.access_key, token.strip(), now=now())
+    accounts.active_device(db(), account_id=claims.account_id, device_id=claims.device_id)
+    g.principal = Principal(claims.account_id, claims.device_id)
+    return g.principal
+
+
+def principal() -> Principal:
+    """The signed-in principal; only valid inside a ``login_required`` view."""
+    return g.principal
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"

@@ -1,0 +1,140 @@
+"""The application factory. Nothing is created at import time: engine, Api and state are bound here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_cors import CORS
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from wallet import logs
+from wallet.accounts.passwords import make_hasher
+from wallet.accounts.services import TokenPolicy
+from wallet.accounts.tokens import derive_key
+from wallet.api.core import WalletApi, check_request_content_type, handle_domain_error
+from wallet.api.problems import problem_response
+from wallet.config import Settings
+from wallet.db import make_engine, make_session_factory
+from wallet.errors import DomainError
+from wallet.instance_secrets import load_or_create
+from wallet.state import WalletState, utc_now
+
+log = logging.getLogger("wallet.http")
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = utc_now,
+               engine: Engine | None = None) -> Flask:
+    """Build the Flask app for ``settings`` (default: from ``WALLET_*`` environment variables).
+
+    ``engine`` lets an embedding process (the test suite, a benchmark) share one engine.
+    """
+    settings = settings or Settings.from_env()
+    instance_path = settings.resolved_instance_path()
+    app = Flask("wallet", instance_path=str(instance_path), instance_relative_config=True)
+    logs.configure(settings.log_level, as_json=settings.log_json)
+
+    instance_secrets = load_or_create(instance_path, secret_key=settings.secret_key,
+                                      key_encryption_key=settings.key_encryption_key)
+    engine = engine or make_engine(settings.resolved_database_url())
+    app.extensions["wallet"] = WalletState(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        secrets=instance_secrets,
+        hasher=make_hasher(settings.password_hash_profile),
+        token_policy=TokenPolicy(
+            access_key=derive_key(instance_secrets.secret_key, "access-token"),
+            access_ttl=dt.timedelta(seconds=settings.access_token_ttl_seconds),
+            refresh_ttl=dt.timedelta(days=settings.refresh_token_ttl_days),
+        ),
+        clock=clock,
+    )
+    app.config.update(
+        SECRET_KEY=instance_secrets.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        API_TITLE="Learner Wallet API",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs-assets/",
+        JSON_SORT_KEYS=False,
+    )
+    if settings.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    if settings.cors_origins:
+        CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+             expose_headers=["ETag", "X-Request-Id", "Retry-After"])
+
+    api = WalletApi(app, spec_kwargs={
+        "info": {"description": "Learner Wallet: hold, verify, sync, claim and share Open Badges. "
+                 "Every error is RFC 9457 problem+json with a stable `code`."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "bearerFormat": "JWT"})
+    app.register_error_handler(DomainError, handle_domain_error)
+    _register_request_hooks(app)
+    _register_blueprints(app, api)
+    return app
+
+
+def _register_blueprints(app: Flask, api: WalletApi) -> None:
+    from wallet.api import accounts, auth, devices, meta, organisations
+
+    meta.register(app)
+    for module in (auth, accounts, devices, organisations):
+        api.register_blueprint(module.blp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.request_id = logs.sane_request_id(request.headers.get("X-Request-Id")) or secrets.token_hex(8)
+        g.started = time.perf_counter()
+        view = app.view_functions.get(request.endpoint or "")
+        view_class = getattr(view, "view_class", None)
+        if view_class is not None:
+            view = getattr(view_class, request.method.lower(), view)
+        if request.path.startswith("/api/"):
+            check_request_content_type(view)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        duration = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log.info("request", extra={"method": request.method, "path": request.path,
+                                   "status": response.status_code, "duration_ms": round(duration, 1)})
+        return response
+
+    @app.teardown_request
+    def _close_session(_error: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        if isinstance(error, HTTPException):
+            return error
+        log.exception("unhandled error", extra={"event": "unhandled"})
+        return problem_response(500, "server.internal_error",
+                                InternalServerError.description, request_id=g.get("request_id"))

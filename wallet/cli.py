@@ -1,0 +1,173 @@
+"""The ``wallet`` command: serve, migrate, seed demo data, and the operator's tools.
+
+Commands own their transaction (``with session_factory.begin() as db:``); services only flush.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from wallet.config import Settings
+from wallet.db import make_engine, make_session_factory
+from wallet.errors import DomainError
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with make_session_factory(engine).begin() as db:
+            yield db
+    finally:
+        engine.dispose()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@click.group()
+def main() -> None:
+    """Learner Wallet: an open learner-credential wallet backend."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--dev", is_flag=True, help="Flask's development server with reload (never in production).")
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
+    """Run the HTTP service (gunicorn; migrations applied first)."""
+    settings = _settings()
+    _upgrade(settings)
+    if dev:
+        from wallet.app import create_app
+
+        create_app(settings).run(host=host, port=port, debug=True)
+        return
+    from wallet.server import run_gunicorn
+
+    run_gunicorn(host=host, port=port, workers=workers, settings=settings)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+def _upgrade(settings: Settings) -> None:
+    from wallet.migrate import upgrade
+
+    settings.resolved_instance_path().mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (safe to run repeatedly)."""
+    settings = _settings()
+    click.echo(f"Upgrading {_redact(settings.resolved_database_url())} …")
+    _upgrade(settings)
+    click.echo("Database is at the latest revision.")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def org() -> None:
+    """Operator tools for organisations."""
+
+
+@org.command("create")
+@click.option("--slug", required=True, help="Short name used in URLs, e.g. makerspace-north.")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--description", default="", help="Who they are, shown on their issuer page.")
+@click.option("--url", default=None, help="Their website.")
+@click.option("--admin", "admin_username", required=True,
+              help="Username of the first admin; created with a printed one-time password if it does not exist.")
+def org_create(slug: str, name: str, description: str, url: str | None, admin_username: str) -> None:
+    """Create an organisation and its first admin."""
+    from wallet.accounts.passwords import make_hasher
+    from wallet.models import Role
+    from wallet.organisations import services as organisations
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        with _transaction(settings) as session:
+            password = _ensure_account(session, admin_username, make_hasher(settings.password_hash_profile))
+            organisations.create_organisation(session, slug=slug, name=name, description=description,
+                                              url=url, now=_now())
+            organisations.add_member(session, slug=slug, actor=None, username=admin_username, role=Role.ADMIN,
+                                     now=_now())
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"Created organisation {slug!r} with admin {admin_username!r}.")
+    if password:
+        click.echo(f"New account {admin_username!r}, one-time password: {password}  (change it after signing in)")
+
+
+@org.command("add-member")
+@click.option("--slug", required=True)
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["admin", "youth_worker"]), required=True)
+def org_add_member(slug: str, username: str, role: str) -> None:
+    """Add an existing account to an organisation."""
+    from wallet.models import Role
+    from wallet.organisations import services as organisations
+
+    settings = _settings()
+    try:
+        with _transaction(settings) as session:
+            organisations.add_member(session, slug=slug, actor=None, username=username, role=Role(role),
+                                     now=_now())
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"{username} is now {role} of {slug}.")
+
+
+def _ensure_account(session: Session, username: str, hasher: object) -> str | None:
+    """Create ``username`` with a random password unless it exists; return the password if created."""
+    from sqlalchemy import select
+
+    from wallet.accounts import services as accounts
+    from wallet.models import Account
+
+    if session.scalar(select(Account).where(Account.username == accounts.normalise_username(username))):
+        return None
+    password = secrets.token_urlsafe(12)
+    accounts.sign_up(session, username=username, password=password, display_name=username, email=None,
+                     hasher=hasher, now=_now())  # type: ignore[arg-type]
+    return password
+
+
+@main.command()
+def demo() -> None:
+    """Seed a demo organisation, youth worker, learner and badges (idempotent)."""
+    from wallet.demo import seed_demo
+
+    settings = _settings()
+    _upgrade(settings)
+    with _transaction(settings) as session:
+        lines = seed_demo(session, settings=settings, now=_now(), progress=lambda text: click.echo(f"  {text}"))
+    for line in lines:
+        click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

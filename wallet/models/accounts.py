@@ -1,0 +1,66 @@
+"""Accounts, their devices and refresh tokens.
+
+Learners are often teenagers: we keep a username, a display name and (optionally) an email, and no
+date of birth. ``subject_id`` is the learner's identifier inside credentials — random, so a badge
+never carries contact details.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wallet.db import Base
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+    subject_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+
+    devices: Mapped[list[Device]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Device(Base):
+    """A phone, tablet or computer the learner signed in on; refresh tokens are bound to one."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    platform: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+    account: Mapped[Account] = relationship(back_populates="devices")
+
+
+class RefreshToken(Base):
+    """One link of a device's refresh-token chain, stored only as a SHA-256 hash.
+
+    ``used_at`` is set exactly once, by a conditional UPDATE, when the token is exchanged; presenting
+    a token whose ``used_at`` is set is reuse, and revokes the device (OAuth 2.0 Security BCP §4.14).
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_device_id", "device_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]

@@ -1,0 +1,1 @@
+"""Organisations (makerspaces, museums, youth centres), their members and roles."""

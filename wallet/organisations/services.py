@@ -1,0 +1,150 @@
+"""Organisation services. Authorisation lives here, not in views: every function that acts for an
+organisation takes the acting account and checks its role, so no entry point can forget."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.accounts.services import normalise_username
+from wallet.errors import DomainError
+from wallet.models import Account, Membership, Organisation, Role
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
+
+
+def create_organisation(db: Session, *, slug: str, name: str, description: str = "", url: str | None = None,
+                        now: dt.datetime) -> Organisation:
+    """Operators create organisations (from the CLI); there is no self-service route."""
+    if not _SLUG.match(slug):
+        raise DomainError("request.validation_failed", "A slug has lower-case letters, digits and hyphens.",
+                          errors={"slug": ["lower-case letters, digits and hyphens, 1 to 60 characters"]})
+    organisation = Organisation(slug=slug, name=name, description=description, url=url, created_at=now)
+    db.add(organisation)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as error:
+        raise DomainError("organisation.slug_taken") from error
+    return organisation
+
+
+def get_by_slug(db: Session, *, slug: str) -> Organisation:
+    organisation = db.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None:
+        raise DomainError("organisation.not_found")
+    return organisation
+
+
+def role_of(db: Session, *, organisation_id: uuid.UUID, account_id: uuid.UUID) -> Role | None:
+    return db.scalar(select(Membership.role).where(Membership.organisation_id == organisation_id,
+                                                   Membership.account_id == account_id))
+
+
+def require_role(db: Session, *, slug: str, actor: uuid.UUID, roles: frozenset[Role]) -> Organisation:
+    """The organisation, if ``actor`` holds one of ``roles`` in it.
+
+    Non-members get ``organisation.not_found`` rather than ``auth.forbidden``: an outsider learns
+    nothing about which organisations exist behind the API. Members without the role get 403.
+    """
+    organisation = db.scalar(select(Organisation).where(Organisation.slug == slug))
+    if organisation is None:
+        raise DomainError("organisation.not_found")
+    role = role_of(db, organisation_id=organisation.id, account_id=actor)
+    if role is None:
+        raise DomainError("organisation.not_found")
+    if role not in roles:
+        raise DomainError("auth.forbidden", f"This needs the {' or '.join(sorted(roles))} role.")
+    return organisation
+
+
+ANY_MEMBER = frozenset({Role.ADMIN, Role.YOUTH_WORKER})
+ADMINS = frozenset({Role.ADMIN})
+
+
+def memberships_of(db: Session, *, account_id: uuid.UUID) -> list[tuple[Organisation, Role]]:
+    rows = db.execute(
+        select(Organisation, Membership.role).join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.account_id == account_id).order_by(Organisation.name)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def update_organisation(db: Session, *, slug: str, actor: uuid.UUID, name: str | None = None,
+                        description: str | None = None, url: str | None = None) -> Organisation:
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    if name is not None:
+        organisation.name = name
+    if description is not None:
+        organisation.description = description
+    if url is not None:
+        organisation.url = url or None
+    db.flush()
+    return organisation
+
+
+def list_members(db: Session, *, slug: str, actor: uuid.UUID) -> list[tuple[Account, Membership]]:
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    rows = db.execute(
+        select(Account, Membership).join(Membership, Membership.account_id == Account.id)
+        .where(Membership.organisation_id == organisation.id).order_by(Account.username)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def add_member(db: Session, *, slug: str, actor: uuid.UUID | None, username: str, role: Role,
+               now: dt.datetime) -> Membership:
+    """Add an existing account by username. ``actor=None`` is the operator (CLI)."""
+    organisation = (get_by_slug(db, slug=slug) if actor is None
+                    else require_role(db, slug=slug, actor=actor, roles=ADMINS))
+    account = db.scalar(select(Account).where(Account.username == normalise_username(username)))
+    if account is None:
+        raise DomainError("account.not_found", "No account has that username.")
+    membership = Membership(organisation_id=organisation.id, account_id=account.id, role=role, created_at=now)
+    db.add(membership)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as error:
+        raise DomainError("organisation.already_member") from error
+    return membership
+
+
+def _membership(db: Session, organisation: Organisation, account_id: uuid.UUID) -> Membership:
+    membership = db.scalar(select(Membership).where(Membership.organisation_id == organisation.id,
+                                                    Membership.account_id == account_id))
+    if membership is None:
+        raise DomainError("organisation.not_member")
+    return membership
+
+
+def _ensure_admin_remains(db: Session, organisation: Organisation, leaving: Membership) -> None:
+    if leaving.role != Role.ADMIN:
+        return
+    admins = db.scalar(select(func.count()).select_from(Membership).where(
+        Membership.organisation_id == organisation.id, Membership.role == Role.ADMIN))
+    if (admins or 0) <= 1:
+        raise DomainError("organisation.last_admin")
+
+
+def change_role(db: Session, *, slug: str, actor: uuid.UUID, account_id: uuid.UUID, role: Role) -> Membership:
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    membership = _membership(db, organisation, account_id)
+    if role != membership.role:
+        _ensure_admin_remains(db, organisation, membership)
+        membership.role = role
+    db.flush()
+    return membership
+
+
+def remove_member(db: Session, *, slug: str, actor: uuid.UUID, account_id: uuid.UUID) -> None:
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    membership = _membership(db, organisation, account_id)
+    _ensure_admin_remains(db, organisation, membership)
+    db.delete(membership)
+    db.flush()
