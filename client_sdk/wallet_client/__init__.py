@@ -1,0 +1,1 @@
+"""Learner Wallet's Python SDK: the API client, the offline replica and sync."""
