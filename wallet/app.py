@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -130,6 +131,21 @@ def _register_request_hooks(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+    @app.errorhandler(OperationalError)
+    def _database_busy(error: OperationalError) -> Any:
+        # A dropped connection, "database is locked" or a serialization failure: the transaction was
+        # rolled back, so the client may safely retry the same request.
+        log.warning("database unavailable: %s", type(error.orig).__name__, extra={"event": "db_unavailable"})
+        return problem_response(503, "server.unavailable", "The database is busy; retry in a moment.",
+                                headers={"Retry-After": "1"}, retry_after=1, request_id=g.get("request_id"))
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error: IntegrityError) -> Any:
+        # A uniqueness or foreign-key race that no service anticipated: the write did not happen.
+        log.warning("integrity conflict", extra={"event": "integrity_conflict"})
+        return problem_response(409, "request.conflict", "The change conflicts with another one; reload and retry.",
+                                request_id=g.get("request_id"))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

@@ -95,3 +95,26 @@ def test_request_ids_are_echoed_and_insane_ones_replaced(client: Any) -> None:
     assert kept.headers["X-Request-Id"] == "abc12345-from-proxy"
     replaced = client.get("/healthz", headers={"X-Request-Id": "<script>"})
     assert replaced.headers["X-Request-Id"] != "<script>"
+
+
+def test_a_busy_or_lost_database_is_503_with_retry_after(app: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    @app.get("/api/v1/busy")
+    def busy() -> None:
+        raise OperationalError("UPDATE x", {}, Exception("database is locked"))
+
+    response = app.test_client().get("/api/v1/busy")
+    body = assert_problem(response, 503, "server.unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert body["retry_after"] == 1
+
+
+def test_an_unanticipated_uniqueness_race_is_409_not_500(app: Any) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    @app.get("/api/v1/race")
+    def race() -> None:
+        raise IntegrityError("INSERT x", {}, Exception("duplicate key"))
+
+    assert_problem(app.test_client().get("/api/v1/race"), 409, "request.conflict")
