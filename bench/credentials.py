@@ -1,0 +1,118 @@
+"""Signs and verifies per second for a typical OB 3.0 OpenBadgeCredential, beside raw Ed25519.
+
+Run: ``.venv/bin/python bench/credentials.py [iterations]`` (default 200). The credential uses the
+VC 2.0 and OB 3.0.3 contexts, an issuer Profile, an AchievementSubject with an embedded Achievement and a
+BitstringStatusListEntry. The "cold" row canonicalises once with a fresh loader, i.e. with the contexts
+still to be parsed and processed; every other row runs warm, as a long-lived server process does.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from wallet.credentials.dataintegrity import CRYPTOSUITES, sign, verify
+from wallet.credentials.jsonld import BUNDLED_CONTEXTS, CONTEXTS_DIR, ContextLoader, canonize
+from wallet.credentials.multikey import did_key_for, resolve_did_key, verification_method_id
+
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+CREATED = "2024-05-01T12:00:00Z"
+
+
+def open_badge() -> dict[str, Any]:
+    return {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
+        "id": "urn:uuid:0b3d4c1e-7f0a-4a51-9a57-9b8d6f2f0c11",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {
+            "id": did_key_for(KEY),
+            "type": ["Profile"],
+            "name": "Example University",
+            "url": "https://example.edu",
+            "email": "badges@example.edu",
+        },
+        "validFrom": "2024-05-01T00:00:00Z",
+        "name": "Teamwork",
+        "credentialSubject": {
+            "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": "https://example.edu/achievements/teamwork",
+                "type": ["Achievement"],
+                "achievementType": "Competency",
+                "name": "Teamwork",
+                "description": "Collaborates within a group to reach a shared goal.",
+                "criteria": {"narrative": "Nominated by peers and confirmed by a tutor."},
+                "image": {"id": "https://example.edu/badges/teamwork.png", "type": "Image"},
+                "alignment": [
+                    {
+                        "type": ["Alignment"],
+                        "targetName": "Collaboration",
+                        "targetUrl": "https://example.org/frameworks/collaboration",
+                    }
+                ],
+            },
+        },
+        "credentialStatus": {
+            "id": "https://example.edu/status/1#94567",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "94567",
+            "statusListCredential": "https://example.edu/status/1",
+        },
+    }
+
+
+def timed(iterations: int, operation: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    for _ in range(iterations):
+        operation()
+    return time.perf_counter() - start
+
+
+def main(iterations: int) -> None:
+    credential = open_badge()
+    method = verification_method_id(KEY)
+    message = b"x" * 64
+    raw_signature = KEY.sign(message)
+    public_key = KEY.public_key()
+
+    fresh = ContextLoader({url: CONTEXTS_DIR / name for url, name in BUNDLED_CONTEXTS.items()})
+    cold = timed(1, lambda: canonize(credential, loader=fresh))
+    rows: list[tuple[str, int, float]] = [("canonicalise, cold contexts (RDFC-1.0)", 1, cold)]
+    rows.append(("canonicalise, warm (RDFC-1.0)", iterations, timed(iterations, lambda: canonize(credential))))
+    for suite in CRYPTOSUITES:
+        signed = sign(credential, private_key=KEY, verification_method=method, created=CREATED, cryptosuite=suite)
+        assert verify(signed, resolve_key=resolve_did_key).ok
+
+        def sign_once(suite: str = suite) -> object:
+            return sign(credential, private_key=KEY, verification_method=method, created=CREATED, cryptosuite=suite)
+
+        def verify_once(signed: dict[str, Any] = signed) -> object:
+            return verify(signed, resolve_key=resolve_did_key)
+
+        rows.append((f"sign {suite}", iterations, timed(iterations, sign_once)))
+        rows.append((f"verify {suite}", iterations, timed(iterations, verify_once)))
+    rows.append(("raw Ed25519 sign (64 bytes)", iterations * 10, timed(iterations * 10, lambda: KEY.sign(message))))
+    rows.append(
+        (
+            "raw Ed25519 verify (64 bytes)",
+            iterations * 10,
+            timed(iterations * 10, lambda: public_key.verify(raw_signature, message)),
+        )
+    )
+
+    print(f"{'operation':<42} {'runs':>6} {'ms/op':>9} {'ops/s':>9}")
+    for name, runs, seconds in rows:
+        print(f"{name:<42} {runs:>6} {seconds / runs * 1000:>9.3f} {runs / seconds:>9.0f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
