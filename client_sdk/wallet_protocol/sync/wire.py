@@ -1,0 +1,211 @@
+"""The envelope of ``POST /api/v1/sync``: protocol version, cursor codec and request parsing.
+
+The cursor is opaque to clients (docs/sync.md §6): base64url without padding of the compact JSON
+``{"epoch":"<uuid>","seq":<n>}``. Decoding is strict and canonical — re-encoding must give back the
+same text — and whatever it is given it raises nothing but :class:`InvalidCursor`, so the server can
+map every bad cursor to one answer (``reset``). ``epoch`` changes when the server's wallet history
+is replaced (restore from backup, wallet reset): a cursor from another epoch is never trusted (I10,
+I14).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .dots import MAX_DOT_COUNTER
+from .hlc import is_valid_node
+
+PROTOCOL_VERSION = 1
+SYNC_PATH = "/api/v1/sync"
+REGISTER_CLIENT_PATH = "/api/v1/sync/clients"
+
+DEFAULT_LIMIT = 500
+"""Changes per response when the request gives no ``limit``."""
+MAX_LIMIT = 1000
+MAX_OPS_PER_REQUEST = 500
+"""More ops than this in one request is HTTP 413 ``sync.too_many_ops``; the client halves its batch."""
+MAX_BLOBS_PER_REQUEST = 50
+GC_HORIZON_DAYS = 90
+"""Tombstones (and the cursors of clients not seen) older than this may be purged; see I10."""
+
+REQUEST_FIELDS = frozenset({"protocol", "client_id", "cursor", "ops", "blobs", "limit"})
+REQUIRED_REQUEST_FIELDS = frozenset({"protocol", "client_id", "cursor", "ops"})
+RESPONSE_FIELDS = frozenset(
+    {
+        "protocol",
+        "acked_op_seq",
+        "next_op_seq",
+        "rejected",
+        "reset",
+        "reregister",
+        "changes",
+        "missing_blobs",
+        "cursor",
+        "has_more",
+        "server_hlc",
+    }
+)
+REJECTION_FIELDS = frozenset({"op_seq", "code", "detail"})
+
+MAX_SEQ = 2**63 - 1
+MAX_CURSOR_LENGTH = 200
+_EPOCH = re.compile(r"[A-Za-z0-9-]{1,64}")
+_B64URL = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+class InvalidCursor(ValueError):
+    """The cursor is not one this protocol issues (malformed, truncated, non-canonical or tampered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A position in one wallet's change history: ``seq`` within history ``epoch``."""
+
+    epoch: str
+    seq: int
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    if not (_EPOCH.fullmatch(cursor.epoch) and 0 <= cursor.seq <= MAX_SEQ):
+        raise ValueError("epoch must be 1-64 of A-Z a-z 0-9 - and seq in 0..2^63-1")
+    payload = json.dumps({"epoch": cursor.epoch, "seq": cursor.seq}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(text: object) -> Cursor:
+    """The cursor written as ``text``; raises :class:`InvalidCursor` — and only that — otherwise."""
+    try:
+        return _decode_cursor(text)
+    except InvalidCursor:
+        raise
+    except Exception as exc:  # the contract: one exception type, whatever the input
+        raise InvalidCursor("malformed cursor") from exc
+
+
+def _decode_cursor(text: object) -> Cursor:
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidCursor("a cursor is ASCII") from None
+    if not isinstance(text, str) or len(text) > MAX_CURSOR_LENGTH or not _B64URL.fullmatch(text):
+        raise InvalidCursor("a cursor is 1-200 base64url characters")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        payload = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError):
+        raise InvalidCursor("malformed cursor") from None
+    if not isinstance(payload, dict) or set(payload) != {"epoch", "seq"}:
+        raise InvalidCursor("malformed cursor")
+    epoch, seq = payload["epoch"], payload["seq"]
+    if not isinstance(epoch, str) or not isinstance(seq, int) or isinstance(seq, bool):
+        raise InvalidCursor("malformed cursor")
+    try:
+        cursor = Cursor(epoch, seq)
+        canonical = encode_cursor(cursor)
+    except ValueError:
+        raise InvalidCursor("malformed cursor") from None
+    if canonical != text:
+        raise InvalidCursor("non-canonical cursor")
+    return cursor
+
+
+class InvalidRequest(ValueError):
+    """The sync request as a whole is unusable; ``code`` is an HTTP error code of ``wallet_protocol.errors``."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """A parsed request envelope. ``ops`` stay raw: each is validated on its own and may be rejected
+    individually (``rejected``) without failing the request.
+    ``cursor`` is ``None`` on a first sync; an unusable cursor is reported in ``cursor_invalid`` and
+    answered with ``reset`` rather than an error, so a client can always recover.
+    """
+
+    client_id: str
+    cursor: Cursor | None
+    cursor_invalid: bool
+    ops: tuple[Any, ...]
+    blobs: dict[str, str]
+    limit: int
+
+
+def parse_sync_request(body: object) -> SyncRequest:
+    """The envelope of a ``POST /api/v1/sync`` body, or :class:`InvalidRequest`.
+
+    Codes: ``sync.protocol_unsupported`` (400), ``sync.too_many_ops`` (413), otherwise
+    ``request.validation_failed`` (422).
+    """
+    if not isinstance(body, dict):
+        raise InvalidRequest("request.validation_failed", "the body is a JSON object")
+    if body.get("protocol") != PROTOCOL_VERSION or isinstance(body.get("protocol"), bool):
+        raise InvalidRequest("sync.protocol_unsupported", f"this server speaks protocol {PROTOCOL_VERSION}")
+    unknown = set(body) - REQUEST_FIELDS
+    missing = REQUIRED_REQUEST_FIELDS - set(body)
+    if unknown or missing:
+        raise InvalidRequest(
+            "request.validation_failed",
+            f"unknown fields {sorted(map(str, unknown))[:5]}, missing fields {sorted(missing)}",
+        )
+    client_id = body["client_id"]
+    if not is_valid_node(client_id):
+        raise InvalidRequest("request.validation_failed", "client_id is the id returned at registration")
+    ops = body["ops"]
+    if not isinstance(ops, list):
+        raise InvalidRequest("request.validation_failed", "ops is an array")
+    if len(ops) > MAX_OPS_PER_REQUEST:
+        raise InvalidRequest("sync.too_many_ops", f"at most {MAX_OPS_PER_REQUEST} ops per request")
+    for op in ops:
+        op_seq = op.get("op_seq") if isinstance(op, dict) else None
+        if not isinstance(op_seq, int) or isinstance(op_seq, bool) or not 1 <= op_seq <= MAX_DOT_COUNTER:
+            raise InvalidRequest("request.validation_failed", "every op is an object with an op_seq in 1..2^53-1")
+    blobs = body.get("blobs", {})
+    if (
+        not isinstance(blobs, dict)
+        or len(blobs) > MAX_BLOBS_PER_REQUEST
+        or not all(isinstance(value, str) for value in blobs.values())
+    ):
+        raise InvalidRequest("request.validation_failed", f"blobs maps at most {MAX_BLOBS_PER_REQUEST} ids to text")
+    limit = body.get("limit", DEFAULT_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest("request.validation_failed", f"limit is an integer in 1..{MAX_LIMIT}")
+    cursor: Cursor | None = None
+    cursor_invalid = False
+    if body["cursor"] is not None:
+        try:
+            cursor = decode_cursor(body["cursor"])
+        except InvalidCursor:
+            cursor_invalid = True
+    return SyncRequest(client_id, cursor, cursor_invalid, tuple(ops), dict(blobs), limit)
+
+
+def plan_ops(op_seqs: list[int], *, last_op_seq: int) -> tuple[list[int], int]:
+    """Which pushed ops to process, in order, given the client's last applied ``op_seq`` (I2, I5).
+
+    ``op_seqs`` are the ``op_seq`` of each pushed op (:func:`parse_sync_request` checked them).
+    Returns the indexes into ``op_seqs`` to process and the ``acked_op_seq`` if all of them are
+    applied or rejected: duplicates (``<= last_op_seq``) are skipped, and processing stops at the
+    first gap (a missing ``last_op_seq + 1``) so ops are never applied out of order.
+    """
+    order = sorted(range(len(op_seqs)), key=lambda index: op_seqs[index])
+    selected: list[int] = []
+    expected = last_op_seq + 1
+    for index in order:
+        seq = op_seqs[index]
+        if seq < expected:
+            continue
+        if seq > expected:
+            break
+        selected.append(index)
+        expected += 1
+    return selected, expected - 1
