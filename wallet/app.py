@@ -30,6 +30,10 @@ from wallet.state import WalletState, utc_now
 
 log = logging.getLogger("wallet.http")
 
+# HTML pages run no inline script and load nothing from elsewhere; no site may frame them.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
 API_VERSION = "1.0.0"
 
 
@@ -91,11 +95,23 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
 
 
 def _register_blueprints(app: Flask, api: WalletApi) -> None:
-    from wallet.api import accounts, auth, devices, meta, organisations
+    from wallet.api import accounts, achievements, auth, credentials, devices, issuers, meta, organisations
+    from wallet.api import claims as claims_api
+    from wallet.api import docs as api_docs
+    from wallet.api import sync as sync_api
+    from wallet.pages import claims as claim_pages
 
     meta.register(app)
-    for module in (auth, accounts, devices, organisations):
+    api_docs.register(app)
+    for module in (auth, accounts, devices, organisations, credentials, achievements, issuers, sync_api,
+                   claims_api):
         api.register_blueprint(module.blp)
+    app.register_blueprint(claim_pages.pages)
+    from wallet.api import shares as shares_api
+    from wallet.pages import sharing as sharing_pages
+
+    api.register_blueprint(shares_api.blp)
+    app.register_blueprint(sharing_pages.blp)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -118,6 +134,8 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         duration = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000

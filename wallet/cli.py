@@ -51,6 +51,10 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Run the HTTP service (gunicorn; migrations applied first)."""
     settings = _settings()
     _upgrade(settings)
+    if settings.run_scheduler:
+        from wallet.jobs import start_in_process
+
+        start_in_process(settings)
     if dev:
         from wallet.app import create_app
 
@@ -157,6 +161,37 @@ def _ensure_account(session: Session, username: str, hasher: object) -> str | No
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Run every job once and exit (cron, or to check the setup).")
+def scheduler(once: bool) -> None:
+    """Run the background jobs (close ended claim sessions, expire codes, clear lockouts …).
+
+    For deployments with many web workers: set WALLET_RUN_SCHEDULER=false for `wallet serve` and run
+    this once or more; a database lock keeps any job from running twice at once.
+    """
+    import signal
+    import threading
+
+    from wallet.db import make_engine, make_session_factory
+    from wallet.jobs import build_scheduler, run_all
+
+    settings = _settings()
+    _upgrade(settings)
+    session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
+    if once:
+        for job_id, changed in run_all(session_factory, now=_now()).items():
+            click.echo(f"{job_id}: {'skipped (running elsewhere)' if changed is None else changed}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    jobs = build_scheduler(session_factory, clock=_now)
+    jobs.start()
+    click.echo(f"Scheduler running {len(jobs.get_jobs())} jobs; Ctrl-C to stop.")
+    stop.wait()
+    jobs.shutdown(wait=True)
+
+
+@main.command()
 def demo() -> None:
     """Seed a demo organisation, youth worker, learner and badges (idempotent)."""
     from wallet.demo import seed_demo
@@ -167,6 +202,76 @@ def demo() -> None:
         lines = seed_demo(session, settings=settings, now=_now(), progress=lambda text: click.echo(f"  {text}"))
     for line in lines:
         click.echo(line)
+
+
+
+_IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+_VERIFY_EXIT = {"valid": 0, "invalid": 1, "indeterminate": 2}
+
+
+@main.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--offline", is_flag=True, help="Fetch nothing: checks that need the network are indeterminate.")
+def verify(file: str, as_json: bool, offline: bool) -> None:
+    """Verify a credential FILE (JSON, VC-JWT, baked PNG/SVG, OB 2.0).
+
+    Exit status: 0 valid, 1 invalid, 2 could not be checked (a server was unreachable, offline, or the
+    file is not a credential we read) — never 0 unless everything was established.
+    """
+    import json as jsonlib
+    from pathlib import Path
+
+    from wallet.credentials.fetcher import GuardedFetcher
+    from wallet.holding.checking import check_credential
+
+    data = click.get_binary_stream("stdin").read() if file == "-" else Path(file).read_bytes()
+    fetcher = None if offline else GuardedFetcher(allow_private=_settings().fetch_allow_private)
+    try:
+        checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=fetcher,
+                                   now=_now())
+    except DomainError as error:
+        if as_json:
+            click.echo(jsonlib.dumps({"outcome": "indeterminate", "error": error.code, "detail": error.detail}))
+        else:
+            click.echo(f"Could not check {file}: {error.detail}", err=True)
+        sys.exit(2)
+    report = checked.report
+    if as_json:
+        summary = {key: value.isoformat() if isinstance(value, dt.datetime) else value
+                   for key, value in vars(checked.summary).items()}
+        click.echo(jsonlib.dumps({**report, "credential": {**summary, "expired": checked.expired}}, indent=2))
+    else:
+        summary = checked.summary
+        click.echo(f"{summary.achievement_name or 'Credential'} — issued by {summary.issuer_name or summary.issuer_id}")
+        for check in report["checks"]:
+            click.echo(f"  {check['name']:<11} {check['outcome']:<14} {check['detail']}")
+        click.echo(f"Result: {report['outcome'].upper()}")
+    sys.exit(_VERIFY_EXIT.get(report["outcome"], 2))
+
+
+@main.group()
+def issuer() -> None:
+    """Operator tools for issuers' signing keys."""
+
+
+@issuer.command("rotate-key")
+@click.option("--slug", required=True, help="The organisation whose signing key to replace.")
+def issuer_rotate_key(slug: str) -> None:
+    """Retire the organisation's signing key and make a new one (old badges keep verifying)."""
+    from wallet.instance_secrets import load_or_create
+    from wallet.issuing.keys import rotate_key
+
+    settings = _settings()
+    secrets_ = load_or_create(settings.resolved_instance_path(), secret_key=settings.secret_key,
+                              key_encryption_key=settings.key_encryption_key)
+    try:
+        with _transaction(settings) as session:
+            key = rotate_key(session, slug=slug, actor=None, kek=secrets_.key_encryption_key, now=_now())
+            method = key.verification_method
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"{slug} now signs with {method}")
 
 
 if __name__ == "__main__":  # pragma: no cover

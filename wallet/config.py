@@ -90,6 +90,25 @@ class Settings:
     sync_tombstone_horizon_days: int = field(
         default=90, metadata={"doc": "Sync tombstones older than this are purged; older devices reset."}
     )
+    ratelimit_login_per_ip_per_minute: int = field(
+        default=30,
+        metadata={"doc": "Sign-in attempts per minute from one client IP (a whole class behind one school "
+                  "router shares it). 0 turns the limit off."},
+    )
+    ratelimit_login_per_username_per_minute: int = field(
+        default=5,
+        metadata={"doc": "Sign-in attempts per minute for one username, from anywhere (slows password "
+                  "guessing). 0 turns the limit off."},
+    )
+    ratelimit_signup_per_ip_per_hour: int = field(
+        default=100,
+        metadata={"doc": "Sign-ups per hour from one client IP (room for a workshop signing up together). "
+                  "0 turns the limit off."},
+    )
+    ratelimit_refresh_per_ip_per_minute: int = field(
+        default=120,
+        metadata={"doc": "Token refreshes per minute from one client IP. 0 turns the limit off."},
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

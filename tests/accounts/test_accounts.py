@@ -212,3 +212,10 @@ def test_deleting_the_account_erases_every_personal_row(client: Any, sign_up: An
     login = client.post("/api/v1/auth/login", json={"username": "gone", "password": learner.password,
                                                     "device": {"name": "phone"}})
     assert login.status_code == 401
+
+
+def test_tokens_follow_the_services_clock_not_the_machines(client: Any, sign_up: Any, clock: Any) -> None:
+    clock.advance(days=30)
+    learner = sign_up("future")
+
+    assert client.get("/api/v1/me", headers=learner.headers).status_code == 200

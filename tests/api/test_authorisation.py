@@ -19,6 +19,10 @@ PUBLIC = {
     "POST /api/v1/accounts",  # sign-up
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/refresh",  # the refresh token is the credential
+    "GET /issuers/{slug}",  # issuer profile and keys: verifiers anywhere must read it
+    "GET /achievements/{achievement_id}",  # the achievement a credential names
+    "GET /achievements/{achievement_id}/image",  # badge images shown by any wallet or verifier
+    "GET /status/{slug}/revocation/{list_no}",  # revocation lists: verifiers anywhere must read them
 }
 
 
@@ -122,6 +126,382 @@ def only_own_admins_remove_members(w: World) -> None:
                  403, 404)
 
 
+def _alices_credential(w: World) -> str:
+    from tests.holding.factories import signed_bytes
+
+    response = w.client.post("/api/v1/credentials/import", data=signed_bytes(),
+                             headers={**w.alice.headers, "Content-Type": "application/json"})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def credentials_list_is_own(w: World) -> None:
+    _alices_credential(w)
+    assert w.client.get("/api/v1/credentials", headers=w.bob.headers).json == []
+
+
+def imports_land_in_own_wallet(w: World) -> None:
+    from tests.holding.factories import signed_bytes
+
+    w.client.post("/api/v1/credentials/import", data=signed_bytes(),
+                  headers={**w.bob.headers, "Content-Type": "application/json"})
+    assert w.client.get("/api/v1/credentials", headers=w.alice.headers).json == []
+
+
+def import_url_refuses_private_addresses_and_lands_in_own_wallet(w: World) -> None:
+    import dataclasses
+
+    state = w.client.application.extensions["wallet"]
+    state.settings = dataclasses.replace(state.settings, fetch_allow_private=False)
+    _refused(w.client.post("/api/v1/credentials/import-url", headers=w.bob.headers,
+                           json={"url": "http://127.0.0.1:9/assertion"}), 422)
+    assert w.client.get("/api/v1/credentials", headers=w.alice.headers).json == []
+
+
+def wallet_zip_is_own(w: World) -> None:
+    import io
+    import json
+    import zipfile
+
+    _alices_credential(w)
+    archive = zipfile.ZipFile(io.BytesIO(w.client.get("/api/v1/credentials/export.zip", headers=w.bob.headers).data))
+    assert json.loads(archive.read("manifest.json"))["credentials"] == []
+
+
+def cannot_read_anothers_credential(w: World) -> None:
+    credential_id = _alices_credential(w)
+    _refused(w.client.get(f"/api/v1/credentials/{credential_id}", headers=w.bob.headers), 404)
+
+
+def cannot_tag_anothers_credential(w: World) -> None:
+    credential_id = _alices_credential(w)
+    _refused(w.client.patch(f"/api/v1/credentials/{credential_id}", headers=w.bob.headers,
+                            json={"tags": ["mine now"]}), 404)
+    assert w.client.get(f"/api/v1/credentials/{credential_id}", headers=w.alice.headers).json["tags"] == []
+
+
+def cannot_delete_anothers_credential(w: World) -> None:
+    credential_id = _alices_credential(w)
+    _refused(w.client.delete(f"/api/v1/credentials/{credential_id}", headers=w.bob.headers), 404)
+    assert w.client.get(f"/api/v1/credentials/{credential_id}", headers=w.alice.headers).status_code == 200
+
+
+def cannot_read_anothers_raw_credential(w: World) -> None:
+    credential_id = _alices_credential(w)
+    _refused(w.client.get(f"/api/v1/credentials/{credential_id}/raw", headers=w.bob.headers), 404)
+
+
+def cannot_verify_anothers_credential(w: World) -> None:
+    credential_id = _alices_credential(w)
+    _refused(w.client.post(f"/api/v1/credentials/{credential_id}/verify", headers=w.bob.headers), 404)
+
+
+def cannot_export_anothers_credential(w: World) -> None:
+    credential_id = _alices_credential(w)
+    for fmt in ("json", "png", "svg"):
+        _refused(w.client.get(f"/api/v1/credentials/{credential_id}/export?format={fmt}", headers=w.bob.headers),
+                 404)
+
+
+def pasted_verification_keeps_nothing(w: World) -> None:
+    from tests.holding.factories import signed_bytes
+
+    response = w.client.post("/api/v1/verify", data=signed_bytes(),
+                             headers={**w.bob.headers, "Content-Type": "application/json"})
+    assert response.json["outcome"] == "valid"
+    assert w.client.get("/api/v1/credentials", headers=w.bob.headers).json == []
+
+
+def _achievement(w: World) -> str:
+    response = w.client.post("/api/v1/organisations/makerspace-north/achievements", headers=w.org["admin"].headers,
+                             json={"name": "Welding", "description": "Welded", "criteria_narrative": "Weld"})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def _issued(w: World) -> str:
+    achievement = _achievement(w)
+    response = w.client.post(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/awards",
+                             headers=w.org["admin"].headers, json={"username": "alice"})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def only_members_list_achievements(w: World) -> None:
+    _achievement(w)
+    for who in (w.alice, w.other["admin"]):
+        _refused(w.client.get("/api/v1/organisations/makerspace-north/achievements", headers=who.headers), 404)
+    assert len(w.client.get("/api/v1/organisations/makerspace-north/achievements",
+                            headers=w.org["worker"].headers).json) == 1
+
+
+def only_own_admins_create_achievements(w: World) -> None:
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.post("/api/v1/organisations/makerspace-north/achievements", headers=who.headers,
+                               json={"name": "Fake", "description": "Fake", "criteria_narrative": "None"}), 403, 404)
+
+
+def only_members_read_an_achievement(w: World) -> None:
+    achievement = _achievement(w)
+    for who in (w.alice, w.other["admin"]):
+        _refused(w.client.get(f"/api/v1/organisations/makerspace-north/achievements/{achievement}",
+                              headers=who.headers), 404)
+    _refused(w.client.get(f"/api/v1/organisations/museum-east/achievements/{achievement}",
+                          headers=w.other["admin"].headers), 404)
+
+
+def only_own_admins_edit_achievements(w: World) -> None:
+    achievement = _achievement(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.patch(f"/api/v1/organisations/makerspace-north/achievements/{achievement}",
+                                headers=who.headers, json={"name": "Taken"}), 403, 404)
+    _refused(w.client.patch(f"/api/v1/organisations/museum-east/achievements/{achievement}",
+                            headers=w.other["admin"].headers, json={"name": "Taken"}), 404)
+
+
+def only_own_admins_archive_achievements(w: World) -> None:
+    achievement = _achievement(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.post(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/archive",
+                               headers=who.headers), 403, 404)
+    _refused(w.client.post(f"/api/v1/organisations/museum-east/achievements/{achievement}/archive",
+                           headers=w.other["admin"].headers), 404)
+
+
+def only_own_admins_upload_images(w: World) -> None:
+    achievement = _achievement(w)
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>'
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.put(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/image",
+                              headers=who.headers, data=svg, content_type="image/svg+xml"), 403, 404)
+    _refused(w.client.put(f"/api/v1/organisations/museum-east/achievements/{achievement}/image",
+                          headers=w.other["admin"].headers, data=svg, content_type="image/svg+xml"), 404)
+
+
+def only_own_admins_award(w: World) -> None:
+    achievement = _achievement(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.post(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/awards",
+                               headers=who.headers, json={"username": who.username}), 403, 404)
+    _refused(w.client.post(f"/api/v1/organisations/museum-east/achievements/{achievement}/awards",
+                           headers=w.other["admin"].headers, json={"username": "bob"}), 404)
+
+
+def only_own_admins_list_awards(w: World) -> None:
+    _issued(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.get("/api/v1/organisations/makerspace-north/awards", headers=who.headers), 403, 404)
+    assert w.client.get("/api/v1/organisations/museum-east/awards", headers=w.other["admin"].headers).json == []
+
+
+def only_own_admins_revoke(w: World) -> None:
+    issued = _issued(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.post(f"/api/v1/organisations/makerspace-north/awards/{issued}/revoke",
+                               headers=who.headers, json={"reason": "spite"}), 403, 404)
+    _refused(w.client.post(f"/api/v1/organisations/museum-east/awards/{issued}/revoke",
+                           headers=w.other["admin"].headers, json={"reason": "spite"}), 404)
+    listed = w.client.get("/api/v1/organisations/makerspace-north/awards", headers=w.org["admin"].headers).json
+    assert listed[0]["revoked_at"] is None
+
+
+def _alices_link(w: World) -> dict[str, Any]:
+    """Alice holds a credential and shares it; the stories below are Bob trying to reach her link."""
+    import json as json_module
+
+    from wallet.holding.services import add_credential
+
+    state = w.client.application.extensions["wallet"]
+    raw = json_module.dumps({"@context": ["https://www.w3.org/ns/credentials/v2"],
+                             "id": "urn:uuid:" + str(uuid.uuid4()),
+                             "type": ["VerifiableCredential"], "issuer": "did:example:issuer",
+                             "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:a"}})
+    with state.session_factory() as session:
+        held = add_credential(session, account_id=uuid.UUID(w.alice.account_id), raw=raw.encode(),
+                              media_type="application/json", source="import", now=state.clock())
+        session.commit()
+        held_id = str(held.id)
+    response = w.client.post("/api/v1/shares", headers=w.alice.headers, json={"credential_id": held_id})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def shares_list_is_own(w: World) -> None:
+    _alices_link(w)
+    assert w.client.get("/api/v1/shares", headers=w.bob.headers).json == []
+
+
+def cannot_share_anothers_credential(w: World) -> None:
+    link = _alices_link(w)
+    _refused(w.client.post("/api/v1/shares", headers=w.bob.headers, json={"credential_id": link["target_id"]}), 404)
+
+
+def cannot_read_anothers_share(w: World) -> None:
+    link = _alices_link(w)
+    _refused(w.client.get(f"/api/v1/shares/{link['id']}", headers=w.bob.headers), 404)
+
+
+def cannot_change_anothers_share(w: World) -> None:
+    link = _alices_link(w)
+    _refused(w.client.patch(f"/api/v1/shares/{link['id']}", headers=w.bob.headers,
+                            json={"allow_indexing": True}), 404)
+    assert w.client.get(f"/api/v1/shares/{link['id']}", headers=w.alice.headers).json["allow_indexing"] is False
+
+
+def cannot_revoke_anothers_share(w: World) -> None:
+    link = _alices_link(w)
+    _refused(w.client.post(f"/api/v1/shares/{link['id']}/revoke", headers=w.bob.headers), 404)
+    assert w.client.get(f"/api/v1/shares/{link['id']}", headers=w.alice.headers).json["state"] == "active"
+
+
+def _claim_session(w: World, **extra: Any) -> dict[str, Any]:
+    """A shared session of makerspace-north (opened by its youth worker), and one claim in it by alice."""
+    import datetime as dt
+
+    from wallet.issuing.achievements import create_achievement
+
+    db = w.client.application.extensions["wallet"].session_factory()
+    now = w.client.application.extensions["wallet"].clock()
+    achievement = create_achievement(db, slug="makerspace-north", actor=uuid.UUID(w.org["admin"].account_id),
+                                     name="Soldering", description="Soldered a kit.", criteria_narrative="Do it.",
+                                     now=now)
+    db.commit()
+    body = {"achievement_id": str(achievement.id), "title": "Workshop", "starts_at": now.isoformat(),
+            "ends_at": (now + dt.timedelta(hours=2)).isoformat(), "cap": 10, **extra}
+    session = w.client.post("/api/v1/organisations/makerspace-north/claim-sessions", headers=w.org["worker"].headers,
+                            json=body).json
+    if session["mode"] == "shared":
+        url = w.client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=w.org["worker"].headers).json["url"]
+        session["claim"] = w.client.post("/api/v1/claims/redeem", headers=w.alice.headers, json={"code": url}).json
+    return session
+
+
+def _claim_outsiders(w: World) -> list[Any]:
+    return [w.alice, w.other["worker"], w.other["admin"]]
+
+
+def only_members_list_claim_sessions(w: World) -> None:
+    _claim_session(w)
+    for who in _claim_outsiders(w):
+        _refused(w.client.get("/api/v1/organisations/makerspace-north/claim-sessions", headers=who.headers), 403, 404)
+
+
+def only_members_open_claim_sessions(w: World) -> None:
+    session = _claim_session(w)
+    for who in _claim_outsiders(w):
+        _refused(w.client.post("/api/v1/organisations/makerspace-north/claim-sessions", headers=who.headers,
+                               json={"achievement_id": session["achievement_id"], "title": "Mine",
+                                     "starts_at": session["starts_at"], "ends_at": session["ends_at"], "cap": 5}),
+                 403, 404)
+    mine = w.client.get("/api/v1/organisations/makerspace-north/claim-sessions", headers=w.org["worker"].headers)
+    assert [s["title"] for s in mine.json] == ["Workshop"]
+
+
+def _for_each_outsider(w: World, method: str, suffix: str, **kwargs: Any) -> dict[str, Any]:
+    session = _claim_session(w, **kwargs.pop("session", {}))
+    for who in _claim_outsiders(w):
+        _refused(w.client.open(f"/api/v1/claim-sessions/{session['id']}{suffix}", method=method, headers=who.headers,
+                               **kwargs), 404)
+    return session
+
+
+def outsiders_cannot_read_a_claim_session(w: World) -> None:
+    _for_each_outsider(w, "GET", "")
+
+
+def outsiders_cannot_pause_a_claim_session(w: World) -> None:
+    session = _for_each_outsider(w, "PATCH", "", json={"state": "closed"})
+    assert w.client.get(f"/api/v1/claim-sessions/{session['id']}", headers=w.org["admin"].headers
+                        ).json["state"] == "open"
+
+
+def outsiders_cannot_read_the_qr(w: World) -> None:
+    _for_each_outsider(w, "GET", "/qr")
+
+
+def outsiders_cannot_draw_the_qr_png(w: World) -> None:
+    _for_each_outsider(w, "GET", "/qr.png")
+
+
+def outsiders_cannot_draw_the_qr_svg(w: World) -> None:
+    _for_each_outsider(w, "GET", "/qr.svg")
+
+
+def outsiders_cannot_print_the_cards(w: World) -> None:
+    _for_each_outsider(w, "GET", "/cards.pdf", session={"mode": "single_use", "codes": 3, "cap": 3})
+
+
+def outsiders_cannot_list_claimants(w: World) -> None:
+    _for_each_outsider(w, "GET", "/claims")
+
+
+def outsiders_cannot_export_claimants(w: World) -> None:
+    _for_each_outsider(w, "GET", "/claims.csv")
+
+
+def outsiders_cannot_decide_claims(w: World) -> None:
+    session = _claim_session(w)
+    for who in _claim_outsiders(w):
+        _refused(w.client.post(f"/api/v1/claim-sessions/{session['id']}/claims/{session['claim']['claim_id']}"
+                               "/decision", headers=who.headers, json={"decision": "revoke"}), 404)
+    claims = w.client.get(f"/api/v1/claim-sessions/{session['id']}/claims", headers=w.org["worker"].headers).json
+    assert [c["status"] for c in claims] == ["issued"]
+
+
+def outsiders_cannot_read_the_count(w: World) -> None:
+    _for_each_outsider(w, "GET", "/count")
+
+
+def outsiders_cannot_make_display_links(w: World) -> None:
+    _for_each_outsider(w, "POST", "/display-link")
+
+
+def redeeming_claims_for_oneself_only(w: World) -> None:
+    session = _claim_session(w)
+    url = w.client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=w.org["worker"].headers).json["url"]
+    bobs = w.client.post("/api/v1/claims/redeem", headers=w.bob.headers, json={"code": url}).json
+    assert bobs["claim_id"] != session["claim"]["claim_id"]
+    assert bobs["credential"]["id"] != session["claim"]["credential"]["id"]
+
+
+def my_claims_are_mine(w: World) -> None:
+    _claim_session(w)
+    assert w.client.get("/api/v1/me/claims", headers=w.bob.headers).json == []
+    assert len(w.client.get("/api/v1/me/claims", headers=w.alice.headers).json) == 1
+
+
+def _sync_client(w: World, who: Any) -> str:
+    return w.client.post("/api/v1/sync/clients", headers=who.headers, json={}).json["client_id"]
+
+
+def sync_clients_cannot_take_anothers_id(w: World) -> None:
+    alices = _sync_client(w, w.alice)
+    _refused(w.client.post("/api/v1/sync/clients", headers=w.bob.headers, json={"client_id": alices}), 409)
+
+
+def sync_refuses_anothers_client(w: World) -> None:
+    alices = _sync_client(w, w.alice)
+    _refused(w.client.post("/api/v1/sync", headers=w.bob.headers,
+                           json={"protocol": 1, "client_id": alices, "cursor": None, "ops": []}), 404)
+
+
+def sync_blobs_are_the_holders_only(w: World) -> None:
+    import base64
+
+    from tests.holding.factories import signed_bytes
+    from wallet.holding.summary import content_hash
+
+    raw = signed_bytes(name="Alice's badge")
+    cred = content_hash(raw)
+    alices = _sync_client(w, w.alice)
+    w.client.post("/api/v1/sync", headers=w.alice.headers, json={
+        "protocol": 1, "client_id": alices, "cursor": None, "blobs": {cred: base64.b64encode(raw).decode()},
+        "ops": [{"type": "entry.add", "op_seq": 1, "hlc": f"1795428000000-0000-{alices}", "cred": cred,
+                 "dot": [alices, 1]}]})
+    assert w.client.get(f"/api/v1/sync/blobs/{cred}", headers=w.alice.headers).status_code == 200
+    _refused(w.client.get(f"/api/v1/sync/blobs/{cred}", headers=w.bob.headers), 404)
+
+
 SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/me": me_is_self,
     "PATCH /api/v1/me": patch_me_only_changes_self,
@@ -138,6 +518,50 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "POST /api/v1/organisations/{slug}/members": only_own_admins_add_members,
     "PATCH /api/v1/organisations/{slug}/members/{account_id}": only_own_admins_change_roles,
     "DELETE /api/v1/organisations/{slug}/members/{account_id}": only_own_admins_remove_members,
+    "GET /api/v1/credentials": credentials_list_is_own,
+    "POST /api/v1/credentials/import": imports_land_in_own_wallet,
+    "POST /api/v1/credentials/import-url": import_url_refuses_private_addresses_and_lands_in_own_wallet,
+    "GET /api/v1/credentials/export.zip": wallet_zip_is_own,
+    "GET /api/v1/credentials/{credential_id}": cannot_read_anothers_credential,
+    "PATCH /api/v1/credentials/{credential_id}": cannot_tag_anothers_credential,
+    "DELETE /api/v1/credentials/{credential_id}": cannot_delete_anothers_credential,
+    "GET /api/v1/credentials/{credential_id}/raw": cannot_read_anothers_raw_credential,
+    "POST /api/v1/credentials/{credential_id}/verify": cannot_verify_anothers_credential,
+    "GET /api/v1/credentials/{credential_id}/export": cannot_export_anothers_credential,
+    "POST /api/v1/verify": pasted_verification_keeps_nothing,
+    "GET /api/v1/organisations/{slug}/achievements": only_members_list_achievements,
+    "POST /api/v1/organisations/{slug}/achievements": only_own_admins_create_achievements,
+    "GET /api/v1/organisations/{slug}/achievements/{achievement_id}": only_members_read_an_achievement,
+    "PATCH /api/v1/organisations/{slug}/achievements/{achievement_id}": only_own_admins_edit_achievements,
+    "POST /api/v1/organisations/{slug}/achievements/{achievement_id}/archive":
+        only_own_admins_archive_achievements,
+    "PUT /api/v1/organisations/{slug}/achievements/{achievement_id}/image": only_own_admins_upload_images,
+    "POST /api/v1/organisations/{slug}/achievements/{achievement_id}/awards": only_own_admins_award,
+    "GET /api/v1/organisations/{slug}/awards": only_own_admins_list_awards,
+    "POST /api/v1/organisations/{slug}/awards/{issued_id}/revoke": only_own_admins_revoke,
+    "GET /api/v1/shares": shares_list_is_own,
+    "POST /api/v1/shares": cannot_share_anothers_credential,
+    "GET /api/v1/shares/{share_id}": cannot_read_anothers_share,
+    "PATCH /api/v1/shares/{share_id}": cannot_change_anothers_share,
+    "POST /api/v1/shares/{share_id}/revoke": cannot_revoke_anothers_share,
+    "GET /api/v1/organisations/{slug}/claim-sessions": only_members_list_claim_sessions,
+    "POST /api/v1/organisations/{slug}/claim-sessions": only_members_open_claim_sessions,
+    "GET /api/v1/claim-sessions/{session_id}": outsiders_cannot_read_a_claim_session,
+    "PATCH /api/v1/claim-sessions/{session_id}": outsiders_cannot_pause_a_claim_session,
+    "GET /api/v1/claim-sessions/{session_id}/qr": outsiders_cannot_read_the_qr,
+    "GET /api/v1/claim-sessions/{session_id}/qr.png": outsiders_cannot_draw_the_qr_png,
+    "GET /api/v1/claim-sessions/{session_id}/qr.svg": outsiders_cannot_draw_the_qr_svg,
+    "GET /api/v1/claim-sessions/{session_id}/cards.pdf": outsiders_cannot_print_the_cards,
+    "GET /api/v1/claim-sessions/{session_id}/claims": outsiders_cannot_list_claimants,
+    "GET /api/v1/claim-sessions/{session_id}/claims.csv": outsiders_cannot_export_claimants,
+    "POST /api/v1/claim-sessions/{session_id}/claims/{claim_id}/decision": outsiders_cannot_decide_claims,
+    "GET /api/v1/claim-sessions/{session_id}/count": outsiders_cannot_read_the_count,
+    "POST /api/v1/claim-sessions/{session_id}/display-link": outsiders_cannot_make_display_links,
+    "POST /api/v1/claims/redeem": redeeming_claims_for_oneself_only,
+    "GET /api/v1/me/claims": my_claims_are_mine,
+    "POST /api/v1/sync/clients": sync_clients_cannot_take_anothers_id,
+    "POST /api/v1/sync": sync_refuses_anothers_client,
+    "GET /api/v1/sync/blobs/{cred}": sync_blobs_are_the_holders_only,
 }
 
 

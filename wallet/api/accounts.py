@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from wallet.accounts import export as account_export
 from wallet.accounts import services as accounts
-from wallet.api import context
+from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import DeviceInSchema, OutputSchema, StrictSchema, TokenPairSchema, token_pair
 
@@ -63,12 +63,16 @@ class SignUp(MethodView):
                                           "device": {"name": "Sam's phone", "platform": "android"}})
     @blp.response(201, SignUpResultSchema)
     @blp.alt_response(409, description="Username taken (`account.username_taken`)")
+    @blp.alt_response(429, description="Too many sign-ups from this IP "
+                      "(`request.rate_limited`, with `Retry-After`)")
     def post(self, body: dict[str, Any]) -> dict[str, object]:
         """Sign up
 
         No email needed. Returns tokens for the device signing up, so the learner is in at once.
         """
         state = context.state()
+        limits.enforce(limits.by_client_ip("signup", limit=state.settings.ratelimit_signup_per_ip_per_hour,
+                                           window=limits.HOUR))
         db = context.db()
         now = context.now()
         account = accounts.sign_up(db, username=body["username"], password=body["password"],
@@ -138,6 +142,15 @@ class ExportSchema(OutputSchema):
     account = ma.fields.Dict()
     devices = ma.fields.List(ma.fields.Dict())
     memberships = ma.fields.List(ma.fields.Dict())
+    credentials = ma.fields.List(ma.fields.Dict(), metadata={"description": "Held credentials: metadata, latest "
+                                                             "verification and the credential itself"})
+    shares = ma.fields.List(ma.fields.Dict(), metadata={"description": "Your share links, with view counts"})
+    issued_to_you = ma.fields.List(ma.fields.Dict(), metadata={"description": "Badges organisations here issued "
+                                                               "to you, with revocations"})
+    claims = ma.fields.List(ma.fields.Dict(), metadata={"description": "Your claims at claim sessions "
+                                                        "(session, venue, status, times)"})
+    sync = ma.fields.Dict(metadata={"description": "Synced wallet metadata (notes, tags, collections) and sync "
+                                    "clients"})
 
 
 @blp.route("/me/export")

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from wallet.accounts import services as accounts
-from wallet.api import context
+from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import DeviceInSchema, StrictSchema, TokenPairSchema, token_pair
 from wallet.errors import DomainError
@@ -34,12 +34,20 @@ class Login(MethodView):
                                          "device": {"name": "Sam's phone", "platform": "android"}})
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, description="Wrong username or password (`auth.invalid_credentials`)")
+    @blp.alt_response(429, description="Too many attempts from this IP or for this username "
+                      "(`request.rate_limited`, with `Retry-After`)")
     def post(self, body: dict[str, Any]) -> dict[str, object]:
         """Sign in on a device
 
         Returns a short-lived access token and a refresh token bound to a new device entry.
         """
         state = context.state()
+        limits.enforce(
+            limits.by_client_ip("login", limit=state.settings.ratelimit_login_per_ip_per_minute,
+                                window=limits.MINUTE),
+            limits.by_value("login", "username", body["username"],
+                            limit=state.settings.ratelimit_login_per_username_per_minute, window=limits.MINUTE),
+        )
         db = context.db()
         account = accounts.authenticate(db, username=body["username"], password=body["password"],
                                         hasher=state.hasher)
@@ -56,11 +64,16 @@ class Refresh(MethodView):
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, description="Unknown, expired or reused refresh token "
                       "(`auth.refresh_token_invalid`, `auth.refresh_token_reused`, `auth.device_revoked`)")
+    @blp.alt_response(429, description="Too many refreshes from this IP "
+                      "(`request.rate_limited`, with `Retry-After`)")
     def post(self, body: dict[str, Any]) -> dict[str, object]:
         """Exchange a refresh token for a new token pair
 
         Each refresh token works once. Presenting one a second time signs that device out.
         """
+        settings = context.state().settings
+        limits.enforce(limits.by_client_ip("refresh", limit=settings.ratelimit_refresh_per_ip_per_minute,
+                                           window=limits.MINUTE))
         db = context.db()
         try:
             pair = accounts.rotate_refresh_token(db, refresh_token=body["refresh_token"],

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
+import flask
 import flask_smorest
 from flask import g, request
 from flask_smorest.utils import prepare_response
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from wallet.api.problems import PROBLEM_CONTENT_TYPE, ProblemSchema, default_code, problem_response
@@ -36,6 +40,17 @@ class WalletApi(flask_smorest.Api):
         response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def _openapi_swagger_ui(self) -> str:
+        """/docs without inline script, so it works under the Content-Security-Policy (see wallet.api.docs)."""
+        from flask import url_for
+
+        from wallet.api.docs import render_swagger_ui
+
+        return render_swagger_ui(title=self.spec.title,
+                                 spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+                                 assets_url=self._swagger_ui_url,
+                                 config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}))
 
     def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
         status = error.code or 500
@@ -65,8 +80,62 @@ def handle_domain_error(error: DomainError) -> Any:
                             request_id=g.get("request_id"), **error.extra)
 
 
+MAX_JSON_DEPTH = 64
+MAX_PAGE = 1_000_000
+
+
+def load_request_json(data: bytes) -> Any:
+    """Parse a JSON request body, refusing with 400 ``request.invalid_json`` what would fail later as a 500.
+
+    That is: nesting deeper than :data:`MAX_JSON_DEPTH` (the parser itself raises ``RecursionError`` on
+    100 000 nested arrays, and anything a little shallower than its limit breaks the first recursive
+    code that meets it), and strings that no database can store — NUL characters (PostgreSQL text) and
+    unpaired surrogates such as ``"\\ud800"`` (not encodable as UTF-8 at all).
+    """
+    try:
+        value = webargs_core.parse_json(data)
+    except json.JSONDecodeError:
+        raise DomainError("request.invalid_json", "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise DomainError("request.invalid_json",
+                          f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.") from None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_storable(item)
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise DomainError("request.invalid_json",
+                                  f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return value
+
+
+def _check_storable(text: str) -> None:
+    if "\x00" in text:
+        raise DomainError("request.invalid_json", "Text in the request body must not contain NUL characters.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DomainError("request.invalid_json",
+                          "Text in the request body contains an unpaired UTF-16 surrogate.") from None
+
+
+class WalletParser(FlaskParser):
+    """webargs' parser with :func:`load_request_json` for JSON bodies."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return webargs_core.missing
+        return load_request_json(req.get_data(cache=True))
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A Blueprint whose ``login_required`` checks the bearer token and documents it."""
+
+    ARGUMENTS_PARSER = WalletParser()
 
     def login_required(self, view: Callable[..., Any]) -> Callable[..., Any]:
         from wallet.api.context import authenticate_request
@@ -76,8 +145,32 @@ class Blueprint(flask_smorest.Blueprint):
             authenticate_request()
             return view(*args, **kwargs)
 
+        wrapper._wallet_login_required = True  # type: ignore[attr-defined]
         documented = self.doc(security=[{BEARER: []}])(wrapper)
         return self.alt_response(401, description="Missing, invalid or expired access token")(documented)
+
+    def paginate(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """flask-smorest's pagination, with ``page`` capped at :data:`MAX_PAGE`.
+
+        flask-smorest bounds ``page_size`` but not ``page``, and ``page=10**22`` became an OFFSET that
+        neither SQLite nor PostgreSQL can hold: a 500 found by the fuzzer. Now it is a 422.
+        """
+        paginate = super().paginate(*args, **kwargs)
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            paginated = paginate(view)
+
+            @functools.wraps(paginated)
+            def wrapper(*view_args: Any, **view_kwargs: Any) -> Any:
+                page = request.args.get("page", "")
+                if page.strip().lstrip("+-").isdigit() and int(page) > MAX_PAGE:
+                    raise DomainError("request.validation_failed", f"`page` is at most {MAX_PAGE}.",
+                                      errors={"query": {"page": [f"Must be at most {MAX_PAGE}."]}})
+                return paginated(*view_args, **view_kwargs)
+
+            return wrapper
+
+        return decorator
 
     def accepts(self, *mimetypes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare request body types other than JSON (checked before the view; 415 otherwise)."""
@@ -93,6 +186,8 @@ def check_request_content_type(view_function: Callable[..., Any] | None) -> None
     """415 for a body whose type the view does not take (JSON unless ``accepts`` says otherwise)."""
     if request.method not in {"POST", "PUT", "PATCH"}:
         return
+    if getattr(view_function, "_wallet_login_required", False) and not request.headers.get("Authorization"):
+        return  # an anonymous caller hears 401 from login_required, not 415 about a body it may not send
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
     if not has_body:
         return

@@ -3,6 +3,48 @@
 
 from wallet.db import Base
 from wallet.models.accounts import Account, Device, RefreshToken
+from wallet.models.claims import (
+    Claim,
+    ClaimCode,
+    ClaimSession,
+    ClaimStatus,
+    JobLock,
+    PinFailure,
+    SessionMode,
+    SessionState,
+)
+from wallet.models.holding import HeldCredential
+from wallet.models.issuing import Achievement, IssuedCredential, IssuerKey, StatusList
 from wallet.models.organisations import Membership, Organisation, Role
+from wallet.models.ratelimit import RateLimitBucket
+from wallet.models.sharing import ShareLink, ShareTarget
+from wallet.models.sync import SyncClient, SyncRow, SyncWallet
 
-__all__ = ["Account", "Base", "Device", "Membership", "Organisation", "RefreshToken", "Role"]
+__all__ = [
+    "Account",
+    "Achievement",
+    "Base",
+    "Claim",
+    "ClaimCode",
+    "ClaimSession",
+    "ClaimStatus",
+    "Device",
+    "HeldCredential",
+    "IssuedCredential",
+    "IssuerKey",
+    "JobLock",
+    "Membership",
+    "Organisation",
+    "PinFailure",
+    "RateLimitBucket",
+    "RefreshToken",
+    "Role",
+    "SessionMode",
+    "SessionState",
+    "ShareLink",
+    "ShareTarget",
+    "StatusList",
+    "SyncClient",
+    "SyncRow",
+    "SyncWallet",
+]

@@ -1,0 +1,342 @@
+"""The HTTP client: one class, keyword-only configuration, a default timeout, a replaceable transport.
+
+Retries are bounded and jittered (0.5 s doubling to 8 s, at most ``max_retries`` attempts) and only
+for requests that are safe to repeat: GETs, and sync requests (their ops are idempotent by
+``op_seq``). They cover connection failures, 5xx and 429 (``Retry-After`` honoured). An expired
+access token (``auth.invalid_token``) is refreshed once, transparently, under a lock — a refresh
+token works once, so two threads must never both spend it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from wallet_protocol.sync.wire import REGISTER_CLIENT_PATH, SYNC_PATH
+
+from wallet_client.errors import AuthError, RateLimited, ServerError, TransportError, WalletError, error_for
+
+DEFAULT_TIMEOUT = 10.0
+BACKOFF_START = 0.5
+BACKOFF_CAP = 8.0
+MAX_RETRY_AFTER = 60.0
+GZIP_MIN_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    account_id: str | None = None
+    device_id: str | None = None
+
+
+class TokenStore(Protocol):
+    """Where the client keeps its tokens (a keychain on a phone; memory or a file elsewhere)."""
+
+    def load(self) -> Tokens | None: ...
+
+    def save(self, tokens: Tokens) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class MemoryTokenStore:
+    def __init__(self, tokens: Tokens | None = None) -> None:
+        self._tokens = tokens
+
+    def load(self) -> Tokens | None:
+        return self._tokens
+
+    def save(self, tokens: Tokens) -> None:
+        self._tokens = tokens
+
+    def clear(self) -> None:
+        self._tokens = None
+
+
+class FileTokenStore:
+    """Tokens in a JSON file readable only by this user (for scripts and the CLI)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def load(self) -> Tokens | None:
+        try:
+            return Tokens(**json.loads(self.path.read_text()))
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+
+    def save(self, tokens: Tokens) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(tokens.__dict__))
+        temporary.chmod(0o600)
+        temporary.replace(self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def backoff_delay(attempt: int, *, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): 0.5, 1, 2, 4, 8 … capped, with equal jitter."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_START * 2 ** (attempt - 1))
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+    except ValueError:
+        return None
+
+
+class WalletClient:
+    """A learner's connection to a Learner Wallet server.
+
+    ``transport`` replaces the network (``httpx.WSGITransport(app=flask_app)`` in tests, a mock
+    transport, or a fault-injecting wrapper); ``sleep`` is what waits between retries (tests pass a
+    no-op); ``token_store`` keeps the tokens between runs.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        token_store: TokenStore | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max(1, max_retries)
+        self.token_store: TokenStore = token_store if token_store is not None else MemoryTokenStore()
+        self._sleep = sleep
+        self._rand = rand
+        self._refresh_lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout, headers={"Accept": "application/json"}
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> WalletClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _send_once(
+        self, method: str, path: str, *, content: bytes | None, headers: dict[str, str], authenticated: bool
+    ) -> httpx.Response:
+        headers = dict(headers)
+        if authenticated:
+            tokens = self.token_store.load()
+            if tokens is None:
+                raise AuthError("auth.required", "Sign in first.")
+            headers["Authorization"] = f"Bearer {tokens.access_token}"
+        try:
+            return self._http.request(method, path, content=content, headers=headers)
+        except httpx.TransportError as exc:
+            raise TransportError("network.unreachable", str(exc)) from exc
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        authenticated: bool = True,
+        safe: bool | None = None,
+        gzip_body: bool = False,
+        headers: dict[str, str] | None = None,
+        expect_json: bool = True,
+    ) -> Any:
+        """Send one request (retrying if ``safe``) and return its decoded JSON (or bytes)."""
+        safe = method == "GET" if safe is None else safe
+        send_headers = dict(headers or {})
+        content: bytes | None = None
+        if json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":")).encode()
+            send_headers["Content-Type"] = "application/json"
+            if gzip_body and len(content) >= GZIP_MIN_BYTES:
+                content = gzip.compress(content, mtime=0)
+                send_headers["Content-Encoding"] = "gzip"
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send_once(
+                    method, path, content=content, headers=send_headers, authenticated=authenticated
+                )
+            except TransportError:
+                if not safe or attempt >= self.max_retries:
+                    raise
+                self._sleep(backoff_delay(attempt, rand=self._rand))
+                continue
+            if response.status_code < 400:
+                if not expect_json:
+                    return response.content
+                return response.json() if response.content else None
+            error = error_for(response.status_code, _problem(response), retry_after=_retry_after(response))
+            if (
+                isinstance(error, AuthError)
+                and error.code == "auth.invalid_token"
+                and authenticated
+                and not refreshed
+                and self._refresh_after(rejected_header=response.request.headers)
+            ):
+                refreshed = True
+                continue
+            if safe and attempt < self.max_retries and isinstance(error, ServerError | RateLimited):
+                wait = getattr(error, "retry_after", None)
+                self._sleep(wait if wait is not None else backoff_delay(attempt, rand=self._rand))
+                continue
+            raise error
+
+    def _refresh_after(self, *, rejected_header: httpx.Headers) -> bool:
+        """Refresh unless another thread already did since the rejected request was sent."""
+        with self._refresh_lock:
+            tokens = self.token_store.load()
+            if tokens is None:
+                return False
+            if rejected_header.get("Authorization") != f"Bearer {tokens.access_token}":
+                return True
+            try:
+                self._refresh_locked(tokens)
+            except WalletError:
+                return False
+            return True
+
+    def _refresh_locked(self, tokens: Tokens) -> Tokens:
+        body = self.request(
+            "POST", "/api/v1/auth/refresh", json_body={"refresh_token": tokens.refresh_token}, authenticated=False
+        )
+        return self._keep(body)
+
+    def _keep(self, body: dict[str, Any]) -> Tokens:
+        tokens = Tokens(
+            body["access_token"],
+            body["refresh_token"],
+            str(body.get("account_id") or ""),
+            str(body.get("device_id") or ""),
+        )
+        self.token_store.save(tokens)
+        return tokens
+
+    # --- accounts ------------------------------------------------------------------------------
+
+    def sign_up(
+        self,
+        username: str,
+        password: str,
+        *,
+        display_name: str = "",
+        device_name: str = "Python SDK",
+        platform: str = "python",
+    ) -> dict[str, Any]:
+        body = self.request(
+            "POST",
+            "/api/v1/accounts",
+            authenticated=False,
+            json_body={
+                "username": username,
+                "password": password,
+                "display_name": display_name,
+                "device": {"name": device_name, "platform": platform},
+            },
+        )
+        self._keep(body)
+        return body
+
+    def login(
+        self, username: str, password: str, *, device_name: str = "Python SDK", platform: str = "python"
+    ) -> dict[str, Any]:
+        body = self.request(
+            "POST",
+            "/api/v1/auth/login",
+            authenticated=False,
+            json_body={
+                "username": username,
+                "password": password,
+                "device": {"name": device_name, "platform": platform},
+            },
+        )
+        self._keep(body)
+        return body
+
+    def refresh(self) -> Tokens:
+        """Exchange the refresh token now (normally automatic on an expired access token)."""
+        with self._refresh_lock:
+            tokens = self.token_store.load()
+            if tokens is None:
+                raise AuthError("auth.required", "Sign in first.")
+            return self._refresh_locked(tokens)
+
+    def logout(self) -> None:
+        try:
+            self.request("POST", "/api/v1/auth/logout")
+        finally:
+            self.token_store.clear()
+
+    def me(self) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/me")
+
+    def devices(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/me/devices")
+
+    def revoke_device(self, device_id: str) -> None:
+        self.request("DELETE", f"/api/v1/me/devices/{device_id}")
+
+    # --- credentials ---------------------------------------------------------------------------
+
+    def credentials(self, **filters: str) -> list[dict[str, Any]]:
+        """The credentials you hold (filters: ``issuer``, ``q``, ``tag``, ``status`` …)."""
+        query = str(httpx.QueryParams(filters))
+        return self.request("GET", "/api/v1/credentials" + (f"?{query}" if query else ""))
+
+    def credential(self, credential_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/credentials/{credential_id}")
+
+    def blob(self, cred_hash: str) -> bytes:
+        """A credential's bytes by content hash (immutable; cache them forever)."""
+        return self.request("GET", f"{SYNC_PATH}/blobs/{cred_hash}", expect_json=False)
+
+    # --- sync ----------------------------------------------------------------------------------
+
+    def register_sync_client(self, client_id: str | None = None) -> dict[str, Any]:
+        """Register (idempotently) this device's sync client; safe to repeat."""
+        return self.request(
+            "POST", REGISTER_CLIENT_PATH, json_body={"client_id": client_id} if client_id else {}, safe=True
+        )
+
+    def sync(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One ``POST /api/v1/sync``; safe to repeat, so it is retried like a GET."""
+        return self.request(
+            "POST", SYNC_PATH, json_body=body, safe=True, gzip_body=True, headers={"Accept-Encoding": "gzip"}
+        )
+
+
+def _problem(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,630 @@
+"""The offline replica: a local SQLite copy of the wallet that reads and edits with no network, then syncs.
+
+Local tables (docs/sync.md §6): ``base_rows`` (row states the server confirmed), ``pending_ops`` (local
+edits not yet acknowledged), ``blobs`` (credential bytes by hash), ``rejections`` (ops the server
+refused, for the UI) and ``meta`` (client id, cursor, next op_seq, clock, the in-flight request).
+What the learner sees is ``view(base ⊕ pending)``: the pending ops applied to the base with the same
+shared merge functions the server uses (``wallet_protocol.sync``), so the optimistic view and the
+server can only differ by ops the server has not seen yet.
+
+Durability: every local change and every applied sync response is one SQLite transaction. The request
+being sent is stored before it leaves; if its response is lost (or the process dies before applying
+it), the next :meth:`OfflineWallet.sync` resends the identical request — the server dedupes ops by
+``op_seq`` and answers the same cursor with the same changes — so nothing is lost and nothing is
+applied twice (I2, I4).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wallet_protocol import claim_codes
+from wallet_protocol.sync import (
+    Hlc,
+    apply_op,
+    change_from_wire,
+    join,
+    key_for_position,
+    normalise_tag,
+    receive,
+    row_from_wire,
+    row_to_wire,
+    send,
+    validate_op,
+    view,
+)
+from wallet_protocol.sync.state import (
+    ACTION_RESULT,
+    CLIENT_ROW_KINDS,
+    ENTRY,
+    EntryState,
+    MemberState,
+    TagState,
+    entry_key,
+    member_key,
+    tag_key,
+)
+from wallet_protocol.sync.wire import MAX_BLOBS_PER_REQUEST, MAX_OPS_PER_REQUEST, PROTOCOL_VERSION
+
+from wallet_client.client import WalletClient
+from wallet_client.errors import NotFound, ValidationFailed
+
+FACTS = "facts"
+DEFAULT_BATCH = 200
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS base_rows (kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL,
+                                      PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS pending_ops (op_seq INTEGER PRIMARY KEY, op TEXT NOT NULL,
+                                        with_blob INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS blobs (cred TEXT PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS rejections (client_id TEXT NOT NULL, op_seq INTEGER NOT NULL, code TEXT NOT NULL,
+                                       detail TEXT, op TEXT, PRIMARY KEY (client_id, op_seq));
+CREATE TABLE IF NOT EXISTS action_notes (action_id TEXT PRIMARY KEY, note TEXT NOT NULL);
+"""
+
+
+@dataclass
+class SyncReport:
+    """What one :meth:`OfflineWallet.sync` did."""
+
+    requests: int = 0
+    acked_op_seq: int = 0
+    changes: int = 0
+    reset: bool = False
+    reregistered: bool = False
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    missing_blobs: list[str] = field(default_factory=list)
+
+
+def sha256_id(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _key_at(ordered_keys: list[str | None], index: int) -> str:
+    """An order key for position ``index`` (clamped to the list: past the end means last)."""
+    return key_for_position(ordered_keys, max(0, min(index, len(ordered_keys))))
+
+
+def _row_id(key: tuple[str, ...]) -> str:
+    return json.dumps(list(key[1:]), separators=(",", ":"), ensure_ascii=False)
+
+
+class OfflineWallet:
+    """A learner's wallet on this device, usable offline; :meth:`sync` brings it and the server together.
+
+    Thread-safe: one lock guards the local database; a second one lets only one sync run at a time
+    (local edits may continue while a sync waits on the network).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        client: WalletClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> None:
+        self.client = client
+        self._clock = clock
+        self.batch_size = min(batch_size, MAX_OPS_PER_REQUEST)
+        self._lock = threading.RLock()
+        self._sync_lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        with self._tx():
+            if self._get("client_id") is None:
+                self._set("client_id", str(uuid.uuid4()))
+                self._set("registered", "0")
+                self._set("next_op_seq", "1")
+                self._set("acked_op_seq", "0")
+                self._set("clock_offset_ms", "0")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- storage plumbing ----------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One local transaction (BEGIN IMMEDIATE … COMMIT); any exception rolls it back."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._commit()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def _get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _set(self, key: str, value: str | None) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?", (key, value, value)
+        )
+
+    @property
+    def client_id(self) -> str:
+        with self._lock:
+            return str(self._get("client_id"))
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000) + int(self._get("clock_offset_ms") or 0)
+
+    def _hlc(self) -> Hlc | None:
+        text = self._get("hlc")
+        return Hlc.parse(text) if text else None
+
+    # --- local state ---------------------------------------------------------------------------
+
+    def _base(self) -> dict[tuple[str, ...], Any]:
+        state: dict[tuple[str, ...], Any] = {}
+        for kind, stored_id, text in self._db.execute(
+            "SELECT kind, id, state FROM base_rows WHERE kind != ?", (FACTS,)
+        ):
+            state[(kind, *json.loads(stored_id))] = row_from_wire(kind, json.loads(text))
+        return state
+
+    def _pending(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for (text,) in self._db.execute("SELECT op FROM pending_ops ORDER BY op_seq")]
+
+    def state(self) -> dict[tuple[str, ...], Any]:
+        """The merged local state: base rows with every pending op joined in."""
+        with self._lock:
+            state = self._base()
+            for raw in self._pending():
+                state, _ = apply_op(state, validate_op(raw))
+            return state
+
+    def view(self) -> dict[str, Any]:
+        """What the learner sees (``wallet_protocol.sync.view`` of base ⊕ pending)."""
+        return view(self.state())
+
+    def credentials(self) -> list[dict[str, Any]]:
+        return self.view()["credentials"]
+
+    def collections(self) -> list[dict[str, Any]]:
+        return self.view()["collections"]
+
+    def actions(self) -> list[dict[str, Any]]:
+        """Server actions and their outcomes; queued ones not yet answered show as ``queued``."""
+        with self._lock:
+            shown = {item["action_id"]: item for item in self.view()["actions"]}
+            for raw in self._pending():
+                if raw["type"] in ("claim.redeem", "share.create", "import.url") and raw["action_id"] not in shown:
+                    shown[raw["action_id"]] = {
+                        "action_id": raw["action_id"],
+                        "action": raw["type"],
+                        "status": "queued",
+                        "code": None,
+                        "result": {},
+                    }
+            for action_id, note in self._db.execute("SELECT action_id, note FROM action_notes"):
+                if action_id in shown:
+                    shown[action_id] = {**shown[action_id], "scanned": json.loads(note)}
+            return [shown[key] for key in sorted(shown)]
+
+    def facts(self, cred: str) -> dict[str, Any] | None:
+        """What the server established about a credential (verification, revocation), if anything."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state FROM base_rows WHERE kind = ? AND id = ?", (FACTS, _row_id((FACTS, cred)))
+            ).fetchone()
+            return None if row is None else json.loads(row[0])["facts"]
+
+    def blob(self, cred: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT raw FROM blobs WHERE cred = ?", (cred,)).fetchone()
+            return None if row is None else bytes(row[0])
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """Edits the server refused (e.g. a credential that failed verification), for the UI."""
+        with self._lock:
+            return [
+                {"op_seq": op_seq, "code": code, "detail": detail, "op": json.loads(op) if op else None}
+                for op_seq, code, detail, op in self._db.execute(
+                    "SELECT op_seq, code, detail, op FROM rejections ORDER BY rowid"
+                )
+            ]
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM pending_ops").fetchone()[0])
+
+    # --- local edits ---------------------------------------------------------------------------
+
+    def _queue(self, op_type: str, *, with_blob: bool = False, **fields: Any) -> dict[str, Any]:
+        """Stamp, number, validate and store one op, in one local transaction."""
+        with self._tx():
+            client_id = str(self._get("client_id"))
+            op_seq = int(self._get("next_op_seq") or 1)
+            stamp = send(self._hlc(), now_ms=self._now_ms(), node=client_id)
+            raw = {"type": op_type, "op_seq": op_seq, "hlc": str(stamp), **fields}
+            if "dot" in fields:
+                raw["dot"] = [client_id, op_seq]
+            validate_op(raw, client_id=client_id)
+            self._db.execute(
+                "INSERT INTO pending_ops (op_seq, op, with_blob) VALUES (?, ?, ?)",
+                (op_seq, json.dumps(raw), int(with_blob)),
+            )
+            self._set("next_op_seq", str(op_seq + 1))
+            self._set("hlc", str(stamp))
+            return raw
+
+    def _live_dots(self, key: tuple[str, ...]) -> list[list[Any]]:
+        row = self.state().get(key)
+        if isinstance(row, EntryState | TagState | MemberState):
+            return [[node, n] for node, n in sorted(row.presence.live)]
+        return []
+
+    def import_credential(self, raw: bytes) -> str:
+        """Add credential bytes received offline; the server verifies them at the next sync (I11)."""
+        cred = sha256_id(raw)
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO blobs (cred, raw) VALUES (?, ?)", (cred, raw))
+            self._queue("entry.add", with_blob=True, cred=cred, dot=None)
+        return cred
+
+    def add(self, cred: str) -> None:
+        """Put back a credential the server already holds (e.g. one removed on this device)."""
+        self._queue("entry.add", cred=cred, dot=None)
+
+    def remove(self, cred: str) -> None:
+        with self._lock:
+            self._queue("entry.remove", cred=cred, observed=self._live_dots(entry_key(cred)))
+
+    def set_note(self, cred: str, note: str) -> None:
+        self._queue("entry.set", cred=cred, field="note", value=note)
+
+    def set_hidden(self, cred: str, hidden: bool) -> None:
+        self._queue("entry.set", cred=cred, field="hidden", value=hidden)
+
+    def set_pinned(self, cred: str, pinned: bool) -> None:
+        self._queue("entry.set", cred=cred, field="pinned", value=pinned)
+
+    def move(self, cred: str, index: int) -> None:
+        """Show ``cred`` at ``index`` of the credential list (a fractional order key, no renumbering)."""
+        with self._lock:
+            others = [item["order_key"] for item in self.credentials() if item["cred"] != cred]
+            self._queue("entry.set", cred=cred, field="order_key", value=_key_at(others, index))
+
+    def add_tag(self, cred: str, tag: str) -> None:
+        self._queue("tag.add", cred=cred, tag=tag, dot=None)
+
+    def remove_tag(self, cred: str, tag: str) -> None:
+        with self._lock:
+            observed = self._live_dots(tag_key(cred, normalise_tag(tag)))
+            self._queue("tag.remove", cred=cred, tag=tag, observed=observed)
+
+    def create_collection(self, name: str) -> str:
+        coll = str(uuid.uuid4())
+        self._queue("collection.create", coll=coll, name=name)
+        return coll
+
+    def rename_collection(self, coll: str, name: str) -> None:
+        self._queue("collection.set", coll=coll, field="name", value=name)
+
+    def move_collection(self, coll: str, index: int) -> None:
+        with self._lock:
+            others = [item["order_key"] for item in self.collections() if item["coll"] != coll]
+            self._queue("collection.set", coll=coll, field="order_key", value=_key_at(others, index))
+
+    def delete_collection(self, coll: str) -> None:
+        self._queue("collection.delete", coll=coll)
+
+    def add_member(self, coll: str, cred: str) -> None:
+        self._queue("member.add", coll=coll, cred=cred, dot=None)
+
+    def remove_member(self, coll: str, cred: str) -> None:
+        with self._lock:
+            self._queue("member.remove", coll=coll, cred=cred, observed=self._live_dots(member_key(coll, cred)))
+
+    def move_member(self, coll: str, cred: str, index: int) -> None:
+        with self._lock:
+            state = self.state()
+            members = next((c["members"] for c in view(state)["collections"] if c["coll"] == coll), [])
+            keys = []
+            for other in members:
+                row = state.get(member_key(coll, other))
+                if other != cred:
+                    keys.append(row.order_key.value if isinstance(row, MemberState) and row.order_key else None)
+            self._queue("member.set_order", coll=coll, cred=cred, order_key=_key_at(keys, index))
+
+    def claim(self, code_or_url: str, pin: str | None = None) -> str:
+        """Queue a claim from a scanned QR URL or a typed code; what can be read offline is kept to show.
+
+        Raises ``wallet_protocol.claim_codes.InvalidClaimCode`` for a malformed code or a URL of another
+        server (checked offline, before anything is queued).
+        """
+        text = code_or_url.strip()
+        if "/" in text:
+            scanned = claim_codes.read_claim_url(text, trusted_base_urls=[self.client.base_url])
+            code = scanned.token
+            note = {"kind": scanned.kind.value, "public_id": scanned.public_id, "step": scanned.step}
+        else:
+            code = claim_codes.normalise_fallback(text)
+            note = {"kind": "typed", "code": claim_codes.format_fallback(code)}
+        action_id = f"claim-{uuid.uuid4()}"
+        with self._lock:
+            fields: dict[str, Any] = {"action_id": action_id, "code": code, "scanned_at": int(self._clock() * 1000)}
+            if pin is not None:
+                fields["pin"] = pin
+            self._queue("claim.redeem", **fields)
+            with self._tx():
+                self._db.execute(
+                    "INSERT INTO action_notes (action_id, note) VALUES (?, ?)", (action_id, json.dumps(note))
+                )
+        return action_id
+
+    def share(
+        self,
+        *,
+        creds: list[str] | None = None,
+        coll: str | None = None,
+        expires_in_days: int | None = None,
+        label: str | None = None,
+    ) -> str:
+        action_id = f"share-{uuid.uuid4()}"
+        fields = {"creds": creds, "coll": coll, "expires_in_days": expires_in_days, "label": label}
+        self._queue("share.create", action_id=action_id, **{k: v for k, v in fields.items() if v is not None})
+        return action_id
+
+    def import_url(self, url: str) -> str:
+        action_id = f"import-{uuid.uuid4()}"
+        self._queue("import.url", action_id=action_id, url=url)
+        return action_id
+
+    # --- sync ----------------------------------------------------------------------------------
+
+    def sync(self, *, max_requests: int = 50) -> SyncReport:
+        """Push pending ops and pull changes until the server has nothing more (loops while ``has_more``)."""
+        report = SyncReport()
+        with self._sync_lock:
+            while report.requests < max_requests:
+                self._ensure_registered()
+                request = self._next_request()
+                report.requests += 1
+                try:
+                    response = self.client.sync(request)
+                except NotFound as error:
+                    if error.code != "sync.client_unknown":
+                        raise
+                    self._reregister()
+                    report.reregistered = True
+                    continue
+                except ValidationFailed as error:
+                    if error.code != "sync.too_many_ops" or self.batch_size == 1:
+                        raise
+                    self.batch_size = max(1, self.batch_size // 2)
+                    with self._tx():
+                        self._set("inflight", None)
+                    continue
+                if response.get("reregister"):
+                    self._reregister()
+                    report.reregistered = True
+                    continue
+                again = self._apply_response(request, response, report)
+                if not again:
+                    break
+        return report
+
+    def _ensure_registered(self) -> None:
+        with self._lock:
+            if self._get("registered") == "1":
+                return
+            client_id = str(self._get("client_id"))
+        answer = self.client.register_sync_client(client_id)
+        with self._tx():
+            self._adopt_server_clock(answer["server_hlc"])
+            self._set("registered", "1")
+
+    def _adopt_server_clock(self, server_hlc: str) -> None:
+        """HLC receive rule with the server's stamp, and learn how far the device's wall clock is off."""
+        server = Hlc.parse(server_hlc)
+        self._set("clock_offset_ms", str(server.physical_ms - int(self._clock() * 1000)))
+        self._set("hlc", str(receive(self._hlc(), server, now_ms=self._now_ms(), node=str(self._get("client_id")))))
+
+    def _next_request(self) -> dict[str, Any]:
+        """The in-flight request if its answer never arrived (resent identically), else a new one."""
+        with self._tx():
+            inflight = self._get("inflight")
+            if inflight:
+                return json.loads(inflight)
+            ops: list[dict[str, Any]] = []
+            blobs: dict[str, str] = {}
+            rows = self._db.execute(
+                "SELECT op, with_blob FROM pending_ops ORDER BY op_seq LIMIT ?", (self.batch_size,)
+            ).fetchall()
+            for text, with_blob in rows:
+                raw = json.loads(text)
+                if with_blob:
+                    blob = self._db.execute("SELECT raw FROM blobs WHERE cred = ?", (raw["cred"],)).fetchone()
+                    if blob is not None and raw["cred"] not in blobs:
+                        if len(blobs) >= MAX_BLOBS_PER_REQUEST:
+                            break
+                        blobs[raw["cred"]] = base64.b64encode(bytes(blob[0])).decode()
+                ops.append(raw)
+            for cred in json.loads(self._get("missing_blobs") or "[]"):
+                if len(blobs) >= MAX_BLOBS_PER_REQUEST:
+                    break
+                blob = self._db.execute("SELECT raw FROM blobs WHERE cred = ?", (cred,)).fetchone()
+                if blob is not None:
+                    blobs[cred] = base64.b64encode(bytes(blob[0])).decode()
+            request = {
+                "protocol": PROTOCOL_VERSION,
+                "client_id": self._get("client_id"),
+                "cursor": self._get("cursor"),
+                "ops": ops,
+                "limit": 500,
+            }
+            if blobs:
+                request["blobs"] = blobs
+            self._set("inflight", json.dumps(request))
+            return request
+
+    def _apply_response(self, request: dict[str, Any], response: dict[str, Any], report: SyncReport) -> bool:
+        """Apply one response in one local transaction; whether another request is needed."""
+        with self._tx():
+            previous_ack = int(self._get("acked_op_seq") or 0)
+            acked = int(response["acked_op_seq"])
+            regressed = acked < previous_ack
+            if response["reset"]:
+                self._db.execute("DELETE FROM base_rows")
+                report.reset = True
+            for change in response["changes"]:
+                self._store_change(change)
+            self._db.execute("DELETE FROM pending_ops WHERE op_seq <= ?", (acked,))
+            skewed = False
+            client_id = str(self._get("client_id"))
+            sent = {op["op_seq"]: op for op in request["ops"]}
+            for rejection in response["rejected"]:
+                if rejection["code"] == "op.clock_skew":
+                    skewed = True
+                    continue
+                self._db.execute(
+                    "INSERT OR REPLACE INTO rejections (client_id, op_seq, code, detail, op) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        client_id,
+                        rejection["op_seq"],
+                        rejection["code"],
+                        rejection.get("detail"),
+                        json.dumps(sent.get(rejection["op_seq"])),
+                    ),
+                )
+                report.rejected.append(rejection)
+            self._set("cursor", response["cursor"])
+            self._set("acked_op_seq", str(max(acked, previous_ack)))
+            self._set("missing_blobs", json.dumps(response.get("missing_blobs", [])))
+            self._set("inflight", None)
+            if skewed:
+                self._set("hlc", None)  # only never-applied ops carried the runaway stamps
+            self._adopt_server_clock(response["server_hlc"])
+            if skewed:
+                self._restamp_pending()
+            remaining = self._db.execute("SELECT count(*) FROM pending_ops").fetchone()[0]
+        report.acked_op_seq = acked
+        report.changes += len(response["changes"])
+        report.missing_blobs = response.get("missing_blobs", [])
+        if regressed:
+            self._reregister()
+            report.reregistered = True
+            return True
+        progressed = acked > previous_ack or skewed
+        return bool(response["has_more"] or (remaining and progressed))
+
+    def _store_change(self, change: dict[str, Any]) -> None:
+        kind = change["k"]
+        stored_id = json.dumps(change["id"], separators=(",", ":"), ensure_ascii=False)
+        current = self._db.execute(
+            "SELECT state FROM base_rows WHERE kind = ? AND id = ?", (kind, stored_id)
+        ).fetchone()
+        if kind == FACTS:
+            state = change["s"]
+            if current is not None and json.loads(current[0])["t"] >= state["t"]:
+                return
+        else:
+            _, row = change_from_wire(change)
+            if current is not None:
+                row = join(row_from_wire(kind, json.loads(current[0])), row)
+            state = row_to_wire(row)
+        self._db.execute(
+            "INSERT OR REPLACE INTO base_rows (kind, id, state) VALUES (?, ?, ?)", (kind, stored_id, json.dumps(state))
+        )
+
+    def _restamp_pending(self) -> None:
+        """Give unacknowledged ops fresh stamps after the server refused one as too far in the future.
+
+        Allowed because they were never applied anywhere; their order among themselves is kept.
+        """
+        client_id = str(self._get("client_id"))
+        stamp = self._hlc()
+        for op_seq, text in self._db.execute("SELECT op_seq, op FROM pending_ops ORDER BY op_seq").fetchall():
+            raw = json.loads(text)
+            stamp = send(stamp, now_ms=self._now_ms(), node=client_id)
+            raw["hlc"] = str(stamp)
+            self._db.execute("UPDATE pending_ops SET op = ? WHERE op_seq = ?", (json.dumps(raw), op_seq))
+        self._set("hlc", str(stamp) if stamp else None)
+
+    def _reregister(self) -> None:
+        """After a server restore (I14): new client id, then re-push every row and pending op as ours.
+
+        The base becomes ``row.merge`` ops (live and removed dots, stamped values, as they were), the
+        pending ops are renumbered after them with their dots renamed to the new id, and the base is
+        cleared; the next requests register the new id and push all of it, then pull a fresh snapshot.
+        """
+        with self._tx():
+            old_id = str(self._get("client_id"))
+            new_id = str(uuid.uuid4())
+            base = self._base()
+            pending = self._db.execute("SELECT op, with_blob FROM pending_ops ORDER BY op_seq").fetchall()
+            held = {cred for (cred,) in self._db.execute("SELECT cred FROM blobs")}
+            self._db.execute("DELETE FROM pending_ops")
+            self._db.execute("DELETE FROM base_rows WHERE kind != ?", (FACTS,))
+            stamp: Hlc | None = None
+            op_seq = 0
+            for key in sorted(base):
+                if key[0] not in CLIENT_ROW_KINDS or key[0] == ACTION_RESULT:
+                    continue
+                op_seq += 1
+                stamp = send(stamp if stamp else self._hlc(), now_ms=self._now_ms(), node=new_id)
+                raw = {
+                    "type": "row.merge",
+                    "op_seq": op_seq,
+                    "hlc": str(stamp),
+                    "k": key[0],
+                    "id": list(key[1:]),
+                    "s": row_to_wire(base[key]),
+                }
+                with_blob = key[0] == ENTRY and key[1] in held and base[key].presence.present
+                self._db.execute(
+                    "INSERT INTO pending_ops (op_seq, op, with_blob) VALUES (?, ?, ?)",
+                    (op_seq, json.dumps(raw), int(with_blob)),
+                )
+            renamed: dict[tuple[str, int], list[Any]] = {}
+            for text, with_blob in pending:
+                raw = json.loads(text)
+                op_seq += 1
+                renamed[(old_id, raw["op_seq"])] = [new_id, op_seq]
+                old_stamp = Hlc.parse(raw["hlc"])
+                raw["hlc"] = str(Hlc(old_stamp.physical_ms, old_stamp.counter, new_id))
+                raw["op_seq"] = op_seq
+                if "dot" in raw:
+                    raw["dot"] = [new_id, op_seq]
+                if "observed" in raw:
+                    raw["observed"] = sorted(renamed.get((node, n), [node, n]) for node, n in raw["observed"])
+                if raw["type"] == "row.merge":
+                    for name in ("dots", "rm"):
+                        if name in raw["s"]:
+                            raw["s"][name] = sorted(renamed.get((node, n), [node, n]) for node, n in raw["s"][name])
+                self._db.execute(
+                    "INSERT INTO pending_ops (op_seq, op, with_blob) VALUES (?, ?, ?)",
+                    (op_seq, json.dumps(raw), with_blob),
+                )
+            self._set("client_id", new_id)
+            self._set("registered", "0")
+            self._set("next_op_seq", str(op_seq + 1))
+            self._set("acked_op_seq", "0")
+            self._set("cursor", None)
+            self._set("inflight", None)
+            self._set("missing_blobs", None)

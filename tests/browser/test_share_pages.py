@@ -1,0 +1,224 @@
+"""The share page in a real browser (headless Chromium from Debian, driven by Playwright), served by a real
+server on 127.0.0.1 whose requests really commit — what an employer's phone would show."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, sync_playwright
+from sqlalchemy import Engine
+from werkzeug.serving import make_server
+
+from tests.conftest import FakeClock
+from wallet.app import create_app
+from wallet.config import Settings
+from wallet.db import Base
+from wallet.issuing import achievements
+from wallet.issuing import credentials as issuing
+from wallet.models import Role
+from wallet.organisations import services as organisations
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class Running:
+    app: Flask
+    url: str
+    clock: FakeClock
+
+
+@pytest.fixture
+def server(settings: Settings, engine: Engine) -> Iterator[Running]:
+    """The app on a free port, committing for real; every table is emptied afterwards."""
+    clock = FakeClock()
+    probe = make_server("127.0.0.1", 0, Flask("probe"))
+    port = probe.server_port
+    probe.server_close()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), clock=clock, engine=engine)
+    http = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield Running(app, base_url, clock)
+    http.shutdown()
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Shared:
+    url: str
+    issued_id: uuid.UUID
+    learner: dict[str, Any]
+
+
+def _badge_png() -> bytes:
+    image = Image.new("RGB", (200, 200), (250, 250, 250))
+    ImageDraw.Draw(image).ellipse((10, 10, 190, 190), fill=(140, 40, 90))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _award_and_share(running: Running, *, expires_at: str | None = None) -> Shared:
+    client = running.app.test_client()
+    state = running.app.extensions["wallet"]
+    admin = client.post(
+        "/api/v1/accounts",
+        json={
+            "username": "museum-admin",
+            "password": "correct horse battery",
+            "display_name": "Admin",
+            "device": {"name": "pc"},
+        },
+    ).json
+    learner = client.post(
+        "/api/v1/accounts",
+        json={
+            "username": "sam-rivera",
+            "password": "correct horse battery",
+            "display_name": "Sam Rivera",
+            "device": {"name": "phone"},
+        },
+    ).json
+    with state.session_factory.begin() as db:
+        organisations.create_organisation(db, slug="museum-east", name="Museum East", now=running.clock.now)
+        organisations.add_member(
+            db, slug="museum-east", actor=None, username="museum-admin", role=Role.ADMIN, now=running.clock.now
+        )
+        achievement = achievements.create_achievement(
+            db,
+            slug="museum-east",
+            actor=uuid.UUID(admin["account_id"]),
+            name="Young Curator",
+            description="Planned and installed a small exhibition with a team.",
+            criteria_narrative="Curate one display case and explain it to visitors.",
+            alignments=[{"targetName": "Teamwork", "targetFramework": "ESCO"}],
+            now=running.clock.now,
+        )
+        achievements.set_image(
+            db,
+            slug="museum-east",
+            actor=uuid.UUID(admin["account_id"]),
+            achievement_id=achievement.id,
+            data=_badge_png(),
+            now=running.clock.now,
+        )
+        issued = issuing.award(
+            db,
+            slug="museum-east",
+            actor=uuid.UUID(admin["account_id"]),
+            achievement_id=achievement.id,
+            username="sam-rivera",
+            kek=state.secrets.key_encryption_key,
+            base_url=running.url,
+            now=running.clock.now,
+        )
+        issued_id = issued.id
+    headers = {"Authorization": f"Bearer {learner['access_token']}"}
+    held = client.get("/api/v1/credentials", headers=headers).json
+    held_id = (held["items"] if isinstance(held, dict) else held)[0]["id"]
+    body = {"credential_id": held_id, **({"expires_at": expires_at} if expires_at else {})}
+    link = client.post("/api/v1/shares", headers=headers, json=body).json
+    return Shared(link["url"], issued_id, learner)
+
+
+def test_an_employer_opens_the_link_and_reads_that_it_is_genuine(
+    server: Running, browser: Browser, tmp_path: Path
+) -> None:
+    shared = _award_and_share(server)
+    page = browser.new_page(viewport={"width": 1024, "height": 900})
+    response = page.goto(shared.url)
+    assert response is not None and response.status == 200
+    assert page.locator("#verdict-sentence").inner_text() == (
+        "Genuine: issued by Museum East to Sam Rivera on 23 November 2026."
+    )
+    href = page.locator("#linkedin").get_attribute("href") or ""
+    params = {key: values[0] for key, values in parse_qs(urlsplit(href).query).items()}
+    assert params["startTask"] == "CERTIFICATION_NAME"
+    assert (params["name"], params["organizationName"]) == ("Young Curator", "Museum East")
+    assert (params["issueYear"], params["issueMonth"], params["certUrl"]) == ("2026", "11", shared.url)
+    assert page.locator("header").count() == 1 and page.locator("main").count() == 1
+    assert page.locator("footer").count() == 1
+    images = page.locator("img")
+    assert images.count() >= 2
+    for index in range(images.count()):
+        assert (images.nth(index).get_attribute("alt") or "").strip()
+        assert images.nth(index).evaluate("img => img.naturalWidth") > 0  # the image really loaded
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.screenshot(path=str(tmp_path / "share-desktop.png"), full_page=True)
+    page.close()
+
+
+def test_the_page_fits_a_360_pixel_phone(server: Running, browser: Browser, tmp_path: Path) -> None:
+    shared = _award_and_share(server)
+    page = browser.new_page(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page.goto(shared.url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(tmp_path / "share-phone.png"), full_page=True)
+    page.goto(f"{server.url}/issuers/museum-east/about")
+    assert page.locator("h1").inner_text() == "Museum East"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.close()
+
+
+def test_a_revoked_badge_shows_revoked(server: Running, browser: Browser) -> None:
+    shared = _award_and_share(server)
+    state = server.app.extensions["wallet"]
+    page = browser.new_page()
+    page.goto(shared.url)
+    with state.session_factory.begin() as db:
+        issuing.revoke(
+            db,
+            slug="museum-east",
+            actor=None,
+            issued_id=shared.issued_id,
+            reason="awarded in error",
+            kek=state.secrets.key_encryption_key,
+            base_url=server.url,
+            now=server.clock.now,
+        )
+    page.reload()
+    assert page.locator("#verdict-sentence").inner_text().startswith("Revoked: Museum East has withdrawn this badge")
+    page.close()
+
+
+def test_an_expired_link_shows_the_friendly_410_page(server: Running, browser: Browser) -> None:
+    shared = _award_and_share(server, expires_at="2026-11-24T10:00:00Z")
+    server.clock.advance(days=2)
+    page = browser.new_page()
+    response = page.goto(shared.url)
+    assert response is not None and response.status == 410
+    assert page.locator("h1").inner_text() == "This link has expired"
+    assert page.locator("main").count() == 1
+    page.close()

@@ -1,0 +1,402 @@
+"""The learner's credentials: hold, list, read, verify, import, export and delete.
+
+Every route acts on the signed-in learner's own credentials only; another learner's id is 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Page
+
+from wallet.api import context
+from wallet.api.core import Blueprint
+from wallet.api.schemas import OutputSchema, StrictSchema
+from wallet.credentials.fetcher import GuardedFetcher
+from wallet.holding import exporting
+from wallet.holding import services as holding
+from wallet.holding.checking import check_credential
+from wallet.models import HeldCredential
+
+blp = Blueprint(
+    "credentials",
+    __name__,
+    url_prefix="/api/v1",
+    description="Your credentials: import, verify, export, tag and delete",
+)
+
+IMPORT_TYPES = (
+    "application/json",
+    "application/ld+json",
+    "application/vc+ld+json",
+    "application/jwt",
+    "text/plain",
+    "image/png",
+    "image/svg+xml",
+)
+_RAW_BODY = {
+    "required": True,
+    "description": "The credential file as it is: OB 3.0 JSON, a VC-JWT, an OB 2.0 signed JWS or hosted "
+    "assertion JSON, or a baked PNG/SVG badge. The bytes decide the format; the content type "
+    "only has to be one of those listed.",
+    "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in IMPORT_TYPES},
+}
+
+
+def _fetcher() -> GuardedFetcher:
+    return GuardedFetcher(allow_private=context.state().settings.fetch_allow_private)
+
+
+class VerificationCheckSchema(OutputSchema):
+    name = ma.fields.String(metadata={"description": "proof, issuer_key, validity, status or shape"})
+    outcome = ma.fields.String(metadata={"description": "passed, failed, indeterminate or skipped"})
+    detail = ma.fields.String(metadata={"description": "Why, in words a person can read"})
+
+
+class VerificationReportSchema(OutputSchema):
+    outcome = ma.fields.String(
+        metadata={
+            "description": "valid, invalid or indeterminate (could not be checked: never shown as valid)",
+            "example": "valid",
+        }
+    )
+    format = ma.fields.String(allow_none=True)
+    issuer = ma.fields.String(allow_none=True)
+    verificationMethod = ma.fields.String(allow_none=True)
+    verificationType = ma.fields.String(metadata={"description": "OB 2.0: hosted or signed"})
+    checks = ma.fields.List(ma.fields.Nested(VerificationCheckSchema))
+
+
+class HeldCredentialSchema(OutputSchema):
+    id = ma.fields.UUID()
+    format = ma.fields.String(metadata={"description": "vc-json, vc-jwt or ob2"})
+    media_type = ma.fields.String()
+    content_hash = ma.fields.String(metadata={"example": "sha256:9f86d0…"})
+    credential_id = ma.fields.String(allow_none=True, metadata={"description": "The credential's own id"})
+    issuer_id = ma.fields.String(allow_none=True)
+    issuer_name = ma.fields.String(allow_none=True)
+    achievement_name = ma.fields.String(allow_none=True)
+    achievement_id = ma.fields.String(allow_none=True)
+    image_url = ma.fields.String(allow_none=True)
+    issued_at = ma.fields.DateTime(allow_none=True)
+    expires_at = ma.fields.DateTime(allow_none=True)
+    expired = ma.fields.Boolean()
+    tags = ma.fields.List(ma.fields.String())
+    source = ma.fields.String(metadata={"description": "claim, import, award or sync"})
+    added_at = ma.fields.DateTime()
+    outcome = ma.fields.String(allow_none=True, metadata={"description": "The latest verification's outcome"})
+    verified_at = ma.fields.DateTime(allow_none=True)
+    status_checked_at = ma.fields.DateTime(allow_none=True)
+
+
+class HeldCredentialDetailSchema(HeldCredentialSchema):
+    verification = ma.fields.Nested(VerificationReportSchema, allow_none=True)
+
+
+class CredentialSummarySchema(OutputSchema):
+    format = ma.fields.String()
+    credential_id = ma.fields.String(allow_none=True)
+    issuer_id = ma.fields.String(allow_none=True)
+    issuer_name = ma.fields.String(allow_none=True)
+    achievement_name = ma.fields.String(allow_none=True)
+    achievement_id = ma.fields.String(allow_none=True)
+    image_url = ma.fields.String(allow_none=True)
+    issued_at = ma.fields.DateTime(allow_none=True)
+    expires_at = ma.fields.DateTime(allow_none=True)
+    expired = ma.fields.Boolean()
+
+
+class PastedCredentialReportSchema(VerificationReportSchema):
+    credential = ma.fields.Nested(CredentialSummarySchema, metadata={"description": "What the credential says"})
+
+
+class CredentialListArgsSchema(StrictSchema):
+    issuer = ma.fields.String(metadata={"description": "Issuer id, or part of the issuer's name"})
+    q = ma.fields.String(validate=ma.validate.Length(1, 200), metadata={"description": "Search achievement names"})
+    tag = ma.fields.String(validate=ma.validate.Length(1, 60))
+    issued_after = ma.fields.AwareDateTime(default_timezone=None)
+    issued_before = ma.fields.AwareDateTime(default_timezone=None)
+    expired = ma.fields.Boolean()
+    status = ma.fields.String(validate=ma.validate.OneOf(sorted(holding.OUTCOMES)))
+
+
+class CredentialTagsSchema(StrictSchema):
+    tags = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(1, holding.MAX_TAG_LENGTH)),
+        required=True,
+        validate=ma.validate.Length(0, holding.MAX_TAGS),
+        metadata={"example": ["maker", "2026"]},
+    )
+
+
+class CredentialImportUrlSchema(StrictSchema):
+    url = ma.fields.URL(
+        required=True,
+        schemes={"https", "http"},
+        require_tld=False,
+        metadata={"description": "A hosted OB 2.0 assertion or a credential's URL"},
+    )
+
+
+class CredentialExportArgsSchema(StrictSchema):
+    format = ma.fields.String(
+        load_default="json",
+        validate=ma.validate.OneOf(["json", "png", "svg"]),
+        metadata={"description": "json (as issued), png or svg (baked)"},
+    )
+
+
+def _out(credential: HeldCredential) -> dict[str, Any]:
+    now = context.now()
+    fields = (
+        "id",
+        "format",
+        "media_type",
+        "content_hash",
+        "credential_id",
+        "issuer_id",
+        "issuer_name",
+        "achievement_name",
+        "achievement_id",
+        "image_url",
+        "issued_at",
+        "expires_at",
+        "tags",
+        "source",
+        "added_at",
+        "outcome",
+        "verified_at",
+        "status_checked_at",
+        "verification",
+    )
+    return {
+        **{name: getattr(credential, name) for name in fields},
+        "expired": credential.expires_at is not None and credential.expires_at <= now,
+    }
+
+
+def _mine(credential_id: uuid.UUID) -> HeldCredential:
+    return holding.get_credential(context.db(), account_id=context.principal().account_id, credential_id=credential_id)
+
+
+@blp.route("/credentials")
+class Credentials(MethodView):
+    @blp.login_required
+    @blp.arguments(CredentialListArgsSchema, location="query")
+    @blp.response(200, HeldCredentialSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
+        """Your credentials, newest first
+
+        Filter by issuer, achievement name (`q`), tag, issue date, expiry and verification outcome.
+        Paginated with `page` and `page_size`; the `X-Pagination` header says how many there are.
+        """
+        where = holding.CredentialFilter(**args)
+        page: Page[Any] = pagination_parameters
+        rows, total = holding.list_credentials(
+            context.db(),
+            account_id=context.principal().account_id,
+            where=where,
+            now=context.now(),
+            offset=page.first_item,
+            limit=page.page_size,
+        )
+        pagination_parameters.item_count = total
+        return [_out(row) for row in rows]
+
+
+@blp.route("/credentials/import")
+class Import(MethodView):
+    @blp.login_required
+    @blp.accepts(*IMPORT_TYPES)
+    @blp.doc(requestBody=_RAW_BODY)
+    @blp.response(201, HeldCredentialDetailSchema)
+    @blp.alt_response(409, description="Already in your wallet (`credential.duplicate`, with `existing_id`)")
+    @blp.alt_response(415, description="Not a credential format we read (`credential.unsupported_format`)")
+    @blp.alt_response(
+        422,
+        description="Invalid (`credential.invalid`, naming `failed_checks`), an unknown "
+        "JSON-LD context (`credential.unknown_context`) or an issuer we could not reach "
+        "(`credential.fetch_failed`)",
+    )
+    def post(self) -> dict[str, Any]:
+        """Import a credential file
+
+        The credential is verified first. Invalid ones are refused and nothing is stored; expired ones and
+        ones that could not be fully checked (an issuer's server was down) are kept with their report.
+        """
+        db = context.db()
+        credential = holding.import_credential(
+            db,
+            account_id=context.principal().account_id,
+            data=request.get_data(),
+            content_type=request.content_type,
+            fetcher=_fetcher(),
+            now=context.now(),
+        )
+        db.commit()
+        return _out(credential)
+
+
+@blp.route("/credentials/import-url")
+class ImportUrl(MethodView):
+    @blp.login_required
+    @blp.arguments(CredentialImportUrlSchema, example={"url": "https://badges.example.org/assertions/123"})
+    @blp.response(201, HeldCredentialDetailSchema)
+    @blp.alt_response(409, description="Already in your wallet (`credential.duplicate`)")
+    @blp.alt_response(415, description="Not a credential format we read (`credential.unsupported_format`)")
+    @blp.alt_response(
+        422,
+        description="Invalid, unknown context, or the URL could not or may not be fetched "
+        "(`credential.fetch_failed`, `credential.fetch_forbidden`)",
+    )
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Import a credential from its URL
+
+        For hosted Open Badges 2.0 assertions and credentials published at a URL. Only public addresses
+        are fetched.
+        """
+        db = context.db()
+        credential = holding.import_from_url(
+            db, account_id=context.principal().account_id, url=body["url"], fetcher=_fetcher(), now=context.now()
+        )
+        db.commit()
+        return _out(credential)
+
+
+@blp.route("/credentials/export.zip")
+class ExportAll(MethodView):
+    @blp.login_required
+    @blp.response(200, content_type="application/zip", description="Every credential file and manifest.json")
+    def get(self) -> Response:
+        """Download your whole wallet as a zip
+
+        Each credential exactly as received, plus `manifest.json` with what the wallet knows about each
+        one and its latest verification. Another wallet can import the files.
+        """
+        credentials = holding.all_credentials(context.db(), account_id=context.principal().account_id)
+        body = exporting.export_zip(credentials, now=context.now())
+        return Response(
+            body,
+            mimetype="application/zip",
+            headers={"Content-Disposition": 'attachment; filename="learner-wallet-credentials.zip"'},
+        )
+
+
+@blp.route("/credentials/<uuid:credential_id>")
+class CredentialItem(MethodView):
+    @blp.login_required
+    @blp.response(200, HeldCredentialDetailSchema)
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    def get(self, credential_id: uuid.UUID) -> dict[str, Any]:
+        """A credential, with its latest verification report"""
+        return _out(_mine(credential_id))
+
+    @blp.login_required
+    @blp.arguments(CredentialTagsSchema)
+    @blp.response(200, HeldCredentialDetailSchema)
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    def patch(self, body: dict[str, Any], credential_id: uuid.UUID) -> dict[str, Any]:
+        """Change a credential's tags"""
+        db = context.db()
+        credential = holding.set_tags(
+            db, account_id=context.principal().account_id, credential_id=credential_id, tags=body["tags"]
+        )
+        db.commit()
+        return _out(credential)
+
+    @blp.login_required
+    @blp.response(204)
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    def delete(self, credential_id: uuid.UUID) -> None:
+        """Delete a credential from your wallet"""
+        db = context.db()
+        holding.delete_credential(db, account_id=context.principal().account_id, credential_id=credential_id)
+        db.commit()
+
+
+@blp.route("/credentials/<uuid:credential_id>/raw")
+class CredentialRaw(MethodView):
+    @blp.login_required
+    @blp.response(
+        200,
+        content_type="application/octet-stream",
+        description="The credential's bytes exactly as received, with their media type",
+    )
+    @blp.alt_response(304, description="Unchanged (the ETag is the content hash)")
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    def get(self, credential_id: uuid.UUID) -> Response:
+        """The credential exactly as received"""
+        credential = _mine(credential_id)
+        response = Response(credential.raw, mimetype=credential.media_type)
+        response.set_etag(credential.content_hash)
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response.make_conditional(request)
+
+
+@blp.route("/credentials/<uuid:credential_id>/verify")
+class CredentialVerify(MethodView):
+    @blp.login_required
+    @blp.response(200, HeldCredentialDetailSchema)
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    def post(self, credential_id: uuid.UUID) -> dict[str, Any]:
+        """Verify a credential again now
+
+        Its status may have changed (revoked, suspended, expired). The new report is kept.
+        """
+        db = context.db()
+        credential = holding.reverify_credential(
+            db,
+            account_id=context.principal().account_id,
+            credential_id=credential_id,
+            fetcher=_fetcher(),
+            now=context.now(),
+        )
+        db.commit()
+        return _out(credential)
+
+
+@blp.route("/credentials/<uuid:credential_id>/export")
+class CredentialExport(MethodView):
+    @blp.login_required
+    @blp.arguments(CredentialExportArgsSchema, location="query")
+    @blp.response(
+        200, content_type="application/octet-stream", description="JSON or JWT as issued, or a baked PNG/SVG badge"
+    )
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    @blp.alt_response(415, description="That export format does not exist for this credential")
+    def get(self, args: dict[str, Any], credential_id: uuid.UUID) -> Response:
+        """Export a credential as a file or a baked badge image
+
+        PNG and SVG exports carry the credential inside the picture (Open Badges baking), so any
+        badge backpack or verifier can read it back.
+        """
+        exported = exporting.export_credential(context.db(), credential=_mine(credential_id), fmt=args["format"])
+        return Response(
+            exported.body,
+            mimetype=exported.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'},
+        )
+
+
+@blp.route("/verify")
+class Verify(MethodView):
+    @blp.login_required
+    @blp.accepts(*IMPORT_TYPES)
+    @blp.doc(requestBody=_RAW_BODY)
+    @blp.response(200, PastedCredentialReportSchema)
+    @blp.alt_response(415, description="Not a credential format we read (`credential.unsupported_format`)")
+    @blp.alt_response(422, description="An unknown JSON-LD context or an issuer we could not reach")
+    def post(self) -> dict[str, Any]:
+        """Verify any credential without keeping it
+
+        Same inputs as import. Returns the report whatever the outcome; nothing is stored.
+        """
+        now = context.now()
+        checked = check_credential(request.get_data(), content_type=request.content_type, fetcher=_fetcher(), now=now)
+        summary = checked.summary
+        return {**checked.report, "credential": {**vars(summary), "expired": checked.expired}}

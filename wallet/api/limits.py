@@ -1,0 +1,61 @@
+"""Rate limits for views: count the hit in its own transaction, refuse with 429 + ``Retry-After``.
+
+A view calls :func:`enforce` first, before it touches the request's database session::
+
+    limits.enforce(limits.by_client_ip("login", limit=30, window=MINUTE),
+                   limits.by_value("login", "username", body["username"], limit=5, window=MINUTE))
+
+and documents the refusal with ``@blp.alt_response(429, …)``. Hits are committed at once through a
+session of their own (see :mod:`wallet.ratelimit`), so a request that fails afterwards still counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+from flask import g
+
+from wallet import ratelimit
+from wallet.api import context
+from wallet.errors import DomainError
+from wallet.ratelimit import Limit
+
+MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
+
+
+def by_client_ip(name: str, *, limit: int, window: dt.timedelta) -> Limit:
+    """``limit`` hits per ``window`` on ``name`` from the client's IP (``ProxyFix`` resolves trusted proxies)."""
+    return Limit(ratelimit.bucket_key(name, "ip", context.client_ip()), limit, window)
+
+
+def by_value(name: str, kind: str, value: str, *, limit: int, window: dt.timedelta) -> Limit:
+    """``limit`` hits per ``window`` on ``name`` for one client-given ``value`` (a username, a code).
+
+    The value is folded (NFKC, case) the way usernames are, so ``Sam`` and ``sam`` share a bucket.
+    """
+    folded = unicodedata.normalize("NFKC", value).strip().casefold()
+    return Limit(ratelimit.bucket_key(name, kind, folded), limit, window)
+
+
+def enforce(*limits: Limit) -> None:
+    """Count one hit on each limit; raise ``request.rate_limited`` (429, ``Retry-After``) if any is exceeded.
+
+    Must run before the view writes through the request's session. If that session already has a
+    read-only transaction open (``login_required`` reads the device), it is ended first: on SQLite the
+    open transaction holds the write lock the limiter's own connection needs.
+    """
+    session = g.get("db")
+    if session is not None and session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("rate limits must be enforced before the view changes anything")
+        session.commit()
+    state = context.state()
+    refusal = ratelimit.record_hits(state.session_factory, limits, now=context.now())
+    if refusal is not None:
+        raise DomainError(
+            "request.rate_limited",
+            f"Too many attempts; try again in {refusal.retry_after_seconds} seconds.",
+            retry_after=refusal.retry_after_seconds,
+        )

@@ -1,0 +1,194 @@
+"""Offline sync: register a device's replica, sync it in one round trip, fetch credential bytes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, request
+from flask.views import MethodView
+from wallet_protocol.sync.state import is_cred_hash
+from wallet_protocol.sync.wire import MAX_LIMIT, InvalidRequest, parse_sync_request
+
+from wallet.api import context
+from wallet.api.core import Blueprint
+from wallet.api.schemas import OutputSchema, StrictSchema
+from wallet.errors import DomainError
+from wallet.sync import encoding
+from wallet.sync import service as sync_service
+
+blp = Blueprint(
+    "sync",
+    __name__,
+    url_prefix="/api/v1/sync",
+    description="Offline sync of the wallet between your devices (see docs/sync.md)",
+)
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+class RegisterClientSchema(StrictSchema):
+    client_id = ma.fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "A random UUID the device chose (it may have queued ops with it while offline); "
+            "omitted: the server picks one"
+        },
+    )
+
+
+class RegistrationSchema(OutputSchema):
+    client_id = ma.fields.UUID()
+    next_op_seq = ma.fields.Integer(metadata={"description": "The op_seq the server expects next"})
+    server_hlc = ma.fields.String(metadata={"description": "The server's clock; adopt it (HLC receive rule)"})
+
+
+class RejectionSchema(OutputSchema):
+    op_seq = ma.fields.Integer()
+    code = ma.fields.String(metadata={"example": "op.bad_cred"})
+    detail = ma.fields.String()
+
+
+class SyncRequestSchema(StrictSchema):
+    protocol = ma.fields.Integer(required=True, metadata={"example": 1})
+    client_id = ma.fields.String(required=True, metadata={"description": "From POST /api/v1/sync/clients"})
+    cursor = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Opaque; null on the first sync"}
+    )
+    ops = ma.fields.List(
+        ma.fields.Dict(), required=True, metadata={"description": "Pending ops in op_seq order (at most 500)"}
+    )
+    blobs = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "Base64 bytes of credentials imported offline, by hash"},
+    )
+    limit = ma.fields.Integer(validate=ma.validate.Range(1, MAX_LIMIT), metadata={"example": 500})
+
+
+class SyncResponseSchema(OutputSchema):
+    protocol = ma.fields.Integer()
+    acked_op_seq = ma.fields.Integer(metadata={"description": "Ops up to here are applied or rejected; drop them"})
+    next_op_seq = ma.fields.Integer()
+    rejected = ma.fields.List(ma.fields.Nested(RejectionSchema))
+    reset = ma.fields.Boolean(metadata={"description": "Replace your base state with these changes"})
+    reregister = ma.fields.Boolean(
+        metadata={
+            "description": "The server's history was replaced (restore): register a new client and re-push your state"
+        }
+    )
+    changes = ma.fields.List(ma.fields.Dict(), metadata={"description": "Merged row states {k, id, s, seq}"})
+    missing_blobs = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Credentials in the wallet whose bytes the server lacks; send them in `blobs`"},
+    )
+    cursor = ma.fields.String()
+    has_more = ma.fields.Boolean(metadata={"description": "More changes: sync again with the new cursor"})
+    server_hlc = ma.fields.String()
+
+
+def _json_body() -> Any:
+    data = request.get_data(cache=False)
+    content_encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if content_encoding == "gzip":
+        data = encoding.inflate(data)
+    elif content_encoding not in ("", "identity"):
+        raise DomainError("request.unsupported_media_type", "Send the body plain or with Content-Encoding: gzip.")
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DomainError("request.invalid_json", "The request body is not valid JSON.") from exc
+
+
+def _json_response(body: dict[str, Any]) -> Response:
+    payload = json.dumps(SyncResponseSchema().dump(body), separators=(",", ":")).encode()
+    response = Response(payload, mimetype="application/json")
+    response.headers["Vary"] = "Accept-Encoding"
+    if len(payload) >= encoding.GZIP_MIN_BYTES and encoding.accepts_gzip(request.headers.get("Accept-Encoding", "")):
+        response.set_data(encoding.deflate(payload))
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@blp.route("/clients")
+class SyncClients(MethodView):
+    @blp.login_required
+    @blp.arguments(RegisterClientSchema)
+    @blp.response(201, RegistrationSchema)
+    @blp.alt_response(409, description="That client id belongs to someone else (`request.conflict`)")
+    def post(self, body: dict[str, Any]) -> object:
+        """Register this device's sync client
+
+        Binds a replica to your account. Register again with the same id after a lost response: it is
+        harmless. After a server restore (`reregister` in a sync response) register a new id.
+        """
+        me = context.principal()
+        db = context.db()
+        registration = sync_service.register_client(
+            db, account_id=me.account_id, device_id=me.device_id, client_id=body["client_id"], now=context.now()
+        )
+        db.commit()
+        return registration
+
+
+@blp.route("")
+class Sync(MethodView):
+    @blp.login_required
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": SyncRequestSchema}},
+            "description": "May be sent with `Content-Encoding: gzip`.",
+        }
+    )
+    @blp.response(200, SyncResponseSchema, description="Gzip-compressed when the request accepts gzip")
+    @blp.alt_response(404, description="Unknown client, or another learner's (`sync.client_unknown`)")
+    @blp.alt_response(413, description="Too many ops (`sync.too_many_ops`: halve the batch) or too large a body")
+    @blp.alt_response(400, description="Unsupported protocol (`sync.protocol_unsupported`) or a corrupt gzip body")
+    @blp.alt_response(
+        422,
+        description="The envelope is malformed (`request.validation_failed`); single bad ops "
+        "are not errors but `rejected` entries",
+    )
+    def post(self) -> Response:
+        """Sync: push your pending ops and pull what changed, in one round trip
+
+        Safe to repeat: ops are applied once per `op_seq`, and the same cursor returns the same changes.
+        A reset, a restore or a rejected op is a 200 answer, not an error.
+        """
+        try:
+            parsed = parse_sync_request(_json_body())
+        except InvalidRequest as error:
+            raise DomainError(error.code, error.detail) from error
+        db = context.db()
+        body = sync_service.sync(
+            db,
+            account_id=context.principal().account_id,
+            request=parsed,
+            now=context.now(),
+            fetcher=context.state().extras.get("fetcher"),
+        )
+        db.commit()
+        return _json_response(body)
+
+
+@blp.route("/blobs/<cred>")
+class Blob(MethodView):
+    @blp.login_required
+    @blp.response(200, description="The credential's bytes exactly as held (immutable: cache it forever)")
+    @blp.alt_response(304, description="Not modified")
+    @blp.alt_response(404, description="You hold no credential with that hash (`credential.not_found`)")
+    def get(self, cred: str) -> Response:
+        """A credential you hold, by its content hash (`sha256:<hex>`)"""
+        if not is_cred_hash(cred):
+            raise DomainError("credential.not_found")
+        held = sync_service.read_blob(context.db(), account_id=context.principal().account_id, cred=cred)
+        etag = cred.removeprefix("sha256:")
+        if etag in request.if_none_match:
+            response = Response(status=304)
+        else:
+            response = Response(held.raw, mimetype=held.media_type)
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = IMMUTABLE
+        return response

@@ -1,0 +1,1 @@
+"""The learner's store of credentials: hold, list, verify, import, export (services; no Flask)."""

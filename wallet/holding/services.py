@@ -1,0 +1,348 @@
+"""The learner's store of credentials: hold, list, read, tag, delete.
+
+Every function takes the learner's ``account_id`` and only ever touches that learner's rows; another
+learner's credential is ``credential.not_found`` (404), so ids leak nothing. Reading and verifying
+(which may need the network) live in :mod:`wallet.holding.checking`; exports in :mod:`wallet.holding.exporting`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.credentials.parse import UnsupportedFormat
+from wallet.errors import DomainError
+from wallet.holding.checking import Checked, Fetcher, check_credential, fetch_credential, require_acceptable
+from wallet.holding.summary import CredentialSummary, content_hash, summarise
+from wallet.models import HeldCredential
+
+SOURCES = frozenset({"claim", "import", "award", "sync"})
+OUTCOMES = frozenset({"valid", "invalid", "indeterminate"})
+MAX_TAGS = 30
+MAX_TAG_LENGTH = 60
+
+
+def _same_credential(db: Session, *, account_id: uuid.UUID, summary: CredentialSummary) -> HeldCredential | None:
+    """A held credential with the same ``id`` from the same issuer: another encoding of one credential."""
+    if summary.credential_id is None:
+        return None
+    issuer = (
+        HeldCredential.issuer_id.is_(None)
+        if summary.issuer_id is None
+        else HeldCredential.issuer_id == summary.issuer_id
+    )
+    return db.scalar(
+        select(HeldCredential)
+        .where(HeldCredential.account_id == account_id, HeldCredential.credential_id == summary.credential_id, issuer)
+        .limit(1)
+    )
+
+
+def record_verification(credential: HeldCredential, *, report: dict[str, Any], now: dt.datetime) -> None:
+    """Keep ``report`` as the credential's latest verification (the status was checked just now)."""
+    credential.verification = report
+    credential.outcome = report.get("outcome") if report.get("outcome") in OUTCOMES else None
+    credential.verified_at = now
+    credential.status_checked_at = now
+
+
+def add_credential(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    raw: bytes,
+    media_type: str,
+    source: str,
+    now: dt.datetime,
+    verification: dict[str, Any] | None = None,
+    summary: CredentialSummary | None = None,
+) -> HeldCredential:
+    """Hold ``raw`` (kept byte-exact) for the learner; the same bytes twice return the existing row.
+
+    The same credential in a different encoding (same ``id`` and issuer, other bytes) is refused with
+    ``credential.duplicate`` carrying ``existing_id``. ``verification`` is a report's ``to_dict()``,
+    stored as the latest one. ``summary`` overrides what is read from ``raw`` (an OB 2.0 importer knows
+    the fetched BadgeClass; the bytes only name its URL). Bytes that are no credential format raise
+    ``credential.unsupported_format``.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    digest = content_hash(raw)
+    existing = db.scalar(
+        select(HeldCredential).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == digest)
+    )
+    if existing is not None:
+        return existing
+    if summary is None:
+        try:
+            summary = summarise(raw, media_type=media_type)
+        except UnsupportedFormat as exc:
+            raise DomainError("credential.unsupported_format", f"Not a credential we can hold: {exc}") from exc
+    duplicate = _same_credential(db, account_id=account_id, summary=summary)
+    if duplicate is not None:
+        raise DomainError(
+            "credential.duplicate",
+            "This credential is already in your wallet (another copy of it).",
+            existing_id=str(duplicate.id),
+        )
+    credential = HeldCredential(
+        account_id=account_id,
+        content_hash=digest,
+        raw=raw,
+        media_type=media_type[:100],
+        format=summary.format,
+        credential_id=summary.credential_id,
+        issuer_id=summary.issuer_id,
+        issuer_name=summary.issuer_name,
+        achievement_name=summary.achievement_name,
+        achievement_id=summary.achievement_id,
+        image_url=summary.image_url,
+        issued_at=summary.issued_at,
+        expires_at=summary.expires_at,
+        tags=[],
+        source=source,
+        added_at=now,
+    )
+    if verification is not None:
+        record_verification(credential, report=verification, now=now)
+    db.add(credential)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        db.expunge(credential)
+        raced = db.scalar(
+            select(HeldCredential).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == digest)
+        )
+        if raced is None:
+            raise
+        return raced
+    return credential
+
+
+def get_credential(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID) -> HeldCredential:
+    credential = db.scalar(
+        select(HeldCredential).where(HeldCredential.id == credential_id, HeldCredential.account_id == account_id)
+    )
+    if credential is None:
+        raise DomainError("credential.not_found")
+    return credential
+
+
+@dataclass(frozen=True)
+class CredentialFilter:
+    """What the learner is looking for; every field narrows the list (``None`` = no restriction)."""
+
+    issuer: str | None = None
+    q: str | None = None
+    tag: str | None = None
+    issued_after: dt.datetime | None = None
+    issued_before: dt.datetime | None = None
+    expired: bool | None = None
+    status: str | None = None
+
+
+def _filtered(account_id: uuid.UUID, where: CredentialFilter, now: dt.datetime) -> Select[tuple[HeldCredential]]:
+    query = select(HeldCredential).where(HeldCredential.account_id == account_id)
+    if where.issuer:
+        query = query.where(
+            or_(
+                HeldCredential.issuer_id == where.issuer,
+                func.lower(HeldCredential.issuer_name).contains(where.issuer.lower(), autoescape=True),
+            )
+        )
+    if where.q:
+        query = query.where(func.lower(HeldCredential.achievement_name).contains(where.q.lower(), autoescape=True))
+    if where.issued_after:
+        query = query.where(HeldCredential.issued_at >= where.issued_after)
+    if where.issued_before:
+        query = query.where(HeldCredential.issued_at < where.issued_before)
+    if where.expired is True:
+        query = query.where(HeldCredential.expires_at <= now)
+    elif where.expired is False:
+        query = query.where(or_(HeldCredential.expires_at.is_(None), HeldCredential.expires_at > now))
+    if where.status:
+        query = query.where(HeldCredential.outcome == where.status)
+    return query
+
+
+def list_credentials(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    where: CredentialFilter,
+    now: dt.datetime,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[HeldCredential], int]:
+    """One page of the learner's credentials, newest first, and how many match in all.
+
+    Tags are a JSON list, which SQLite and PostgreSQL query differently; a learner holds hundreds of
+    credentials, not millions, so the tag filter runs over the account's matching rows in Python.
+    """
+    query = _filtered(account_id, where, now).order_by(
+        HeldCredential.issued_at.desc().nulls_last(), HeldCredential.added_at.desc(), HeldCredential.id
+    )
+    if where.tag:
+        rows = [row for row in db.scalars(query) if where.tag in (row.tags or [])]
+        end = None if limit is None else offset + limit
+        return rows[offset:end], len(rows)
+    total = db.scalar(select(func.count()).select_from(_filtered(account_id, where, now).subquery())) or 0
+    query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.scalars(query)), total
+
+
+def all_credentials(db: Session, *, account_id: uuid.UUID) -> Sequence[HeldCredential]:
+    """Every credential the learner holds, oldest first (exports list them in the order they arrived)."""
+    return db.scalars(
+        select(HeldCredential)
+        .where(HeldCredential.account_id == account_id)
+        .order_by(HeldCredential.added_at, HeldCredential.id)
+    ).all()
+
+
+def normalise_tags(tags: Sequence[str]) -> list[str]:
+    """Trimmed, de-duplicated (first spelling kept), empty tags dropped; too many or too long is an error."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        cleaned = " ".join(tag.split())
+        if cleaned and cleaned.casefold() not in seen:
+            seen[cleaned.casefold()] = cleaned
+    result = list(seen.values())
+    if len(result) > MAX_TAGS or any(len(tag) > MAX_TAG_LENGTH for tag in result):
+        raise DomainError(
+            "request.validation_failed",
+            f"At most {MAX_TAGS} tags of {MAX_TAG_LENGTH} characters.",
+            errors={"json": {"tags": [f"at most {MAX_TAGS} tags of {MAX_TAG_LENGTH} characters"]}},
+        )
+    return result
+
+
+def set_tags(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, tags: Sequence[str]) -> HeldCredential:
+    credential = get_credential(db, account_id=account_id, credential_id=credential_id)
+    credential.tags = normalise_tags(tags)
+    db.flush()
+    return credential
+
+
+def delete_credential(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID) -> None:
+    deleted = db.execute(
+        delete(HeldCredential).where(HeldCredential.id == credential_id, HeldCredential.account_id == account_id)
+    )
+    if deleted.rowcount == 0:  # type: ignore[attr-defined]
+        raise DomainError("credential.not_found")
+
+
+def stale_credentials(db: Session, *, now: dt.datetime, max_age: dt.timedelta, limit: int) -> Sequence[HeldCredential]:
+    """Credentials whose status was last checked before ``now - max_age`` (never checked first)."""
+    cutoff = now - max_age
+    return db.scalars(
+        select(HeldCredential)
+        .where(or_(HeldCredential.status_checked_at.is_(None), HeldCredential.status_checked_at < cutoff))
+        .order_by(HeldCredential.status_checked_at.asc().nulls_first(), HeldCredential.id)
+        .limit(limit)
+    ).all()
+
+
+def _hold_checked(
+    db: Session, *, account_id: uuid.UUID, checked: Checked, source: str, now: dt.datetime
+) -> HeldCredential:
+    digest = content_hash(checked.raw)
+    existing = db.scalar(
+        select(HeldCredential.id).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == digest)
+    )
+    if existing is not None:
+        raise DomainError(
+            "credential.duplicate", "This credential is already in your wallet.", existing_id=str(existing)
+        )
+    return add_credential(
+        db,
+        account_id=account_id,
+        raw=checked.raw,
+        media_type=checked.media_type,
+        source=source,
+        now=now,
+        verification=checked.report,
+        summary=checked.summary,
+    )
+
+
+def import_credential(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    data: bytes,
+    content_type: str | None,
+    fetcher: Fetcher | None,
+    now: dt.datetime,
+    source: str = "import",
+) -> HeldCredential:
+    """Verify and hold a credential file (JSON, VC-JWT, OB 2.0 JWS or hosted JSON, baked PNG/SVG).
+
+    Refused, with nothing stored: an invalid credential (``credential.invalid`` naming the failed checks),
+    one already held (``credential.duplicate`` with ``existing_id``), an unknown format or context.
+    Expired and indeterminate credentials are held with their report.
+    """
+    checked = check_credential(data, content_type=content_type, fetcher=fetcher, now=now)
+    require_acceptable(checked)
+    return _hold_checked(db, account_id=account_id, checked=checked, source=source, now=now)
+
+
+def import_from_url(
+    db: Session, *, account_id: uuid.UUID, url: str, fetcher: Fetcher, now: dt.datetime
+) -> HeldCredential:
+    """Fetch a credential (or hosted OB 2.0 assertion) from ``url`` and import it like a file."""
+    result = fetch_credential(url, fetcher=fetcher)
+    return import_credential(
+        db, account_id=account_id, data=result.body, content_type=result.content_type, fetcher=fetcher, now=now
+    )
+
+
+def verify_held(credential: HeldCredential, *, fetcher: Fetcher | None, now: dt.datetime) -> dict[str, Any]:
+    """A fresh report for a held credential; never raises (what cannot be checked is indeterminate)."""
+    try:
+        return check_credential(credential.raw, content_type=credential.media_type, fetcher=fetcher, now=now).report
+    except DomainError as error:
+        checks = [
+            {"name": name, "outcome": "indeterminate", "detail": error.detail}
+            for name in ("proof", "issuer_key", "validity", "status", "shape")
+        ]
+        return {
+            "outcome": "indeterminate",
+            "format": credential.format,
+            "issuer": credential.issuer_id,
+            "checks": checks,
+        }
+
+
+def reverify_credential(
+    db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, fetcher: Fetcher | None, now: dt.datetime
+) -> HeldCredential:
+    """Verify a held credential again now (its status may have changed) and keep the new report."""
+    credential = get_credential(db, account_id=account_id, credential_id=credential_id)
+    record_verification(credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
+    db.flush()
+    return credential
+
+
+def refresh_stale_verifications(
+    db: Session, *, now: dt.datetime, max_age: dt.timedelta, fetcher: Fetcher | None, limit: int
+) -> int:
+    """Re-verify up to ``limit`` credentials whose status was checked before ``now - max_age``.
+
+    For the scheduler: idempotent, bounded per run, oldest checks first. Returns how many were checked.
+    """
+    credentials = stale_credentials(db, now=now, max_age=max_age, limit=limit)
+    for credential in credentials:
+        record_verification(credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
+    db.flush()
+    return len(credentials)

@@ -1,0 +1,245 @@
+"""Issuing Open Badges 3.0 credentials (``OpenBadgeCredential`` on VC Data Model 2.0) and revoking them.
+
+A credential names its learner only by ``Account.subject_id`` (a random ``urn:uuid``): no email, no
+username, nothing a reader could contact. It is signed with ``eddsa-rdfc-2022`` by the organisation's
+active did:key, after :func:`wallet.credentials.jsonld.assert_portable` refuses terms that context copies
+disagree on. Shape and an example: docs/credentials.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wallet.accounts.services import normalise_username
+from wallet.credentials import dataintegrity, jsonld
+from wallet.errors import DomainError
+from wallet.issuing.keys import ensure_active_key, private_key_of
+from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, issuer_profile
+from wallet.issuing.status import allocate_index, isoformat, set_status, status_list_url
+from wallet.models import Account, Achievement, IssuedCredential, Organisation
+from wallet.organisations.services import ADMINS, get_by_slug, require_role
+
+CREDENTIAL_MEDIA_TYPE = "application/vc+ld+json"
+
+
+def achievement_url(base_url: str, achievement_id: uuid.UUID) -> str:
+    return f"{base_url.rstrip('/')}/achievements/{achievement_id}"
+
+
+def achievement_image_url(base_url: str, achievement_id: uuid.UUID) -> str:
+    return f"{achievement_url(base_url, achievement_id)}/image"
+
+
+def achievement_document(achievement: Achievement, *, base_url: str) -> dict[str, Any]:
+    """The OB 3.0 ``Achievement`` object, as embedded in credentials and served at its URL."""
+    criteria: dict[str, Any] = {}
+    if achievement.criteria_url:
+        criteria["id"] = achievement.criteria_url
+    if achievement.criteria_narrative.strip():
+        criteria["narrative"] = achievement.criteria_narrative
+    document: dict[str, Any] = {
+        "id": achievement_url(base_url, achievement.id),
+        "type": ["Achievement"],
+        "name": achievement.name,
+        "description": achievement.description,
+        "criteria": criteria,
+    }
+    if achievement.image_sha256:
+        document["image"] = {"id": achievement_image_url(base_url, achievement.id), "type": "Image"}
+    if achievement.tags:
+        document["tag"] = list(achievement.tags)
+    if achievement.alignments:
+        document["alignment"] = [
+            {"type": ["Alignment"], **{key: value for key, value in alignment.items() if value}}
+            for alignment in achievement.alignments
+        ]
+    return document
+
+
+def _evidence(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    allowed = ("id", "name", "description", "narrative", "genre", "audience")
+    return [{"type": ["Evidence"], **{key: item[key] for key in allowed if item.get(key)}} for item in items]
+
+
+def issue_credential(
+    db: Session,
+    *,
+    achievement_id: uuid.UUID,
+    recipient_account_id: uuid.UUID,
+    kek: bytes,
+    base_url: str,
+    now: dt.datetime,
+    evidence: list[dict[str, Any]] | None = None,
+) -> IssuedCredential:
+    """Sign and record an ``OpenBadgeCredential`` for the learner (no authorisation: callers check it)."""
+    achievement = db.get(Achievement, achievement_id)
+    if achievement is None:
+        raise DomainError("achievement.not_found")
+    if achievement.archived_at is not None:
+        raise DomainError("request.conflict", "That achievement is archived and can no longer be awarded.")
+    organisation = db.get(Organisation, achievement.organisation_id)
+    recipient = db.get(Account, recipient_account_id)
+    if organisation is None or recipient is None:
+        raise DomainError("account.not_found")
+
+    key = ensure_active_key(db, organisation_id=organisation.id, kek=kek, now=now)
+    status_list, index = allocate_index(db, organisation=organisation, kek=kek, base_url=base_url, now=now)
+    list_url = status_list_url(base_url, organisation.slug, status_list.list_no, status_list.purpose)
+    credential_id = f"urn:uuid:{uuid.uuid4()}"
+    valid_from = now.replace(microsecond=0)
+    subject: dict[str, Any] = {
+        "id": recipient.subject_id,
+        "type": ["AchievementSubject"],
+        "achievement": achievement_document(achievement, base_url=base_url),
+    }
+    credential: dict[str, Any] = {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": issuer_profile(organisation, base_url=base_url),
+        "validFrom": isoformat(valid_from),
+        "name": achievement.name,
+        "credentialSubject": subject,
+        "credentialStatus": {
+            "id": f"{list_url}#{index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": status_list.purpose,
+            "statusListIndex": str(index),
+            "statusListCredential": list_url,
+        },
+    }
+    if achievement.validity_days:
+        credential["validUntil"] = isoformat(valid_from + dt.timedelta(days=achievement.validity_days))
+    if evidence:
+        credential["evidence"] = _evidence(evidence)
+    jsonld.assert_portable(credential)
+    signed = dataintegrity.sign(
+        credential,
+        private_key=private_key_of(key, kek=kek),
+        verification_method=key.verification_method,
+        created=isoformat(now),
+        cryptosuite="eddsa-rdfc-2022",
+    )
+    issued = IssuedCredential(
+        organisation_id=organisation.id,
+        achievement_id=achievement.id,
+        recipient_account_id=recipient.id,
+        credential_id=credential_id,
+        status_list_id=status_list.id,
+        status_index=index,
+        issued_at=now,
+        credential_json=json.dumps(signed, ensure_ascii=False),
+    )
+    db.add(issued)
+    db.flush()
+    return issued
+
+
+def award(
+    db: Session,
+    *,
+    slug: str,
+    actor: uuid.UUID,
+    achievement_id: uuid.UUID,
+    username: str,
+    kek: bytes,
+    base_url: str,
+    now: dt.datetime,
+    evidence: list[dict[str, Any]] | None = None,
+) -> IssuedCredential:
+    """Issue an achievement to a learner by username and put it in their wallet (admins)."""
+    from wallet.holding.services import add_credential
+
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    achievement = db.get(Achievement, achievement_id)
+    if achievement is None or achievement.organisation_id != organisation.id:
+        raise DomainError("achievement.not_found")
+    recipient = db.scalar(select(Account).where(Account.username == normalise_username(username)))
+    if recipient is None:
+        raise DomainError("account.not_found", "No account has that username.")
+    issued = issue_credential(
+        db,
+        achievement_id=achievement.id,
+        recipient_account_id=recipient.id,
+        kek=kek,
+        base_url=base_url,
+        now=now,
+        evidence=evidence,
+    )
+    add_credential(
+        db,
+        account_id=recipient.id,
+        raw=issued.credential_json.encode("utf-8"),
+        media_type=CREDENTIAL_MEDIA_TYPE,
+        source="award",
+        now=now,
+    )
+    return issued
+
+
+def list_awards(
+    db: Session, *, slug: str, actor: uuid.UUID
+) -> list[tuple[IssuedCredential, Achievement, Account | None]]:
+    """What the organisation issued, newest first, with recipients' username and display name only (admins)."""
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    rows = db.execute(
+        select(IssuedCredential, Achievement, Account)
+        .join(Achievement, Achievement.id == IssuedCredential.achievement_id)
+        .outerjoin(Account, Account.id == IssuedCredential.recipient_account_id)
+        .where(IssuedCredential.organisation_id == organisation.id)
+        .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.credential_id)
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def revoke(
+    db: Session,
+    *,
+    slug: str,
+    actor: uuid.UUID | None,
+    issued_id: uuid.UUID,
+    reason: str,
+    kek: bytes,
+    base_url: str,
+    now: dt.datetime,
+) -> IssuedCredential:
+    """Revoke (admins): set the credential's bit and re-sign its list. Revoking twice changes nothing."""
+    organisation = (
+        get_by_slug(db, slug=slug) if actor is None else require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    )
+    issued = db.get(IssuedCredential, issued_id)
+    if issued is None or issued.organisation_id != organisation.id:
+        raise DomainError("credential.not_found")
+    if issued.revoked_at is not None:
+        return issued
+    set_status(
+        db,
+        organisation=organisation,
+        status_list_id=issued.status_list_id,
+        index=issued.status_index,
+        kek=kek,
+        base_url=base_url,
+        now=now,
+    )
+    issued.revoked_at = now
+    issued.revocation_reason = reason
+    db.flush()
+    return issued
+
+
+def issued_to(db: Session, *, account_id: uuid.UUID) -> list[tuple[IssuedCredential, Organisation, Achievement]]:
+    """Credentials issued here to ``account_id`` (for the learner's data export)."""
+    rows = db.execute(
+        select(IssuedCredential, Organisation, Achievement)
+        .join(Organisation, Organisation.id == IssuedCredential.organisation_id)
+        .join(Achievement, Achievement.id == IssuedCredential.achievement_id)
+        .where(IssuedCredential.recipient_account_id == account_id)
+        .order_by(IssuedCredential.issued_at)
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]

@@ -1,0 +1,326 @@
+"""Claim pages: the landing page a phone camera opens, typed-code entry, and the youth worker's display.
+
+Routes:
+
+``/c/<code>`` (and ``/C/<code>``)  the badge, whom it is from and where; sign in or sign up (username and
+                                 password, no email) and claim; the app's deep link
+``/code``                        type the fallback printed on a card or shown on the screen
+``/claims/<id>/display?t=…``     the projector/tablet page: big QR, PIN, live count (display link from the API)
+``/claims/<id>/display/status``  what ``display.js`` polls (the same display token)
+``/claims/<id>/display/qr.svg``  the current QR
+
+Forms carry a per-browser CSRF token (double submit: a random value in the signed session cookie, echoed
+in a hidden field, compared in constant time). Wrong PINs are limited by the claim service's lockout;
+sign-in and sign-up by the API's rate limits.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask.blueprints import BlueprintSetupState
+from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
+
+from wallet.accounts import services as accounts
+from wallet.api import context, limits
+from wallet.api.claims import config, qr_image_response
+from wallet.claims import sessions
+from wallet.claims.codes import APP_SCHEME, resolve_code, session_qr
+from wallet.claims.display import read_display_token
+from wallet.claims.redeem import RecordedRefusal, redeem_code
+from wallet.errors import DomainError
+from wallet.issuing.credentials import achievement_image_url
+from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode, SessionState
+
+pages = Blueprint(
+    "claim_pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/claims"
+)
+
+_SIGNED_IN = "claim_account_id"
+_CSRF = "claim_csrf"
+
+FRIENDLY = {
+    "claim.unknown_code": "We don't know that code. Check it and try again.",
+    "claim.expired_code": "That code has expired. Scan the code on the screen again.",
+    "claim.not_started": "This session hasn't started yet.",
+    "claim.ended": "This session has ended.",
+    "claim.closed": "The youth worker closed this session.",
+    "claim.paused": "The session is paused for a moment. Try again shortly.",
+    "claim.session_full": "Sorry, every badge of this session has been claimed.",
+    "claim.already_claimed": "This card has already been used.",
+    "claim.wrong_pin": "That PIN isn't right. Ask the youth worker to say it again.",
+    "claim.pin_required": "Enter the PIN the youth worker tells the room.",
+    "claim.locked_out": "Too many wrong PINs. Wait a little and try again.",
+    "claim.rejected": "Your claim in this session was not accepted.",
+    "auth.invalid_credentials": "Wrong username or password.",
+    "account.username_taken": "That username is taken; pick another.",
+    "account.weak_password": "That password is too weak or too common; pick a longer one.",
+    "request.rate_limited": "Too many tries. Wait a minute and try again.",
+    "request.validation_failed": "Some of that doesn't look right; check it and try again.",
+}
+
+
+@pages.record_once
+def _cookie_settings(state: BlueprintSetupState) -> None:
+    state.app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    state.app.config.setdefault(
+        "SESSION_COOKIE_SECURE", state.app.extensions["wallet"].settings.base_url.startswith("https://")
+    )
+
+
+# --- CSRF and the web sign-in -----------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    token = session.get(_CSRF)
+    if not token:
+        token = session[_CSRF] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def _check_csrf() -> None:
+    expected = session.get(_CSRF) or ""
+    given = request.form.get("csrf_token", "")
+    if not expected or not hmac.compare_digest(str(expected), given):
+        abort(400, description="The form expired; reload the page and try again.")
+
+
+def _signed_in() -> Account | None:
+    raw = session.get(_SIGNED_IN)
+    if not raw:
+        return None
+    try:
+        return context.db().get(Account, uuid.UUID(raw))
+    except ValueError:
+        return None
+
+
+def _sign_in_as(account: Account) -> None:
+    session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
+    session[_SIGNED_IN] = str(account.id)
+
+
+# --- Landing page -----------------------------------------------------------------------------------
+
+
+def _landing(
+    code: str, *, error: str | None = None, result: dict[str, Any] | None = None, status: int = 200
+) -> tuple[str, int]:
+    db = context.db()
+    try:
+        resolved = resolve_code(db, code=code, config=config())
+    except DomainError:
+        return render_template("claims/message.html", title="Unknown code", message=FRIENDLY["claim.unknown_code"]), 404
+    claim_session = resolved.session
+    achievement = sessions.achievement_of(db, claim_session)
+    organisation = sessions.organisation_of(db, claim_session)
+    image = (
+        achievement_image_url(context.state().settings.base_url, achievement.id) if achievement.image_sha256 else None
+    )
+    notice = _availability(claim_session)
+    return render_template(
+        "claims/landing.html",
+        code=resolved.canonical,
+        session=claim_session,
+        achievement=achievement,
+        organisation=organisation,
+        image=image,
+        account=_signed_in(),
+        csrf=csrf_token(),
+        error=error,
+        result=result,
+        notice=notice,
+        needs_pin=claim_session.pin_hash is not None,
+        deep_link=f"{APP_SCHEME}://claim?c={resolved.canonical}",
+    ), status
+
+
+def _availability(claim_session: ClaimSession) -> str | None:
+    now = context.now()
+    if claim_session.state is SessionState.PAUSED:
+        return FRIENDLY["claim.paused"]
+    if claim_session.state is SessionState.CLOSED or now >= claim_session.ends_at:
+        return FRIENDLY["claim.ended"]
+    if now < claim_session.starts_at:
+        return FRIENDLY["claim.not_started"]
+    return None
+
+
+@pages.get("/c/<code>")
+@pages.get("/C/<code>")
+def landing(code: str) -> Any:
+    """The page a phone camera opens: no app, no account needed to see what the badge is."""
+    return _landing(code)
+
+
+@pages.post("/c/<code>/sign-up")
+@pages.post("/C/<code>/sign-up")
+def landing_sign_up(code: str) -> Any:
+    _check_csrf()
+    state = context.state()
+    db = context.db()
+    username = request.form.get("username", "")
+    try:
+        limits.enforce(limits.by_client_ip("claim-page-sign-up", limit=60, window=limits.MINUTE))
+        account = accounts.sign_up(
+            db,
+            username=username,
+            password=request.form.get("password", ""),
+            display_name=request.form.get("display_name", "")[:80],
+            email=None,
+            hasher=state.hasher,
+            now=context.now(),
+        )
+    except DomainError as error:
+        db.rollback()
+        return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+    db.commit()
+    _sign_in_as(account)
+    return redirect(url_for(".landing", code=code), code=303)
+
+
+@pages.post("/c/<code>/sign-in")
+@pages.post("/C/<code>/sign-in")
+def landing_sign_in(code: str) -> Any:
+    _check_csrf()
+    state = context.state()
+    db = context.db()
+    username = request.form.get("username", "")
+    try:
+        limits.enforce(
+            limits.by_client_ip("claim-page-sign-in", limit=60, window=limits.MINUTE),
+            limits.by_value("login", "username", username or "-", limit=10, window=limits.MINUTE),
+        )
+        account = accounts.authenticate(
+            db, username=username, password=request.form.get("password", ""), hasher=state.hasher
+        )
+    except DomainError as error:
+        db.rollback()
+        return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+    db.commit()
+    _sign_in_as(account)
+    return redirect(url_for(".landing", code=code), code=303)
+
+
+@pages.post("/c/<code>/sign-out")
+@pages.post("/C/<code>/sign-out")
+def landing_sign_out(code: str) -> Any:
+    _check_csrf()
+    session.clear()
+    return redirect(url_for(".landing", code=code), code=303)
+
+
+@pages.post("/c/<code>/claim")
+@pages.post("/C/<code>/claim")
+def landing_claim(code: str) -> Any:
+    """Claim as the signed-in learner; the PIN (if any) comes with the form."""
+    _check_csrf()
+    account = _signed_in()
+    if account is None:
+        return _landing(code, error="Sign in or sign up first.", status=401)
+    db = context.db()
+    try:
+        redemption = redeem_code(
+            db,
+            account_id=account.id,
+            code=code,
+            pin=request.form.get("pin") or None,
+            scanned_at=None,
+            now=context.now(),
+            config=config(),
+        )
+    except RecordedRefusal as error:
+        db.commit()
+        return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+    except DomainError as error:
+        db.rollback()
+        return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+    db.commit()
+    pending = redemption.claim.status is ClaimStatus.PENDING
+    return _landing(code, result={"pending": pending, "repeat": not redemption.created}, status=202 if pending else 200)
+
+
+@pages.route("/code", methods=["GET", "POST"])
+def typed_code() -> Any:
+    """For a camera that will not scan: type the code from the card or the screen."""
+    if request.method == "GET":
+        return render_template("claims/code.html", csrf=csrf_token(), error=None)
+    _check_csrf()
+    try:
+        canonical = normalise_fallback(request.form.get("code", ""))
+    except InvalidClaimCode as error:
+        message = (
+            "A character looks mistyped; check the code."
+            if error.reason == "bad_check"
+            else "A code has nine letters and digits, like K7Q-M3X-PDR."
+        )
+        return render_template("claims/code.html", csrf=csrf_token(), error=message), 422
+    return redirect(url_for(".landing", code=canonical), code=303)
+
+
+# --- Display page -----------------------------------------------------------------------------------
+
+
+def _display_session(session_id: uuid.UUID) -> tuple[ClaimSession, str]:
+    token = request.args.get("t", "")
+    try:
+        if read_display_token(config(), token, now=context.now()) != session_id:
+            raise DomainError("auth.forbidden", "This display link is for another session.")
+    except DomainError:
+        abort(403, description="This display link is not valid or has expired; make a new one.")
+    claim_session = context.db().get(ClaimSession, session_id)
+    if claim_session is None:
+        abort(404)
+    return claim_session, token
+
+
+def _display_status(claim_session: ClaimSession, token: str) -> dict[str, Any]:
+    counts = sessions.counts_of(context.db(), claim_session)
+    status: dict[str, Any] = {
+        "claimed": counts.claimed,
+        "cap": counts.cap,
+        "pending": counts.pending,
+        "state": counts.state.value,
+        "refresh_ms": 3000,
+        "pin": sessions.session_pin(claim_session, config=config()),
+    }
+    if claim_session.mode is SessionMode.SHARED:
+        qr = session_qr(claim_session, config=config(), now=context.now())
+        status["fallback"] = qr.fallback
+        status["step"] = qr.step
+        status["qr"] = url_for(".display_qr", session_id=claim_session.id, t=token, v=qr.step or 0)
+    return status
+
+
+@pages.get("/claims/<uuid:session_id>/display")
+def display(session_id: uuid.UUID) -> Any:
+    claim_session, token = _display_session(session_id)
+    achievement = sessions.achievement_of(context.db(), claim_session)
+    return render_template(
+        "claims/display.html",
+        session=claim_session,
+        achievement=achievement,
+        status=_display_status(claim_session, token),
+        status_url=url_for(".display_status", session_id=session_id, t=token),
+    )
+
+
+@pages.get("/claims/<uuid:session_id>/display/status")
+def display_status(session_id: uuid.UUID) -> Response:
+    claim_session, token = _display_session(session_id)
+    response = jsonify(_display_status(claim_session, token))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@pages.get("/claims/<uuid:session_id>/display/qr.svg")
+def display_qr(session_id: uuid.UUID) -> Response:
+    claim_session, _ = _display_session(session_id)
+    if claim_session.mode is not SessionMode.SHARED:
+        abort(404)
+    url = session_qr(claim_session, config=config(), now=context.now()).url
+    return qr_image_response(url, fmt="svg", query={"box_size": 10, "border": 4, "error_correction": "M"})

@@ -1,0 +1,123 @@
+"""Fixed-window rate limiting shared by every worker process, on SQLite and PostgreSQL.
+
+Each hit is one atomic upsert (``INSERT … ON CONFLICT (key) DO UPDATE … RETURNING``): the first hit in a
+window writes ``count = 1``, later hits in the same window add one, a hit in a later window starts the
+count again. No read-check-write in Python, so two workers cannot both see "one left".
+
+A fixed window lets a client send up to twice the limit around a window boundary; the limits in
+``wallet.config`` are chosen with that in mind.
+
+The count must survive the request that caused it: a failed login rolls its own transaction back, and the
+attempt must still count. So callers record hits in a short transaction of their own —
+:func:`record_hit` does that with a session factory — never in the request's session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from wallet.models.ratelimit import RateLimitBucket
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one hit: whether to serve it, and what to tell the client."""
+
+    allowed: bool
+    retry_after_seconds: int
+    remaining: int
+    limit: int
+
+
+def bucket_key(*parts: str) -> str:
+    """A bucket key from its parts (``"login", "ip", "203.0.113.9"``).
+
+    Parts come from clients (a typed username), so a key that would be too long is shortened to a hash
+    of itself rather than truncated (two long usernames must not share a bucket).
+    """
+    key = ":".join(parts)
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{parts[0][:60]}:sha256:{digest}"
+
+
+def window_bounds(now: dt.datetime, window: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
+    """The fixed window containing ``now``: windows are aligned to the Unix epoch."""
+    seconds = window.total_seconds()
+    if seconds <= 0:
+        raise ValueError("a rate-limit window must be positive")
+    index = math.floor((now - _EPOCH).total_seconds() / seconds)
+    start = _EPOCH + dt.timedelta(seconds=index * seconds)
+    return start, start + window
+
+
+def hit(db: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.datetime) -> Decision:
+    """Count one hit on ``key`` and say whether it is within ``limit`` hits per ``window``.
+
+    Flushes nothing else and never commits: the caller owns the (separate, short) transaction.
+    """
+    start, end = window_bounds(now, window)
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = RateLimitBucket.__table__
+    statement = insert(table).values(key=bucket_key(key), window_start=start, window_end=end, count=1)
+    same_window = table.c.window_start == statement.excluded.window_start
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "count": case((same_window, table.c.count + 1), else_=1),
+            "window_start": statement.excluded.window_start,
+            "window_end": statement.excluded.window_end,
+        },
+    ).returning(table.c.count)
+    count = int(db.execute(statement).scalar_one())
+    allowed = count <= limit
+    retry_after = 0 if allowed else max(1, math.ceil((end - now).total_seconds()))
+    return Decision(allowed=allowed, retry_after_seconds=retry_after, remaining=max(0, limit - count), limit=limit)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``limit`` hits per ``window`` on ``key``; a limit of 0 or less means "not limited"."""
+
+    key: str
+    limit: int
+    window: dt.timedelta
+
+
+def record_hits(
+    session_factory: sessionmaker[Session], limits: Sequence[Limit], *, now: dt.datetime
+) -> Decision | None:
+    """Count one hit on every active limit in its own committed transaction; the strictest refusal wins.
+
+    Returns ``None`` when every limit allows the hit (or none is active), else the refusal with the
+    longest ``retry_after_seconds``. Every limit is counted even when an earlier one refuses, so a client
+    cannot dodge the per-account count by tripping the per-IP one first.
+    """
+    active = [entry for entry in limits if entry.limit > 0]
+    if not active:
+        return None
+    with session_factory.begin() as db:
+        decisions = [hit(db, key=entry.key, limit=entry.limit, window=entry.window, now=now) for entry in active]
+    refusals = [decision for decision in decisions if not decision.allowed]
+    if not refusals:
+        return None
+    return max(refusals, key=lambda decision: decision.retry_after_seconds)
+
+
+def purge(db: Session, *, now: dt.datetime) -> int:
+    """Delete the buckets whose window has ended; returns how many. Idempotent (a scheduled job calls it)."""
+    result = db.execute(delete(RateLimitBucket).where(RateLimitBucket.window_end <= now))
+    return int(result.rowcount or 0)

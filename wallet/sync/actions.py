@@ -1,0 +1,74 @@
+"""Server actions a device queued offline (``claim.redeem``, ``share.create``, ``import.url``).
+
+Features register a handler in :data:`ACTION_HANDLERS` under the op type. During a sync the server
+calls ``handler(db, account_id=…, op=…, now=…, fetcher=…)`` inside a savepoint; the handler returns the action's
+JSON ``result`` (e.g. ``{"cred": "sha256:…"}``) or raises a ``DomainError`` whose code becomes the
+failed outcome. Either way the outcome is written as an ``action_result`` row that every device
+receives. An op whose type has no handler is rejected with ``action.unsupported``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+from wallet_protocol.sync.ops import ImportUrl
+
+from wallet.errors import DomainError
+from wallet.holding import services as holding
+from wallet.sync.changes import record_entry_added
+
+ActionHandler = Callable[..., dict[str, Any]]
+"""``handler(db, *, account_id: uuid.UUID, op: Op, now: dt.datetime, fetcher: Fetcher | None) -> dict``.
+
+``fetcher`` is the app's guarded HTTP fetcher, or ``None`` where the server may not reach the network.
+"""
+
+ACTION_HANDLERS: dict[str, ActionHandler] = {}
+"""Op type → handler. Claims and sharing add theirs; ``import.url`` is the credential store's import by URL."""
+
+UNSUPPORTED = "action.unsupported"
+
+
+def import_url(
+    db: Session, *, account_id: uuid.UUID, op: ImportUrl, now: dt.datetime, fetcher: Any | None
+) -> dict[str, Any]:
+    """Fetch, verify and hold the credential at ``op.url`` (the credential store's import by URL).
+
+    The entry is recorded here so it reaches every device in this very sync; if the store also records
+    it, the second add only adds a second server dot (same view).
+    """
+    if fetcher is None:
+        raise DomainError("credential.fetch_failed", "This server does not fetch credentials by URL.")
+    credential = holding.import_from_url(db, account_id=account_id, url=op.url, fetcher=fetcher, now=now)
+    record_entry_added(db, account_id=account_id, cred_hash=credential.content_hash, now=now)
+    return {"cred": credential.content_hash}
+
+
+ACTION_HANDLERS[ImportUrl.TYPE] = import_url
+
+
+def run_action(
+    db: Session, *, account_id: uuid.UUID, op: Any, now: dt.datetime, fetcher: Any | None
+) -> tuple[str, str | None, dict[str, Any]]:
+    """Run ``op``'s handler; ``(status, code, result)``. A ``DomainError`` is a failed outcome."""
+    handler = ACTION_HANDLERS[op.TYPE]
+    kept: DomainError | None = None
+    try:
+        with db.begin_nested():
+            try:
+                result = handler(db, account_id=account_id, op=op, now=now, fetcher=fetcher)
+            except DomainError as error:
+                # A refusal that did bookkeeping which must stand (a counted wrong PIN: see
+                # wallet.claims.redeem.RecordedRefusal) keeps its savepoint; any other rolls back.
+                if not getattr(error, "keep_changes", False):
+                    raise
+                kept = error
+    except DomainError as error:
+        return "failed", error.code, {"detail": error.detail}
+    if kept is not None:
+        return "failed", kept.code, {"detail": kept.detail}
+    return "done", None, dict(result or {})

@@ -1,0 +1,80 @@
+"""Changes the server originates: a credential arrived or left, its status changed, an action finished.
+
+The credential store, claims and sharing call these inside their own transaction. Each goes through
+the same shared merge rule as a device's op, with the server's own stamp and dot (node
+``"server"``), under the learner's wallet lock, so it gets a ``seq`` and reaches every device on its
+next sync (docs/sync.md §5, "server-originated changes"). Each returns the op it applied (``None``
+when there was nothing to do), which tests use as the reference model's input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+from wallet_protocol.sync import Op, validate_op
+from wallet_protocol.sync.ops import ActionResult, EntryAdd, EntryRemove
+from wallet_protocol.sync.state import EntryState, entry_key
+
+from wallet.sync.history import FACTS, SERVER_NODE, locked_wallet
+
+
+def record_entry_added(db: Session, *, account_id: uuid.UUID, cred_hash: str, now: dt.datetime) -> Op:
+    """The learner now holds ``cred_hash`` (claimed, imported, awarded): add it to every device."""
+    with locked_wallet(db, account_id=account_id, now=now) as history:
+        op_seq = history.next_server_op_seq()
+        op = EntryAdd(op_seq=op_seq, hlc=history.stamp(), cred=cred_hash, dot=(SERVER_NODE, op_seq))
+        history.apply(op)
+    return op
+
+
+def record_entry_removed(db: Session, *, account_id: uuid.UUID, cred_hash: str, now: dt.datetime) -> Op | None:
+    """The learner deleted ``cred_hash`` outside sync: remove every add the server has seen (I9)."""
+    with locked_wallet(db, account_id=account_id, now=now) as history:
+        row = history.load([entry_key(cred_hash)]).get(entry_key(cred_hash))
+        if not isinstance(row, EntryState) or not row.presence.live:
+            return None
+        op = EntryRemove(
+            op_seq=history.next_server_op_seq(), hlc=history.stamp(), cred=cred_hash, observed=row.presence.live
+        )
+        history.apply(op)
+    return op
+
+
+def record_server_facts(
+    db: Session, *, account_id: uuid.UUID, cred_hash: str, facts: dict[str, Any], now: dt.datetime
+) -> None:
+    """What the server established about a credential (verification outcome, revocation, expiry).
+
+    Only the server writes facts, so the latest stamp simply replaces the previous value; devices
+    receive them as ``{"k": "facts", "id": [cred], "s": {"facts": {...}, "t": stamp}}``.
+    """
+    with locked_wallet(db, account_id=account_id, now=now) as history:
+        key = (FACTS, cred_hash)
+        current = history.load([key]).get(key)
+        if current is not None and current.get("facts") == facts:
+            return
+        history.put(key, {"facts": dict(facts), "t": history.stamp()})
+
+
+def record_action_result(
+    db: Session, *, account_id: uuid.UUID, action_id: str, result: dict[str, Any], now: dt.datetime
+) -> Op:
+    """The outcome of a server action queued offline, shown to the learner on every device.
+
+    ``result`` is ``{"action": "claim.redeem", "status": "done" | "failed" | "pending",
+    "code": <error code or None>, "result": {...}}`` (the protocol's ``action.result`` fields).
+    """
+    with locked_wallet(db, account_id=account_id, now=now) as history:
+        raw = {
+            "type": ActionResult.TYPE,
+            "op_seq": history.next_server_op_seq(),
+            "hlc": history.stamp(),
+            "action_id": action_id,
+            **result,
+        }
+        op = validate_op(raw, allow_server_ops=True)
+        history.apply(op)
+    return op

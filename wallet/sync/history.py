@@ -1,0 +1,205 @@
+"""A learner's change history, locked for one transaction: load rows, join ops in, number the changes.
+
+Why a lock: every change gets the next per-learner ``seq`` while the learner's ``sync_wallets`` row is
+held ``FOR UPDATE`` (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway), so a transaction
+that numbers a change commits before any other can number a later one. A cursor at ``seq = n`` can
+then never skip a change ``<= n`` that commits late (I6).
+
+Server-originated changes (:mod:`.changes`), server actions and client ops in one transaction share
+one :class:`LockedWallet` (kept in ``db.info``), so they see each other's rows and never number the
+same change twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from wallet_protocol.sync import Hlc, Op, Row, RowKey, apply_op, receive, row_from_wire, row_to_wire, send
+from wallet_protocol.sync.ops import affected_keys
+from wallet_protocol.sync.state import is_tombstone
+
+from wallet.models import SyncRow, SyncWallet
+
+SERVER_NODE = "server"
+"""The node of the server's own stamps and dots (a client id is a UUID, so it can never collide)."""
+FACTS = "facts"
+"""A server-only row kind: what the server knows about a credential (verification, revocation)."""
+
+
+def now_ms(now: dt.datetime) -> int:
+    return int(now.timestamp() * 1000)
+
+
+def row_id(key: RowKey) -> str:
+    """The storage id of a row: the key's ids as compact JSON (``["sha256:…","robotics"]``)."""
+    return json.dumps(list(key[1:]), separators=(",", ":"), ensure_ascii=False)
+
+
+def row_key(kind: str, stored_id: str) -> RowKey:
+    return (kind, *json.loads(stored_id))
+
+
+def _insert_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> None:
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {
+        "account_id": account_id,
+        "epoch": str(uuid.uuid4()),
+        "seq": 0,
+        "gc_floor": 0,
+        "hlc": None,
+        "server_op_seq": 0,
+        "created_at": now,
+    }
+    db.execute(insert(SyncWallet).values(**values).on_conflict_do_nothing(index_elements=["account_id"]))
+
+
+def lock_wallet_row(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> SyncWallet:
+    """The learner's wallet row, created on first use, locked until the transaction ends."""
+    query = select(SyncWallet).where(SyncWallet.account_id == account_id).with_for_update()
+    wallet = db.scalar(query.execution_options(populate_existing=True))
+    if wallet is None:
+        _insert_wallet(db, account_id=account_id, now=now)
+        wallet = db.scalars(query.execution_options(populate_existing=True)).one()
+    return wallet
+
+
+@dataclass
+class _Checkpoint:
+    states: dict[RowKey, Any]
+    objects: dict[RowKey, SyncRow | None]
+    dirty: set[RowKey]
+
+
+class LockedWallet:
+    """The rows of one locked wallet, cached for the transaction; call :meth:`finish` to number changes."""
+
+    def __init__(self, db: Session, wallet: SyncWallet, now: dt.datetime) -> None:
+        self.db = db
+        self.wallet = wallet
+        self.now = now
+        self._states: dict[RowKey, Any] = {}
+        self._objects: dict[RowKey, SyncRow | None] = {}
+        self._dirty: set[RowKey] = set()
+
+    @property
+    def account_id(self) -> uuid.UUID:
+        return self.wallet.account_id
+
+    def load(self, keys: Iterable[RowKey]) -> dict[RowKey, Any]:
+        """The current states of ``keys`` (absent rows left out)."""
+        result: dict[RowKey, Any] = {}
+        for key in keys:
+            if key not in self._objects:
+                stored = self.db.get(SyncRow, (self.account_id, key[0], row_id(key)))
+                self._objects[key] = stored
+                if stored is not None:
+                    self._states[key] = stored.state if key[0] == FACTS else row_from_wire(key[0], stored.state)
+            if key in self._states:
+                result[key] = self._states[key]
+        return result
+
+    def put(self, key: RowKey, state: Any) -> None:
+        """Store a new state for ``key`` (a protocol row, or a facts dict); numbered at :meth:`finish`."""
+        self.load([key])
+        wire = state if key[0] == FACTS else row_to_wire(state)
+        stored = self._objects.get(key)
+        if stored is None:
+            stored = SyncRow(
+                account_id=self.account_id, kind=key[0], row_id=row_id(key), state=wire, seq=0, tombstone=False
+            )
+            self.db.add(stored)
+            self._objects[key] = stored
+        else:
+            stored.state = wire
+        self._states[key] = state
+        self._dirty.add(key)
+
+    def apply(self, op: Op) -> frozenset[RowKey]:
+        """Join ``op`` into its rows with the shared rule (``wallet_protocol.sync.apply_op``)."""
+        state = self.load(affected_keys(op))
+        updated, changed = apply_op(state, op)
+        for key in changed:
+            self.put(key, updated[key])
+        return changed
+
+    def merge_row(self, key: RowKey, row: Row) -> bool:
+        """Join a full row state in (server side of ``row.merge``); whether it changed."""
+        state = self.load([key])
+        current = state.get(key)
+        merged = row if current is None else current.join(row)
+        if merged == current:
+            return False
+        self.put(key, merged)
+        return True
+
+    def observe(self, stamp: str) -> None:
+        """Ratchet the server clock past an accepted stamp, so ``server_hlc`` exceeds all it has seen (I8)."""
+        last = Hlc.parse(self.wallet.hlc) if self.wallet.hlc else None
+        self.wallet.hlc = str(receive(last, Hlc.parse(stamp), now_ms=now_ms(self.now), node=SERVER_NODE))
+
+    def stamp(self) -> str:
+        """A fresh server stamp (HLC send rule)."""
+        last = Hlc.parse(self.wallet.hlc) if self.wallet.hlc else None
+        self.wallet.hlc = str(send(last, now_ms=now_ms(self.now), node=SERVER_NODE))
+        return self.wallet.hlc
+
+    def next_server_op_seq(self) -> int:
+        """The number of the server's next own op; its adds use the dot ``("server", n)``."""
+        self.wallet.server_op_seq += 1
+        return self.wallet.server_op_seq
+
+    def checkpoint(self) -> _Checkpoint:
+        return _Checkpoint(dict(self._states), dict(self._objects), set(self._dirty))
+
+    def restore(self, checkpoint: _Checkpoint) -> None:
+        """Forget what happened since ``checkpoint`` (after its savepoint was rolled back)."""
+        self._states, self._objects, self._dirty = checkpoint.states, checkpoint.objects, checkpoint.dirty
+        for key, stored in list(self._objects.items()):
+            if stored is not None and stored not in self.db:
+                del self._objects[key]
+                self._states.pop(key, None)
+
+    def changed_keys(self) -> set[RowKey]:
+        return set(self._dirty)
+
+    def finish(self) -> None:
+        """Give every changed row the next ``seq`` (in key order, so numbering is deterministic) and flush."""
+        for key in sorted(self._dirty):
+            self.wallet.seq += 1
+            stored = self._objects[key]
+            assert stored is not None
+            stored.seq = self.wallet.seq
+            stored.tombstone = key[0] != FACTS and is_tombstone(self._states[key])
+        self._dirty.clear()
+        self.db.flush()
+
+
+@contextmanager
+def locked_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> Iterator[LockedWallet]:
+    """The learner's :class:`LockedWallet` for this transaction; changes are numbered on exit.
+
+    Nested use (a server action recording a change inside a sync) yields the same instance and
+    leaves numbering to the outermost block.
+    """
+    key = ("wallet.sync.locked", account_id)
+    active = db.info.get(key)
+    if active is not None:
+        yield active
+        return
+    history = LockedWallet(db, lock_wallet_row(db, account_id=account_id, now=now), now)
+    db.info[key] = history
+    try:
+        yield history
+        history.finish()
+    finally:
+        db.info.pop(key, None)

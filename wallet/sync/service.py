@@ -1,0 +1,322 @@
+"""Registering sync clients and the sync itself: push ops and pull changes in one transaction.
+
+The algorithm is docs/sync.md §5: lock the learner's wallet; refuse a client of another learner (I12);
+on a cursor from another epoch answer ``reset`` + ``reregister`` before touching any op (I14); apply
+ops in ``op_seq`` order, skipping duplicates and stopping at a gap (I2, I5); record permanent
+rejections and still advance; number every changed row under the lock (I6); then read the changes
+since the cursor in the same transaction, so the ack and the changes agree (I4, I7).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wallet_protocol.sync import InvalidOp, Op, encode_cursor, row_from_wire, validate_op
+from wallet_protocol.sync.ops import ClaimRedeem, EntryAdd, ImportUrl, RowMerge, ShareCreate
+from wallet_protocol.sync.state import ENTRY, ActionResultState, action_result_key, entry_key
+from wallet_protocol.sync.wire import PROTOCOL_VERSION, Cursor, SyncRequest, plan_ops
+
+from wallet.errors import DomainError
+from wallet.holding import services as holding
+from wallet.holding.summary import content_hash
+from wallet.models import HeldCredential, SyncClient, SyncRow
+from wallet.sync import actions
+from wallet.sync.history import FACTS, LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
+
+SERVER_ACTION_TYPES = (ClaimRedeem, ShareCreate, ImportUrl)
+
+
+class Rejection(Exception):
+    """An op the server refuses after validation (it needs the database or a verifier)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Registration:
+    client_id: uuid.UUID
+    next_op_seq: int
+    server_hlc: str
+
+
+def _parse_client_id(text: str) -> uuid.UUID | None:
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        return None
+    return parsed if str(parsed) == text else None
+
+
+def register_client(
+    db: Session, *, account_id: uuid.UUID, device_id: uuid.UUID | None, client_id: uuid.UUID | None, now: dt.datetime
+) -> Registration:
+    """Bind a device's replica to the learner (I12); registering the same id again is harmless.
+
+    A device may choose its id (a random UUID) while still offline, so its first ops already carry
+    their final dots; an id another learner registered is ``request.conflict``.
+    """
+    with locked_wallet(db, account_id=account_id, now=now) as history:
+        client = db.get(SyncClient, client_id) if client_id is not None else None
+        if client is not None and client.account_id != account_id:
+            raise DomainError("request.conflict", "That sync client id is taken; choose another random id.")
+        if client is None:
+            client = SyncClient(
+                id=client_id or uuid.uuid4(),
+                account_id=account_id,
+                device_id=device_id,
+                last_op_seq=0,
+                last_cursor=0,
+                created_at=now,
+                last_seen_at=now,
+            )
+            db.add(client)
+        stamp = history.stamp()
+    return Registration(client.id, client.last_op_seq + 1, stamp)
+
+
+def _client(db: Session, *, account_id: uuid.UUID, client_id: str) -> SyncClient:
+    parsed = _parse_client_id(client_id)
+    client = db.get(SyncClient, parsed) if parsed is not None else None
+    if client is None or client.account_id != account_id:
+        raise DomainError(
+            "sync.client_unknown", "Register this device's sync client first (POST /api/v1/sync/clients)."
+        )
+    return client
+
+
+def _held(db: Session, *, account_id: uuid.UUID, creds: list[str]) -> set[str]:
+    if not creds:
+        return set()
+    return set(
+        db.scalars(
+            select(HeldCredential.content_hash).where(
+                HeldCredential.account_id == account_id, HeldCredential.content_hash.in_(creds)
+            )
+        )
+    )
+
+
+def _accept_blob(db: Session, *, account_id: uuid.UUID, cred: str, encoded: str, now: dt.datetime) -> None:
+    """Verify and hold a credential a device imported offline (I11): bytes must hash to ``cred``."""
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Rejection("credential.invalid", "the blob is not base64") from exc
+    if content_hash(raw) != cred:
+        raise Rejection("credential.hash_mismatch", "the blob's sha256 differs from the credential id")
+    try:
+        with db.begin_nested():
+            held = holding.import_credential(
+                db, account_id=account_id, data=raw, content_type=None, fetcher=None, now=now, source="sync"
+            )
+            if held.content_hash != cred:
+                raise Rejection("credential.hash_mismatch", "send the credential itself, not an image baked with it")
+    except DomainError as error:
+        if error.code == "credential.duplicate":
+            raise Rejection("credential.invalid", "another copy of this credential is already held") from error
+        raise Rejection("credential.invalid", error.detail) from error
+
+
+class _Session:
+    """The state of one sync request while its ops are applied."""
+
+    def __init__(
+        self,
+        db: Session,
+        history: LockedWallet,
+        client: SyncClient,
+        request: SyncRequest,
+        now: dt.datetime,
+        fetcher: Any | None,
+    ) -> None:
+        self.db = db
+        self.history = history
+        self.client = client
+        self.request = request
+        self.now = now
+        self.fetcher = fetcher
+        self.rejected: list[dict[str, Any]] = []
+        self.used_blobs: set[str] = set()
+
+    def run(self) -> None:
+        indexes, _ = plan_ops([op["op_seq"] for op in self.request.ops], last_op_seq=self.client.last_op_seq)
+        for index in indexes:
+            raw = self.request.ops[index]
+            op_seq = raw["op_seq"]
+            try:
+                op = validate_op(raw, client_id=str(self.client.id), now_ms=now_ms(self.now))
+            except InvalidOp as error:
+                self.rejected.append({"op_seq": op_seq, "code": error.code, "detail": error.detail})
+                if error.code == "op.clock_skew":
+                    break  # not acked: the device re-stamps it after adopting server_hlc (§3)
+                self.client.last_op_seq = op_seq
+                continue
+            try:
+                self._apply(op)
+            except Rejection as error:
+                self.rejected.append({"op_seq": op_seq, "code": error.code, "detail": error.detail})
+            else:
+                self.history.observe(op.hlc)
+            self.client.last_op_seq = op_seq
+        self._accept_standalone_blobs()
+
+    def _apply(self, op: Op) -> None:
+        account_id = self.history.account_id
+        if isinstance(op, EntryAdd):
+            blob = self.request.blobs.get(op.cred)
+            if blob is not None and not _held(self.db, account_id=account_id, creds=[op.cred]):
+                _accept_blob(self.db, account_id=account_id, cred=op.cred, encoded=blob, now=self.now)
+                self.used_blobs.add(op.cred)
+            elif not (
+                _held(self.db, account_id=account_id, creds=[op.cred]) or self.history.load([entry_key(op.cred)])
+            ):
+                raise Rejection("credential.blob_missing", "send the credential's bytes in blobs with this add")
+        if isinstance(op, SERVER_ACTION_TYPES):
+            self._run_action(op)
+            return
+        if isinstance(op, RowMerge):
+            self.history.merge_row(op.key, op.row)
+            return
+        self.history.apply(op)
+
+    def _run_action(self, op: ClaimRedeem | ShareCreate | ImportUrl) -> None:
+        key = action_result_key(op.action_id)
+        existing = self.history.load([key]).get(key)
+        if isinstance(existing, ActionResultState) and existing.action != op.TYPE:
+            raise Rejection("action.duplicate", "this action_id was already used for another action")
+        if op.TYPE not in actions.ACTION_HANDLERS:
+            raise Rejection(actions.UNSUPPORTED, f"this server does not perform {op.TYPE} yet")
+        checkpoint = self.history.checkpoint()
+        status, code, result = actions.run_action(
+            self.db, account_id=self.history.account_id, op=op, now=self.now, fetcher=self.fetcher
+        )
+        if status == "failed":
+            self.history.restore(checkpoint)
+        self.history.observe(op.hlc)
+        outcome = validate_op(
+            {
+                "type": "action.result",
+                "op_seq": self.history.next_server_op_seq(),
+                "hlc": self.history.stamp(),
+                "action_id": op.action_id,
+                "action": op.TYPE,
+                "status": status,
+                "code": code,
+                "result": result,
+            },
+            allow_server_ops=True,
+        )
+        self.history.apply(outcome)
+
+    def _accept_standalone_blobs(self) -> None:
+        """Blobs sent without an add: answers to ``missing_blobs`` for entries the server cannot serve."""
+        account_id = self.history.account_id
+        offered = [cred for cred in self.request.blobs if cred not in self.used_blobs]
+        if not offered:
+            return
+        held = _held(self.db, account_id=account_id, creds=offered)
+        for cred in offered:
+            if cred in held or not self.history.load([entry_key(cred)]):
+                continue
+            try:
+                _accept_blob(self.db, account_id=account_id, cred=cred, encoded=self.request.blobs[cred], now=self.now)
+            except Rejection:
+                continue  # nothing to ack: the entry stays listed in missing_blobs
+
+
+def _change(row: SyncRow) -> dict[str, Any]:
+    return {"k": row.kind, "id": json.loads(row.row_id), "s": row.state, "seq": row.seq}
+
+
+def _missing_blobs(db: Session, *, account_id: uuid.UUID, rows: list[SyncRow]) -> list[str]:
+    present = [row_key(row.kind, row.row_id)[1] for row in rows if row.kind == ENTRY and not row.tombstone]
+    return sorted(set(present) - _held(db, account_id=account_id, creds=present))
+
+
+def sync(
+    db: Session, *, account_id: uuid.UUID, request: SyncRequest, now: dt.datetime, fetcher: Any | None = None
+) -> dict[str, Any]:
+    """One sync (docs/sync.md §5); returns the response body. The caller commits."""
+    wallet = lock_wallet_row(db, account_id=account_id, now=now)
+    client = _client(db, account_id=account_id, client_id=request.client_id)
+    cursor = request.cursor
+    if cursor is not None and cursor.epoch != wallet.epoch:
+        with locked_wallet(db, account_id=account_id, now=now) as history:
+            stamp = history.stamp()
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "acked_op_seq": client.last_op_seq,
+            "next_op_seq": client.last_op_seq + 1,
+            "rejected": [],
+            "reset": True,
+            "reregister": True,
+            "changes": [],
+            "missing_blobs": [],
+            "cursor": encode_cursor(Cursor(wallet.epoch, 0)),
+            "has_more": False,
+            "server_hlc": stamp,
+        }
+
+    with locked_wallet(db, account_id=account_id, now=now) as history:
+        session = _Session(db, history, client, request, now, fetcher)
+        session.run()
+        touched = [key for key in history.changed_keys() if key[0] == ENTRY]
+        server_hlc = history.stamp()
+
+    reset = cursor is None or request.cursor_invalid or cursor.seq < wallet.gc_floor or cursor.seq > wallet.seq
+    since = 0 if reset or cursor is None else cursor.seq
+    query = select(SyncRow).where(SyncRow.account_id == account_id, SyncRow.seq > since)
+    if reset:
+        query = query.where(SyncRow.tombstone.is_(False))
+    rows = list(db.scalars(query.order_by(SyncRow.seq).limit(request.limit + 1)))
+    has_more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    cursor_seq = rows[-1].seq if has_more else wallet.seq
+    client.last_cursor = cursor_seq
+    client.last_seen_at = now
+    touched_rows = [row for key in touched if (row := db.get(SyncRow, (account_id, key[0], row_id(key)))) is not None]
+    missing = _missing_blobs(db, account_id=account_id, rows=[*rows, *touched_rows])
+    db.flush()
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "acked_op_seq": client.last_op_seq,
+        "next_op_seq": client.last_op_seq + 1,
+        "rejected": session.rejected,
+        "reset": reset,
+        "reregister": False,
+        "changes": [_change(row) for row in rows],
+        "missing_blobs": missing,
+        "cursor": encode_cursor(Cursor(wallet.epoch, cursor_seq)),
+        "has_more": has_more,
+        "server_hlc": server_hlc,
+    }
+
+
+def read_blob(db: Session, *, account_id: uuid.UUID, cred: str) -> HeldCredential:
+    """A credential the learner holds, by content hash (immutable: the hash names the bytes, I11)."""
+    credential = db.scalar(
+        select(HeldCredential).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == cred)
+    )
+    if credential is None:
+        raise DomainError("credential.not_found")
+    return credential
+
+
+def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[tuple[str, ...], Any]:
+    """Every stored row of the learner as ``RowKey -> state`` (facts rows as their dict); tests and export."""
+    rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id))
+    return {
+        row_key(row.kind, row.row_id): (row.state if row.kind == FACTS else row_from_wire(row.kind, row.state))
+        for row in rows
+    }
