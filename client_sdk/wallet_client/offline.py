@@ -531,7 +531,10 @@ class OfflineWallet:
             report.reregistered = True
             return True
         progressed = acked > previous_ack or skewed
-        return bool(response["has_more"] or (remaining and progressed))
+        # A resent in-flight request may predate ops queued since: once the server has acknowledged all
+        # it was sent, anything still pending goes in the next request of this same sync.
+        everything_sent_acked = acked >= max(sent, default=acked)
+        return bool(response["has_more"] or (remaining and (progressed or everything_sent_acked)))
 
     def _store_change(self, change: dict[str, Any]) -> None:
         kind = change["k"]

@@ -217,12 +217,13 @@ def test_the_learner_can_revoke_a_link_at_any_time(client: Any, award_badge: Any
     assert (changed.status_code, changed.json["code"]) == (410, "share.revoked")
 
 
-def test_deleting_the_credential_ends_its_links(client: Any, award_badge: Any, db: Any) -> None:
+def test_deleting_the_credential_ends_its_links(client: Any, award_badge: Any, db: Any, clock: Any) -> None:
     from wallet.holding.services import delete_credential
 
     awarded = award_badge()
     link = share(client, awarded)
-    delete_credential(db, account_id=uuid.UUID(awarded.learner.account_id), credential_id=awarded.held_id)
+    delete_credential(db, account_id=uuid.UUID(awarded.learner.account_id), credential_id=awarded.held_id,
+                      now=clock.now)
     db.commit()
     assert client.get(path_of(link)).status_code == 410
 

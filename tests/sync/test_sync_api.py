@@ -22,7 +22,7 @@ from wallet.sync.compaction import compact
 
 
 def _view(changes_list: list[dict[str, Any]]) -> dict[str, Any]:
-    return view(state_from_wire(changes_list))
+    return view(state_from_wire([change for change in changes_list if change["k"] != "facts"]))
 
 
 def _account(learner_headers: dict[str, str], client: Any) -> uuid.UUID:
@@ -117,7 +117,10 @@ def test_a_credential_imported_offline_is_verified_held_and_served_by_hash(
     assert answer["rejected"] == []
     assert _view(answer["changes"])["credentials"][0]["cred"] == cred
     pulled = tablet.sync()
-    assert [c["id"] for c in pulled["changes"]] == [[cred]]
+    assert sorted((c["k"], c["id"]) for c in pulled["changes"]) == [("entry", [cred]), ("facts", [cred])]
+    facts = next(c["s"]["facts"] for c in pulled["changes"] if c["k"] == "facts")
+    assert facts["outcome"] in {"valid", "indeterminate"}
+    assert facts["checks"]["proof"] == "passed"
     blob = client.get(f"/api/v1/sync/blobs/{cred}", headers=tablet.headers)
     assert blob.status_code == 200
     assert blob.data == raw

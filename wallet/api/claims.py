@@ -262,8 +262,6 @@ def redeem_action(
     the offline rules of docs/claims.md. The result names the credential by content hash, so devices
     find it in the wallet entry that the same sync delivers.
     """
-    from wallet.sync.changes import record_entry_added
-
     scanned_at = dt.datetime.fromtimestamp(op.scanned_at / 1000, dt.UTC) if op.scanned_at else None
     redemption = redeem_code(
         db, account_id=account_id, code=op.code, pin=op.pin, scanned_at=scanned_at, now=now, config=config()
@@ -277,9 +275,7 @@ def redeem_action(
     if held_id is not None:
         held = db.get(HeldCredential, held_id)
         if held is not None:
-            result["cred"] = held.content_hash
-            if redemption.created:
-                record_entry_added(db, account_id=account_id, cred_hash=held.content_hash, now=now)
+            result["cred"] = held.content_hash  # the store recorded the entry when it was issued
     return result
 
 

@@ -315,7 +315,8 @@ class CredentialItem(MethodView):
     def delete(self, credential_id: uuid.UUID) -> None:
         """Delete a credential from your wallet"""
         db = context.db()
-        holding.delete_credential(db, account_id=context.principal().account_id, credential_id=credential_id)
+        holding.delete_credential(db, account_id=context.principal().account_id, credential_id=credential_id,
+                                  now=context.now())
         db.commit()
 
 

@@ -22,6 +22,7 @@ from wallet.errors import DomainError
 from wallet.holding.checking import Checked, Fetcher, check_credential, fetch_credential, require_acceptable
 from wallet.holding.summary import CredentialSummary, content_hash, summarise
 from wallet.models import HeldCredential
+from wallet.sync.changes import record_entry_added, record_entry_removed, record_server_facts
 
 SOURCES = frozenset({"claim", "import", "award", "sync"})
 OUTCOMES = frozenset({"valid", "invalid", "indeterminate"})
@@ -45,12 +46,26 @@ def _same_credential(db: Session, *, account_id: uuid.UUID, summary: CredentialS
     )
 
 
-def record_verification(credential: HeldCredential, *, report: dict[str, Any], now: dt.datetime) -> None:
-    """Keep ``report`` as the credential's latest verification (the status was checked just now)."""
+def record_verification(
+    db: Session, credential: HeldCredential, *, report: dict[str, Any], now: dt.datetime
+) -> None:
+    """Keep ``report`` as the credential's latest verification (the status was checked just now).
+
+    The outcome also goes to every device as a server-written sync fact, so a revocation found by the
+    nightly re-check shows on the learner's phone after its next sync.
+    """
     credential.verification = report
     credential.outcome = report.get("outcome") if report.get("outcome") in OUTCOMES else None
     credential.verified_at = now
     credential.status_checked_at = now
+    record_server_facts(db, account_id=credential.account_id, cred_hash=credential.content_hash,
+                        facts=verification_facts(report, checked_at=now), now=now)
+
+
+def verification_facts(report: dict[str, Any], *, checked_at: dt.datetime) -> dict[str, Any]:
+    """The part of a report a device shows: the outcome, each check's outcome, and when it was checked."""
+    checks = {check["name"]: check["outcome"] for check in report.get("checks", []) if "name" in check}
+    return {"outcome": report.get("outcome"), "checks": checks, "checked_at": checked_at.isoformat()}
 
 
 def add_credential(
@@ -110,8 +125,6 @@ def add_credential(
         source=source,
         added_at=now,
     )
-    if verification is not None:
-        record_verification(credential, report=verification, now=now)
     db.add(credential)
     try:
         with db.begin_nested():
@@ -124,6 +137,10 @@ def add_credential(
         if raced is None:
             raise
         return raced
+    if source != "sync":  # a device's own entry.add already carries the entry (I11)
+        record_entry_added(db, account_id=account_id, cred_hash=digest, now=now)
+    if verification is not None:
+        record_verification(db, credential, report=verification, now=now)
     return credential
 
 
@@ -234,12 +251,19 @@ def set_tags(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, ta
     return credential
 
 
-def delete_credential(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID) -> None:
-    deleted = db.execute(
-        delete(HeldCredential).where(HeldCredential.id == credential_id, HeldCredential.account_id == account_id)
-    )
-    if deleted.rowcount == 0:  # type: ignore[attr-defined]
-        raise DomainError("credential.not_found")
+def delete_credential(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, now: dt.datetime) -> None:
+    """Delete a held credential and remove it from every device at their next sync."""
+    credential = get_credential(db, account_id=account_id, credential_id=credential_id)
+    record_entry_removed(db, account_id=account_id, cred_hash=credential.content_hash, now=now)
+    db.delete(credential)
+    db.flush()
+
+
+def forget_credential(db: Session, *, account_id: uuid.UUID, cred_hash: str) -> None:
+    """Drop the bytes of a credential that sync removed from the wallet (no change to publish: the
+    removal is the change). A later concurrent add brings it back through ``missing_blobs``."""
+    db.execute(delete(HeldCredential).where(HeldCredential.account_id == account_id,
+                                            HeldCredential.content_hash == cred_hash))
 
 
 def stale_credentials(db: Session, *, now: dt.datetime, max_age: dt.timedelta, limit: int) -> Sequence[HeldCredential]:
@@ -329,7 +353,7 @@ def reverify_credential(
 ) -> HeldCredential:
     """Verify a held credential again now (its status may have changed) and keep the new report."""
     credential = get_credential(db, account_id=account_id, credential_id=credential_id)
-    record_verification(credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
+    record_verification(db, credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
     db.flush()
     return credential
 
@@ -343,6 +367,6 @@ def refresh_stale_verifications(
     """
     credentials = stale_credentials(db, now=now, max_age=max_age, limit=limit)
     for credential in credentials:
-        record_verification(credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
+        record_verification(db, credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
     db.flush()
     return len(credentials)

@@ -19,7 +19,6 @@ from wallet_protocol.sync.ops import ImportUrl
 
 from wallet.errors import DomainError
 from wallet.holding import services as holding
-from wallet.sync.changes import record_entry_added
 
 ActionHandler = Callable[..., dict[str, Any]]
 """``handler(db, *, account_id: uuid.UUID, op: Op, now: dt.datetime, fetcher: Fetcher | None) -> dict``.
@@ -38,13 +37,11 @@ def import_url(
 ) -> dict[str, Any]:
     """Fetch, verify and hold the credential at ``op.url`` (the credential store's import by URL).
 
-    The entry is recorded here so it reaches every device in this very sync; if the store also records
-    it, the second add only adds a second server dot (same view).
+    The store records the new wallet entry, so it reaches every device in this very sync.
     """
     if fetcher is None:
         raise DomainError("credential.fetch_failed", "This server does not fetch credentials by URL.")
     credential = holding.import_from_url(db, account_id=account_id, url=op.url, fetcher=fetcher, now=now)
-    record_entry_added(db, account_id=account_id, cred_hash=credential.content_hash, now=now)
     return {"cred": credential.content_hash}
 
 

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import InvalidOp, Op, encode_cursor, row_from_wire, validate_op
-from wallet_protocol.sync.ops import ClaimRedeem, EntryAdd, ImportUrl, RowMerge, ShareCreate
-from wallet_protocol.sync.state import ENTRY, ActionResultState, action_result_key, entry_key
+from wallet_protocol.sync.ops import ClaimRedeem, EntryAdd, ImportUrl, RowMerge, ShareCreate, affected_keys
+from wallet_protocol.sync.state import ENTRY, ActionResultState, EntryState, action_result_key, entry_key
 from wallet_protocol.sync.wire import PROTOCOL_VERSION, Cursor, SyncRequest, plan_ops
 
 from wallet.errors import DomainError
@@ -187,8 +187,19 @@ class _Session:
             return
         if isinstance(op, RowMerge):
             self.history.merge_row(op.key, op.row)
-            return
-        self.history.apply(op)
+        else:
+            self.history.apply(op)
+        self._forget_removed(op)
+
+    def _forget_removed(self, op: Op) -> None:
+        """Drop the held bytes of credentials this op took out of the wallet, so the credential list,
+        exports and share pages agree with what every device shows."""
+        for key in affected_keys(op):
+            if key[0] != ENTRY:
+                continue
+            row = self.history.load([key]).get(key)
+            if not (isinstance(row, EntryState) and row.presence.present):
+                holding.forget_credential(self.db, account_id=self.history.account_id, cred_hash=key[1])
 
     def _run_action(self, op: ClaimRedeem | ShareCreate | ImportUrl) -> None:
         key = action_result_key(op.action_id)

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
-from wallet_client import OfflineWallet, WalletClient
+from wallet_client import OfflineWallet, TransportError, WalletClient
 from wallet_protocol.claim_codes import InvalidClaimCode, format_fallback, new_fallback_code
 
 from wallet.models import SyncRow, SyncWallet
@@ -162,3 +163,35 @@ def test_after_a_server_restore_devices_re_upload_what_it_lost(learner: Any, tmp
     assert phone.credentials()[0]["tags"] == expected["credentials"][0]["tags"]
     assert phone.collections()[0]["name"] == "Portfolio"
     assert phone.collections()[0]["members"] == [_cred(1)]
+
+
+class _Outage(httpx.BaseTransport):
+    """Refuses every request while ``down`` is set, like a phone that lost its signal mid-sync."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.down = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down and request.url.path == "/api/v1/sync":
+            raise httpx.ConnectError("no signal", request=request)
+        return self.inner.handle_request(request)
+
+
+def test_edits_queued_after_a_failed_sync_go_out_in_the_next_sync(learner: Any, tmp_path: Path) -> None:
+    device, _ = learner()
+    networks: list[_Outage] = []
+    phone = OfflineWallet(tmp_path / "phone.db", device(wrap=lambda inner: networks.append(_Outage(inner)) or
+                                                        networks[-1], max_retries=1))
+    tablet = OfflineWallet(tmp_path / "tablet.db", device())
+    networks[0].down = True
+    with pytest.raises(TransportError):
+        phone.sync()  # the request is kept in flight, to be resent identically
+    networks[0].down = False
+    phone.create_collection("Portfolio")
+
+    phone.sync()
+    tablet.sync()
+
+    assert phone.pending_count() == 0
+    assert [c["name"] for c in tablet.collections()] == ["Portfolio"]
