@@ -178,13 +178,13 @@ def scheduler(once: bool) -> None:
     _upgrade(settings)
     session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
     if once:
-        for job_id, changed in run_all(session_factory, now=_now()).items():
+        for job_id, changed in run_all(session_factory, settings=settings, now=_now()).items():
             click.echo(f"{job_id}: {'skipped (running elsewhere)' if changed is None else changed}")
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    jobs = build_scheduler(session_factory, clock=_now)
+    jobs = build_scheduler(session_factory, settings=settings, clock=_now)
     jobs.start()
     click.echo(f"Scheduler running {len(jobs.get_jobs())} jobs; Ctrl-C to stop.")
     stop.wait()

@@ -26,8 +26,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from wallet import ratelimit
 from wallet.claims import maintenance
+from wallet.config import Settings
+from wallet.credentials.fetcher import GuardedFetcher
+from wallet.holding import services as holding
 from wallet.models import JobLock
+from wallet.sync import compaction
 
 log = logging.getLogger("wallet.jobs")
 
@@ -53,12 +58,41 @@ class Job:
     every: dt.timedelta
 
 
-JOBS: tuple[Job, ...] = (
+CLAIM_JOBS: tuple[Job, ...] = (
     Job("claims.close_ended_sessions", _in_transaction(maintenance.close_ended_sessions), dt.timedelta(minutes=1)),
     Job("claims.expire_codes", _in_transaction(maintenance.expire_codes), dt.timedelta(minutes=5)),
     Job("claims.clear_stale_pending", _in_transaction(maintenance.clear_stale_pending), dt.timedelta(hours=1)),
     Job("claims.clear_lockouts", _in_transaction(maintenance.clear_lockouts), dt.timedelta(minutes=10)),
 )
+
+VERIFICATION_MAX_AGE = dt.timedelta(hours=24)
+VERIFICATIONS_PER_RUN = 200
+
+
+def jobs_for(settings: Settings) -> tuple[Job, ...]:
+    """Every job, with the settings the non-claim jobs need (fetch policy, compaction horizon)."""
+
+    def purge_rate_limits(db: Session, *, now: dt.datetime) -> int:
+        """Drop rate-limit windows that have ended."""
+        return ratelimit.purge(db, now=now)
+
+    def refresh_verifications(db: Session, *, now: dt.datetime) -> int:
+        """Re-check held credentials whose revocation status is older than a day (devices hear via sync)."""
+        fetcher = GuardedFetcher(allow_private=settings.fetch_allow_private)
+        return holding.refresh_stale_verifications(db, now=now, max_age=VERIFICATION_MAX_AGE, fetcher=fetcher,
+                                                   limit=VERIFICATIONS_PER_RUN)
+
+    def compact_sync(db: Session, *, now: dt.datetime) -> int:
+        """Purge sync tombstones every active device has seen, or older than the horizon."""
+        horizon = dt.timedelta(days=settings.sync_tombstone_horizon_days)
+        return compaction.compact(db, now=now, horizon=horizon).purged_rows
+
+    return (
+        *CLAIM_JOBS,
+        Job("ratelimit.purge", _in_transaction(purge_rate_limits), dt.timedelta(minutes=15)),
+        Job("credentials.refresh_verifications", _in_transaction(refresh_verifications), dt.timedelta(hours=1)),
+        Job("sync.compact", _in_transaction(compact_sync), dt.timedelta(hours=24)),
+    )
 
 
 def _advisory_key(job_id: str) -> int:
@@ -103,15 +137,17 @@ def _take_row_lock(session_factory: SessionFactory, job_id: str, *, holder: str,
     return taken is not None
 
 
-def run_all(session_factory: SessionFactory, *, now: dt.datetime) -> dict[str, int | None]:
+def run_all(session_factory: SessionFactory, *, settings: Settings, now: dt.datetime) -> dict[str, int | None]:
     """Every job once (the CLI's ``wallet scheduler --once``, and tests)."""
-    return {job.id: run_job(session_factory, job.id, job.function, now=now) for job in JOBS}
+    return {job.id: run_job(session_factory, job.id, job.function, now=now) for job in jobs_for(settings)}
 
 
-def build_scheduler(session_factory: SessionFactory, *, clock: Callable[[], dt.datetime]) -> BackgroundScheduler:
+def build_scheduler(
+    session_factory: SessionFactory, *, settings: Settings, clock: Callable[[], dt.datetime]
+) -> BackgroundScheduler:
     """A scheduler with every job added (fixed ids, coalesce, one instance each); the caller starts it."""
     scheduler = BackgroundScheduler(timezone=dt.UTC)
-    for job in JOBS:
+    for job in jobs_for(settings):
         scheduler.add_job(
             _scheduled,
             "interval",
@@ -137,13 +173,12 @@ def _scheduled(session_factory: SessionFactory, job: Job, clock: Callable[[], dt
         log.info("job ran", extra={"job": job.id, "changed": done})
 
 
-def start_in_process(settings: object) -> BackgroundScheduler:
+def start_in_process(settings: Settings) -> BackgroundScheduler:
     """Start the jobs inside this process (``wallet serve`` when ``WALLET_RUN_SCHEDULER`` is true)."""
-    from wallet.config import Settings
     from wallet.db import make_engine, make_session_factory
     from wallet.state import utc_now
 
-    assert isinstance(settings, Settings)
-    scheduler = build_scheduler(make_session_factory(make_engine(settings.resolved_database_url())), clock=utc_now)
+    session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
+    scheduler = build_scheduler(session_factory, settings=settings, clock=utc_now)
     scheduler.start()
     return scheduler

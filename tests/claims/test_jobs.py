@@ -79,9 +79,11 @@ def test_lockouts_are_cleared_once_over(venue: Venue, client: FlaskClient, sign_
 
 
 def test_the_scheduler_has_every_job_once_with_fixed_ids(app: Flask) -> None:
-    scheduler = jobs.build_scheduler(app.extensions["wallet"].session_factory, clock=lambda: dt.datetime.now(dt.UTC))
+    state = app.extensions["wallet"]
+    scheduler = jobs.build_scheduler(state.session_factory, settings=state.settings,
+                                     clock=lambda: dt.datetime.now(dt.UTC))
     scheduled = {job.id: job for job in scheduler.get_jobs()}
-    assert set(scheduled) == {job.id for job in jobs.JOBS}
+    assert set(scheduled) == {job.id for job in jobs.jobs_for(app.extensions["wallet"].settings)}
     assert all(job.coalesce and job.max_instances == 1 for job in scheduled.values())
 
 
@@ -113,5 +115,6 @@ def test_two_concurrent_runs_of_a_job_do_the_work_once(committed_app: Flask, clo
 
 
 def test_run_all_runs_each_job(committed_app: Flask, clock: FakeClock) -> None:
-    results = jobs.run_all(committed_app.extensions["wallet"].session_factory, now=clock.now)
-    assert results == {job.id: 0 for job in jobs.JOBS}
+    state = committed_app.extensions["wallet"]
+    results = jobs.run_all(state.session_factory, settings=state.settings, now=clock.now)
+    assert results == {job.id: 0 for job in jobs.jobs_for(state.settings)}
