@@ -17,6 +17,7 @@ from typing import Any
 from flask import g, has_request_context
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_FIELDS = ("method", "path", "status", "duration_ms", "event", "job")
 
 
 def sane_request_id(candidate: str | None) -> str | None:
@@ -33,7 +34,7 @@ class JsonFormatter(logging.Formatter):
         }
         if has_request_context() and g.get("request_id"):
             entry["request_id"] = g.request_id
-        for key in ("method", "path", "status", "duration_ms", "event"):
+        for key in _FIELDS:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -41,10 +42,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class TextFormatter(logging.Formatter):
+    """The same fields as :class:`JsonFormatter`, as ``key=value`` pairs for a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = [f"{key}={getattr(record, key)}" for key in _FIELDS if hasattr(record, key)]
+        if has_request_context() and g.get("request_id"):
+            fields.append(f"request_id={g.request_id}")
+        return " ".join([line, *fields])
+
+
 def configure(level: str, *, as_json: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter() if as_json else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logger = logging.getLogger("wallet")
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())

@@ -1,0 +1,68 @@
+"""The operator's `wallet` command: demo data, organisations, migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from wallet.cli import main
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> dict[str, Any]:
+    return {"WALLET_INSTANCE_PATH": str(tmp_path / "instance"), "WALLET_DATABASE_URL": "",
+            "WALLET_PASSWORD_HASH_PROFILE": "CHEAPEST", "WALLET_BASE_URL": "https://wallet.test"}
+
+
+def test_demo_seeds_something_to_see_and_is_idempotent(environment: dict[str, Any]) -> None:
+    runner = CliRunner()
+
+    first = runner.invoke(main, ["demo"], env=environment)
+    second = runner.invoke(main, ["demo"], env=environment)
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert "badge Arduino Basics" in first.output
+    assert "badge Arduino Basics" not in second.output
+    share_lines = [line for line in second.output.splitlines() if "employer's view" in line]
+    assert share_lines and "https://wallet.test/s/" in share_lines[0]
+    assert share_lines[0] in first.output  # the same link, not a second one
+    assert "PIN 2468" in second.output
+
+
+def test_demo_share_link_proves_the_badge_genuine(environment: dict[str, Any], monkeypatch: Any) -> None:
+    result = CliRunner().invoke(main, ["demo"], env=environment)
+    url = next(line for line in result.output.splitlines() if "employer's view" in line).split()[-1]
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    from wallet.app import create_app
+
+    page = create_app().test_client().get(url.removeprefix("https://wallet.test"))
+
+    assert page.status_code == 200
+    assert "Genuine: issued by Makerspace North to Lee" in page.get_data(as_text=True)
+
+
+def test_an_operator_creates_an_organisation_and_its_first_admin(environment: dict[str, Any]) -> None:
+    runner = CliRunner()
+
+    created = runner.invoke(main, ["org", "create", "--slug", "museum-east", "--name", "Museum East",
+                                   "--admin", "curator"], env=environment)
+    again = runner.invoke(main, ["org", "create", "--slug", "museum-east", "--name", "Museum East",
+                                 "--admin", "curator"], env=environment)
+
+    assert created.exit_code == 0, created.output
+    assert "one-time password" in created.output
+    assert again.exit_code != 0
+    assert "slug is taken" in again.output
+
+
+def test_db_upgrade_is_safe_to_repeat(environment: dict[str, Any]) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=environment).exit_code == 0
+    result = runner.invoke(main, ["db", "upgrade"], env=environment)
+    assert result.exit_code == 0
+    assert "latest revision" in result.output
