@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.exceptions import InvalidTokenError, PyJWKError
 
 from wallet.credentials import multikey
+from wallet.credentials.timestamps import parse_timestamp
 
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -156,16 +157,6 @@ def _numeric_date(value: Any) -> datetime:
     return datetime.fromtimestamp(int(value), tz=UTC)
 
 
-def _parse_date(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -215,7 +206,7 @@ def merge_vc_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
         if existing is None:
             credential[name] = _iso(moment)
         else:
-            parsed = _parse_date(existing)
+            parsed = parse_timestamp(existing)
             if parsed is None or int(parsed.timestamp()) != int(moment.timestamp()):
                 raise VcJwtError(f"{claim} does not match {name} {existing!r}")
     return credential
@@ -302,7 +293,7 @@ def sign_vc_jwt(
         claims["sub"] = subject["id"]
     for claim, names in (("nbf", ("validFrom", "issuanceDate")), ("exp", ("validUntil", "expirationDate"))):
         for name in names:
-            moment = _parse_date(credential.get(name))
+            moment = parse_timestamp(credential.get(name))
             if moment is not None:
                 claims[claim] = int(moment.timestamp())
                 break

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from jwt.exceptions import InvalidTokenError
 
 from wallet.credentials.fetcher import JSON_TYPES, FetchError, FetchFailed, FetchResult
 from wallet.credentials.jwt import VcJwtError, decode_unverified
+from wallet.credentials.timestamps import parse_timestamp
 from wallet.credentials.verify import CheckResult, ReportOutcome, overall_outcome
 
 OB2_CONTEXT = "https://w3id.org/openbadges/v2"
@@ -110,24 +111,14 @@ def _resolve(fetcher: Fetcher, value: Any, what: str) -> dict[str, Any]:
     raise Ob2Error(f"the assertion has no {what}")
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _validity(assertion: Mapping[str, Any], now: datetime) -> CheckResult:
-    issued = _parse_time(assertion.get("issuedOn"))
+    issued = parse_timestamp(assertion.get("issuedOn"), allow_epoch=True)
     if issued is None:
         return CheckResult("validity", "failed", "issuedOn is missing or not a date-time")
     if now < issued:
         return CheckResult("validity", "failed", f"issued in the future ({issued.isoformat()})")
     if "expires" in assertion:
-        expires = _parse_time(assertion["expires"])
+        expires = parse_timestamp(assertion["expires"], allow_epoch=True)
         if expires is None:
             return CheckResult("validity", "failed", "expires is not a date-time")
         if now >= expires:

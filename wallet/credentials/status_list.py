@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from wallet.credentials.timestamps import parse_timestamp
+
 MIN_BITS = 131_072
 """The spec's minimum list length (16 KB), so that one credential hides among many (herd privacy)."""
 
@@ -133,15 +135,6 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def check_status(
     entry: Mapping[str, Any],
     *,
@@ -193,8 +186,8 @@ def _check_bitstring(
     if verify_list is not None and not verify_list(list_credential):
         return StatusCheck("unknown", f"the proof on status list {list_url} does not verify")
     if now is not None:
-        valid_from = _parse_time(list_credential.get("validFrom"))
-        valid_until = _parse_time(list_credential.get("validUntil"))
+        valid_from = parse_timestamp(list_credential.get("validFrom"))
+        valid_until = parse_timestamp(list_credential.get("validUntil"))
         if valid_until is not None and now > valid_until:
             return StatusCheck("unknown", f"status list {list_url} expired at {valid_until.isoformat()}")
         if valid_from is not None and now < valid_from:

@@ -34,13 +34,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import unquote
 
 from wallet.credentials import dataintegrity, multikey
 from wallet.credentials import jwt as vcjwt
 from wallet.credentials.status_list import check_status
+from wallet.credentials.timestamps import parse_timestamp
 
 CheckOutcome = Literal["passed", "failed", "indeterminate", "skipped"]
 ReportOutcome = Literal["valid", "invalid", "indeterminate"]
@@ -256,11 +257,10 @@ def _key_from_method(entry: Mapping[str, Any], method: str) -> vcjwt.PublicKey:
 def _parse_time(value: Any, name: str) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"{name} is not a date-time string")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"{name} {value!r} is not an ISO 8601 date-time") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise ValueError(f"{name} {value!r} is not an ISO 8601 date-time")
+    return parsed
 
 
 def check_validity(credential: Mapping[str, Any], *, now: datetime) -> CheckResult:

@@ -16,10 +16,15 @@ from typing import Any, Literal
 
 from wallet.credentials.jwt import VcJwtError, decode_unverified, merge_vc_claims
 from wallet.credentials.parse import Detected, UnsupportedFormat, sniff
+from wallet.credentials.timestamps import parse_timestamp
 
 StoredFormat = Literal["vc-json", "vc-jwt", "ob2"]
 
 _FORMATS: dict[str, StoredFormat] = {"vc-json": "vc-json", "vc-jwt": "vc-jwt", "ob2-json": "ob2", "ob2-jws": "ob2"}
+
+
+def _epoch_or_iso(value: Any) -> dt.datetime | None:
+    return parse_timestamp(value, allow_epoch=True)
 
 
 @dataclass(frozen=True)
@@ -60,21 +65,6 @@ def _ref(value: Any) -> str | None:
     return value[:2000] if isinstance(value, str) and value else None
 
 
-def _time(value: Any) -> dt.datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return dt.datetime.fromtimestamp(value, dt.UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 def summarise_vc(credential: Mapping[str, Any], fmt: StoredFormat) -> CredentialSummary:
     issuer = credential.get("issuer")
     subject = _first(credential.get("credentialSubject"))
@@ -88,8 +78,8 @@ def summarise_vc(credential: Mapping[str, Any], fmt: StoredFormat) -> Credential
         achievement_name=_text(achievement.get("name")) or _text(credential.get("name")),
         achievement_id=_ref(achievement.get("id")),
         image_url=_ref(achievement.get("image")) or _ref(credential.get("image")),
-        issued_at=_time(credential.get("validFrom") or credential.get("issuanceDate")),
-        expires_at=_time(credential.get("validUntil") or credential.get("expirationDate")),
+        issued_at=_epoch_or_iso(credential.get("validFrom") or credential.get("issuanceDate")),
+        expires_at=_epoch_or_iso(credential.get("validUntil") or credential.get("expirationDate")),
     )
 
 
@@ -107,8 +97,8 @@ def summarise_ob2(assertion: Mapping[str, Any], badge: Any = None, issuer: Any =
         achievement_name=_text(badge.get("name")),
         achievement_id=badge_id,
         image_url=_ref(assertion.get("image")) or _ref(badge.get("image")),
-        issued_at=_time(assertion.get("issuedOn")),
-        expires_at=_time(assertion.get("expires")),
+        issued_at=_epoch_or_iso(assertion.get("issuedOn")),
+        expires_at=_epoch_or_iso(assertion.get("expires")),
     )
 
 

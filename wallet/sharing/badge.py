@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from wallet.credentials.jwt import VcJwtError, decode_unverified, merge_vc_claims
+from wallet.credentials.timestamps import parse_timestamp
 from wallet.models import HeldCredential
 
 LINKEDIN_ADD_URL = "https://www.linkedin.com/profile/add"
@@ -85,16 +86,6 @@ def safe_url(value: Any) -> str | None:
     if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2000:
         return value
     return None
-
-
-def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def decoded_credential(raw: bytes) -> dict[str, Any]:
@@ -180,7 +171,7 @@ def badge_view(held: HeldCredential) -> BadgeView:
         issuer_name=_text(issuer_map.get("name")) or held.issuer_name or held.issuer_id or "an unnamed issuer",
         issuer_id=held.issuer_id,
         issuer_url=safe_url(issuer_map.get("url")),
-        issued_at=held.issued_at or _time(subject.get("awardedDate")),
+        issued_at=held.issued_at or parse_timestamp(subject.get("awardedDate")),
         expires_at=held.expires_at,
         credential_id=held.credential_id,
         image_url=_image_ref(achievement.get("image")) or _image_ref(credential.get("image")) or held.image_url,
