@@ -112,6 +112,10 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
 
     api.register_blueprint(shares_api.blp)
     app.register_blueprint(sharing_pages.blp)
+    from wallet.api import oid4vci as oid4vci_api
+
+    api.register_blueprint(oid4vci_api.blp)
+    app.register_blueprint(oid4vci_api.protocol)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -32,6 +32,7 @@ from wallet.config import Settings
 from wallet.credentials.fetcher import GuardedFetcher
 from wallet.holding import services as holding
 from wallet.models import JobLock
+from wallet.oid4vci import grants as oid4vci_grants
 from wallet.sync import compaction
 
 log = logging.getLogger("wallet.jobs")
@@ -90,6 +91,7 @@ def jobs_for(settings: Settings) -> tuple[Job, ...]:
     return (
         *CLAIM_JOBS,
         Job("ratelimit.purge", _in_transaction(purge_rate_limits), dt.timedelta(minutes=15)),
+        Job("oid4vci.purge_expired", _in_transaction(oid4vci_grants.purge_expired), dt.timedelta(minutes=15)),
         Job("credentials.refresh_verifications", _in_transaction(refresh_verifications), dt.timedelta(hours=1)),
         Job("sync.compact", _in_transaction(compact_sync), dt.timedelta(hours=24)),
     )

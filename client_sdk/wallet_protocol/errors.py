@@ -81,6 +81,17 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("claim.locked_out", 429, "Too many wrong PINs; wait before trying again"),
     ErrorCode("claim.pending_approval", 202, "The claim waits for the youth worker's approval"),
     ErrorCode("claim.rejected", 403, "The youth worker rejected this claim"),
+    # OpenID4VCI (standards wallets; the OAuth error rides in ``error``, this code in ``code``).
+    ErrorCode("oid4vci.invalid_request", 400, "The OpenID4VCI request is malformed"),
+    ErrorCode("oid4vci.unsupported_grant_type", 400, "Only the pre-authorized code grant is supported"),
+    ErrorCode("oid4vci.invalid_token", 401, "The access token is unknown or expired"),
+    ErrorCode("oid4vci.invalid_credential_request", 400, "The credential request is malformed"),
+    ErrorCode("oid4vci.unknown_credential_configuration", 400, "No such credential configuration"),
+    ErrorCode("oid4vci.invalid_proof", 400, "The key proof is missing or invalid"),
+    ErrorCode("oid4vci.invalid_nonce", 400, "The key proof's nonce is unknown, used or expired"),
+    ErrorCode("oid4vci.invalid_encryption_parameters", 400, "Encrypted credential responses are not supported"),
+    ErrorCode("oid4vci.token_bound", 403, "This access token was already used for another key"),
+    ErrorCode("oid4vci.moderated_session", 409, "Moderated sessions need the Learner Wallet app"),
     # Sharing.
     ErrorCode("share.not_found", 404, "No such share link"),
     ErrorCode("share.expired", 410, "This share link has expired"),

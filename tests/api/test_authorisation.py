@@ -502,6 +502,13 @@ def sync_blobs_are_the_holders_only(w: World) -> None:
     _refused(w.client.get(f"/api/v1/sync/blobs/{cred}", headers=w.bob.headers), 404)
 
 
+def outsiders_cannot_make_oid4vci_offers(w: World) -> None:
+    session = _for_each_outsider(w, "POST", "/oid4vci-offer", json={"by": "value"})
+    made = w.client.post(f"/api/v1/claim-sessions/{session['id']}/oid4vci-offer", headers=w.org["worker"].headers,
+                         json={"by": "value"})
+    assert made.status_code == 201, made.json
+
+
 SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/me": me_is_self,
     "PATCH /api/v1/me": patch_me_only_changes_self,
@@ -562,6 +569,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "POST /api/v1/sync/clients": sync_clients_cannot_take_anothers_id,
     "POST /api/v1/sync": sync_refuses_anothers_client,
     "GET /api/v1/sync/blobs/{cred}": sync_blobs_are_the_holders_only,
+    "POST /api/v1/claim-sessions/{session_id}/oid4vci-offer": outsiders_cannot_make_oid4vci_offers,
 }
 
 

@@ -17,6 +17,10 @@ The order of checks is the contract (docs/claims.md, "Redeeming"):
 
 Only a wrong PIN changes state that must outlive the refusal: it is raised as :class:`RecordedRefusal`,
 and callers commit before reporting it (the API and the sync action handler both do).
+
+The steps are public (:func:`check_session_open`, :func:`check_rotation`, :func:`check_pin`,
+:func:`take_slot`, :func:`spend_card`) because OpenID4VCI issuance (:mod:`wallet.oid4vci`) applies the
+very same limits to a standards wallet: one cap, one window, one set of PIN counters per session.
 """
 
 from __future__ import annotations
@@ -77,8 +81,9 @@ def redeem_code(
     if existing is not None:
         return _repeat(db, existing, session)
     scan_time = _scan_time(scanned_at, now=now)
-    _check_open(session, resolved, scan_time=scan_time, scanned_offline=scanned_at is not None, now=now)
-    _check_pin(db, session, account_id=account_id, pin=pin, config=config, now=now)
+    check_session_open(session, resolved.code, scan_time=scan_time)
+    check_rotation(session, resolved, scan_time=scan_time, scanned_offline=scanned_at is not None, now=now)
+    check_pin(db, session, scope=str(account_id), account_id=account_id, pin=pin, config=config, now=now)
 
     claim = Claim(
         id=uuid.uuid4(),
@@ -99,32 +104,43 @@ def redeem_code(
             raise
         return _repeat(db, raced, session)
 
-    took_slot = db.execute(
-        update(ClaimSession)
-        .where(ClaimSession.id == session.id, ClaimSession.claimed < ClaimSession.cap)
-        .values(claimed=ClaimSession.claimed + 1)
-        .returning(ClaimSession.claimed)
-    ).first()
-    if took_slot is None:
-        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
+    take_slot(db, session_id=session.id)
     if resolved.code is not None:
-        spent = db.execute(
-            update(ClaimCode)
-            .where(
-                ClaimCode.id == resolved.code.id,
-                ClaimCode.redeemed_at.is_(None),
-                or_(ClaimCode.expired_at.is_(None), ClaimCode.expired_at > scan_time),
-            )
-            .values(redeemed_at=now)
-            .returning(ClaimCode.id)
-        ).first()
-        if spent is None:
-            raise DomainError("claim.already_claimed", "This card was already used.")
+        spend_card(db, code_id=resolved.code.id, scan_time=scan_time, now=now)
     db.refresh(session)
     credential_json = None
     if claim.status is ClaimStatus.ISSUED:
         credential_json = issue_for_claim(db, session=session, claim=claim, config=config, now=now)
     return Redemption(claim, session, True, credential_json)
+
+
+def take_slot(db: Session, *, session_id: uuid.UUID) -> int:
+    """Take one of the session's ``cap`` places (invariant 1: one conditional UPDATE); the new count."""
+    took_slot = db.execute(
+        update(ClaimSession)
+        .where(ClaimSession.id == session_id, ClaimSession.claimed < ClaimSession.cap)
+        .values(claimed=ClaimSession.claimed + 1)
+        .returning(ClaimSession.claimed)
+    ).first()
+    if took_slot is None:
+        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
+    return int(took_slot[0])
+
+
+def spend_card(db: Session, *, code_id: int, scan_time: dt.datetime, now: dt.datetime) -> None:
+    """Spend a single-use card (one conditional UPDATE): a second spender gets ``claim.already_claimed``."""
+    spent = db.execute(
+        update(ClaimCode)
+        .where(
+            ClaimCode.id == code_id,
+            ClaimCode.redeemed_at.is_(None),
+            or_(ClaimCode.expired_at.is_(None), ClaimCode.expired_at > scan_time),
+        )
+        .values(redeemed_at=now)
+        .returning(ClaimCode.id)
+    ).first()
+    if spent is None:
+        raise DomainError("claim.already_claimed", "This card was already used.")
 
 
 def issue_for_claim(db: Session, *, session: ClaimSession, claim: Claim, config: ClaimConfig, now: dt.datetime) -> str:
@@ -185,9 +201,8 @@ def _scan_time(scanned_at: dt.datetime | None, *, now: dt.datetime) -> dt.dateti
     return min(scanned_at, now)
 
 
-def _check_open(
-    session: ClaimSession, resolved: ResolvedCode, *, scan_time: dt.datetime, scanned_offline: bool, now: dt.datetime
-) -> None:
+def check_session_open(session: ClaimSession, card: ClaimCode | None, *, scan_time: dt.datetime) -> None:
+    """The youth worker's state (pause, close), the time window at ``scan_time``, and the card if any."""
     if session.state is SessionState.CLOSED and (session.closed_at is None or session.closed_at < session.ends_at):
         raise DomainError("claim.closed", "The youth worker closed this session.")
     if session.state is SessionState.PAUSED:
@@ -200,13 +215,18 @@ def _check_open(
         )
     if scan_time >= session.ends_at:
         raise DomainError("claim.ended", "This session has ended.")
-    card = resolved.code
     if card is not None:
         if card.redeemed_at is not None:
             raise DomainError("claim.already_claimed", "This card was already used.")
         if card.expired_at is not None and card.expired_at <= scan_time:
             raise DomainError("claim.expired_code", "This card has expired.")
-    elif session.rotation_period_s:
+
+
+def check_rotation(
+    session: ClaimSession, resolved: ResolvedCode, *, scan_time: dt.datetime, scanned_offline: bool, now: dt.datetime
+) -> None:
+    """A rotating session's shared QR must be fresh (a static token, or a step too old, is expired)."""
+    if resolved.code is None and session.rotation_period_s:
         if resolved.static_token:
             raise DomainError("claim.expired_code", "Scan the code on the screen again.")
         if resolved.step is not None and not scan_is_fresh(
@@ -220,16 +240,25 @@ def _check_open(
             raise DomainError("claim.expired_code", "That code has changed on the screen; scan it again.")
 
 
-def _check_pin(
-    db: Session, session: ClaimSession, *, account_id: uuid.UUID, pin: str | None, config: ClaimConfig, now: dt.datetime
+def check_pin(
+    db: Session,
+    session: ClaimSession,
+    *,
+    scope: str,
+    account_id: uuid.UUID | None,
+    pin: str | None,
+    config: ClaimConfig,
+    now: dt.datetime,
 ) -> None:
+    """Lockout, then the PIN. ``scope`` names who is counted (at most 36 characters): the learner's account
+    id for our app, the pre-authorized code for a standards wallet; the whole session is counted too."""
     if session.pin_hash is None:
         return
     locked_until = db.scalar(
         select(PinFailure.locked_until)
         .where(
             PinFailure.session_id == session.id,
-            PinFailure.scope.in_([str(account_id), _EVERYONE]),
+            PinFailure.scope.in_([scope, _EVERYONE]),
             PinFailure.locked_until > now,
         )
         .order_by(PinFailure.locked_until.desc())
@@ -240,12 +269,12 @@ def _check_pin(
     if not pin:
         raise DomainError("claim.pin_required", "Enter the PIN the youth worker tells the room.")
     if policy.pin_matches(config, session_id=session.id, pin=pin, pin_hash=session.pin_hash):
-        db.execute(delete(PinFailure).where(PinFailure.session_id == session.id, PinFailure.scope == str(account_id)))
+        db.execute(delete(PinFailure).where(PinFailure.session_id == session.id, PinFailure.scope == scope))
         return
     mine = _count_failure(
         db,
         session_id=session.id,
-        scope=str(account_id),
+        scope=scope,
         account_id=account_id,
         limit=policy.PIN_FAILURES_PER_LEARNER,
         now=now,

@@ -71,21 +71,29 @@ def issue_credential(
     db: Session,
     *,
     achievement_id: uuid.UUID,
-    recipient_account_id: uuid.UUID,
+    recipient_account_id: uuid.UUID | None = None,
+    subject_id: str | None = None,
     kek: bytes,
     base_url: str,
     now: dt.datetime,
     evidence: list[dict[str, Any]] | None = None,
 ) -> IssuedCredential:
-    """Sign and record an ``OpenBadgeCredential`` for the learner (no authorisation: callers check it)."""
+    """Sign and record an ``OpenBadgeCredential`` for the learner (no authorisation: callers check it).
+
+    The learner is an account here (``recipient_account_id``: the subject is its ``subject_id``) or a
+    holder known only by a DID (``subject_id``, e.g. the key a standards wallet proved over OpenID4VCI);
+    give exactly one.
+    """
+    if (recipient_account_id is None) == (subject_id is None):
+        raise ValueError("give exactly one of recipient_account_id and subject_id")
     achievement = db.get(Achievement, achievement_id)
     if achievement is None:
         raise DomainError("achievement.not_found")
     if achievement.archived_at is not None:
         raise DomainError("request.conflict", "That achievement is archived and can no longer be awarded.")
     organisation = db.get(Organisation, achievement.organisation_id)
-    recipient = db.get(Account, recipient_account_id)
-    if organisation is None or recipient is None:
+    recipient = db.get(Account, recipient_account_id) if recipient_account_id is not None else None
+    if organisation is None or (recipient_account_id is not None and recipient is None):
         raise DomainError("account.not_found")
 
     key = ensure_active_key(db, organisation_id=organisation.id, kek=kek, now=now)
@@ -94,7 +102,7 @@ def issue_credential(
     credential_id = f"urn:uuid:{uuid.uuid4()}"
     valid_from = now.replace(microsecond=0)
     subject: dict[str, Any] = {
-        "id": recipient.subject_id,
+        "id": recipient.subject_id if recipient is not None else subject_id,
         "type": ["AchievementSubject"],
         "achievement": achievement_document(achievement, base_url=base_url),
     }
@@ -129,7 +137,7 @@ def issue_credential(
     issued = IssuedCredential(
         organisation_id=organisation.id,
         achievement_id=achievement.id,
-        recipient_account_id=recipient.id,
+        recipient_account_id=recipient.id if recipient is not None else None,
         credential_id=credential_id,
         status_list_id=status_list.id,
         status_index=index,
@@ -166,7 +174,7 @@ def award(
     issued = issue_credential(
         db,
         achievement_id=achievement.id,
-        recipient_account_id=recipient.id,
+        recipient_account_id=recipient.id if recipient is not None else None,
         kek=kek,
         base_url=base_url,
         now=now,

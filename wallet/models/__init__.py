@@ -15,12 +15,14 @@ from wallet.models.claims import (
 )
 from wallet.models.holding import HeldCredential
 from wallet.models.issuing import Achievement, IssuedCredential, IssuerKey, StatusList
+from wallet.models.oid4vci import AccessToken, HolderClaim, Nonce, PreAuthorizedCode
 from wallet.models.organisations import Membership, Organisation, Role
 from wallet.models.ratelimit import RateLimitBucket
 from wallet.models.sharing import ShareLink, ShareTarget
 from wallet.models.sync import SyncClient, SyncRow, SyncWallet
 
 __all__ = [
+    "AccessToken",
     "Account",
     "Achievement",
     "Base",
@@ -30,12 +32,15 @@ __all__ = [
     "ClaimStatus",
     "Device",
     "HeldCredential",
+    "HolderClaim",
     "IssuedCredential",
     "IssuerKey",
     "JobLock",
     "Membership",
+    "Nonce",
     "Organisation",
     "PinFailure",
+    "PreAuthorizedCode",
     "RateLimitBucket",
     "RefreshToken",
     "Role",

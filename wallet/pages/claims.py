@@ -8,6 +8,10 @@ Routes:
 ``/claims/<id>/display?t=…``     the projector/tablet page: big QR, PIN, live count (display link from the API)
 ``/claims/<id>/display/status``  what ``display.js`` polls (the same display token)
 ``/claims/<id>/display/qr.svg``  the current QR
+``/c/<code>/wallet-app``          "Add to another wallet app": the OpenID4VCI offer as a link and a QR
+
+The display page shows our claim URL by default, or with ``?qr=oid4vci`` the OpenID4VCI offer for the
+same session (docs/interop.md says which to project when).
 
 Forms carry a per-browser CSRF token (double submit: a random value in the signed session cookie, echoed
 in a hidden field, compared in constant time). Wrong PINs are limited by the claim service's lockout;
@@ -35,6 +39,7 @@ from wallet.claims.redeem import RecordedRefusal, redeem_code
 from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
 from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode, SessionState
+from wallet.oid4vci.offers import offer_by_reference
 
 pages = Blueprint(
     "claim_pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/claims"
@@ -136,6 +141,7 @@ def _landing(
         notice=notice,
         needs_pin=claim_session.pin_hash is not None,
         deep_link=f"{APP_SCHEME}://claim?c={resolved.canonical}",
+        other_wallet=None if claim_session.moderated else url_for(".other_wallet", code=resolved.canonical),
     ), status
 
 
@@ -244,6 +250,39 @@ def landing_claim(code: str) -> Any:
     return _landing(code, result={"pending": pending, "repeat": not redemption.created}, status=202 if pending else 200)
 
 
+def _other_wallet_offer(code: str) -> tuple[Any, str]:
+    try:
+        resolved = resolve_code(context.db(), code=code, config=config())
+    except DomainError:
+        abort(404)
+    if resolved.session.moderated:
+        abort(404)
+    return resolved, offer_by_reference(config().base_url, resolved.canonical)
+
+
+@pages.get("/c/<code>/wallet-app")
+@pages.get("/C/<code>/wallet-app")
+def other_wallet(code: str) -> Any:
+    """The same badge for a standards wallet (OpenID4VCI): a link on this phone, a QR for another device."""
+    resolved, offer = _other_wallet_offer(code)
+    db = context.db()
+    return render_template(
+        "claims/other_wallet.html",
+        code=resolved.canonical,
+        offer=offer,
+        achievement=sessions.achievement_of(db, resolved.session),
+        organisation=sessions.organisation_of(db, resolved.session),
+        needs_pin=resolved.session.pin_hash is not None,
+    )
+
+
+@pages.get("/c/<code>/wallet-app/qr.svg")
+@pages.get("/C/<code>/wallet-app/qr.svg")
+def other_wallet_qr(code: str) -> Response:
+    _, offer = _other_wallet_offer(code)
+    return qr_image_response(offer, fmt="svg", query={"box_size": 10, "border": 4, "error_correction": "M"})
+
+
 @pages.route("/code", methods=["GET", "POST"])
 def typed_code() -> Any:
     """For a camera that will not scan: type the code from the card or the screen."""
@@ -278,6 +317,13 @@ def _display_session(session_id: uuid.UUID) -> tuple[ClaimSession, str]:
     return claim_session, token
 
 
+def _qr_mode(claim_session: ClaimSession) -> str:
+    """``oid4vci`` when the display was asked for the standards-wallet offer (``?qr=oid4vci``)."""
+    if request.args.get("qr") == "oid4vci" and not claim_session.moderated:
+        return "oid4vci"
+    return "claim"
+
+
 def _display_status(claim_session: ClaimSession, token: str) -> dict[str, Any]:
     counts = sessions.counts_of(context.db(), claim_session)
     status: dict[str, Any] = {
@@ -292,7 +338,10 @@ def _display_status(claim_session: ClaimSession, token: str) -> dict[str, Any]:
         qr = session_qr(claim_session, config=config(), now=context.now())
         status["fallback"] = qr.fallback
         status["step"] = qr.step
-        status["qr"] = url_for(".display_qr", session_id=claim_session.id, t=token, v=qr.step or 0)
+        mode = _qr_mode(claim_session)
+        status["qr"] = url_for(
+            ".display_qr", session_id=claim_session.id, t=token, v=qr.step or 0, qr=mode if mode != "claim" else None
+        )
     return status
 
 
@@ -300,12 +349,21 @@ def _display_status(claim_session: ClaimSession, token: str) -> dict[str, Any]:
 def display(session_id: uuid.UUID) -> Any:
     claim_session, token = _display_session(session_id)
     achievement = sessions.achievement_of(context.db(), claim_session)
+    mode = _qr_mode(claim_session)
+    modes = []
+    if claim_session.mode is SessionMode.SHARED and not claim_session.moderated:
+        modes = [
+            ("claim", "phone camera & our app", url_for(".display", session_id=session_id, t=token)),
+            ("oid4vci", "other wallet apps", url_for(".display", session_id=session_id, t=token, qr="oid4vci")),
+        ]
     return render_template(
         "claims/display.html",
         session=claim_session,
         achievement=achievement,
         status=_display_status(claim_session, token),
-        status_url=url_for(".display_status", session_id=session_id, t=token),
+        status_url=url_for(".display_status", session_id=session_id, t=token, qr=mode if mode != "claim" else None),
+        qr_mode=mode,
+        qr_modes=modes,
     )
 
 
@@ -322,5 +380,6 @@ def display_qr(session_id: uuid.UUID) -> Response:
     claim_session, _ = _display_session(session_id)
     if claim_session.mode is not SessionMode.SHARED:
         abort(404)
-    url = session_qr(claim_session, config=config(), now=context.now()).url
+    qr = session_qr(claim_session, config=config(), now=context.now())
+    url = offer_by_reference(config().base_url, qr.token) if _qr_mode(claim_session) == "oid4vci" else qr.url
     return qr_image_response(url, fmt="svg", query={"box_size": 10, "border": 4, "error_correction": "M"})
