@@ -45,13 +45,14 @@ from wallet_protocol.sync import (
     view,
 )
 from wallet_protocol.sync.state import (
-    ACTION_RESULT,
     CLIENT_ROW_KINDS,
     ENTRY,
     EntryState,
+    FactsState,
     MemberState,
     TagState,
     entry_key,
+    facts_key,
     member_key,
     tag_key,
 )
@@ -60,7 +61,6 @@ from wallet_protocol.sync.wire import MAX_BLOBS_PER_REQUEST, MAX_OPS_PER_REQUEST
 from wallet_client.client import WalletClient
 from wallet_client.errors import NotFound, ValidationFailed
 
-FACTS = "facts"
 DEFAULT_BATCH = 200
 
 _SCHEMA = """
@@ -180,9 +180,7 @@ class OfflineWallet:
 
     def _base(self) -> dict[tuple[str, ...], Any]:
         state: dict[tuple[str, ...], Any] = {}
-        for kind, stored_id, text in self._db.execute(
-            "SELECT kind, id, state FROM base_rows WHERE kind != ?", (FACTS,)
-        ):
+        for kind, stored_id, text in self._db.execute("SELECT kind, id, state FROM base_rows"):
             state[(kind, *json.loads(stored_id))] = row_from_wire(kind, json.loads(text))
         return state
 
@@ -226,12 +224,14 @@ class OfflineWallet:
             return [shown[key] for key in sorted(shown)]
 
     def facts(self, cred: str) -> dict[str, Any] | None:
-        """What the server established about a credential (verification, revocation), if anything."""
+        """What the server established about a credential (verification, revocation), if anything.
+
+        The same value as the ``facts`` of the credential in :meth:`view`, but also for a credential
+        this device has removed but the server has not yet heard about.
+        """
         with self._lock:
-            row = self._db.execute(
-                "SELECT state FROM base_rows WHERE kind = ? AND id = ?", (FACTS, _row_id((FACTS, cred)))
-            ).fetchone()
-            return None if row is None else json.loads(row[0])["facts"]
+            row = self._base().get(facts_key(cred))
+            return dict(row.facts) if isinstance(row, FactsState) and row.facts is not None else None
 
     def blob(self, cred: str) -> bytes | None:
         with self._lock:
@@ -247,6 +247,14 @@ class OfflineWallet:
                     "SELECT op_seq, code, detail, op FROM rejections ORDER BY rowid"
                 )
             ]
+
+    def pending_ops(self) -> list[dict[str, Any]]:
+        """The ops queued on this device and not yet acknowledged, oldest first, in their wire form.
+
+        For a "waiting to sync" list in the UI, and for audits (the soak run logs them).
+        """
+        with self._lock:
+            return self._pending()
 
     def pending_count(self) -> int:
         with self._lock:
@@ -537,22 +545,17 @@ class OfflineWallet:
         return bool(response["has_more"] or (remaining and (progressed or everything_sent_acked)))
 
     def _store_change(self, change: dict[str, Any]) -> None:
-        kind = change["k"]
-        stored_id = json.dumps(change["id"], separators=(",", ":"), ensure_ascii=False)
+        """Join one server row into the base (the shared rule, so a stale duplicate never wins)."""
+        key, row = change_from_wire(change)
+        stored_id = _row_id(key)
         current = self._db.execute(
-            "SELECT state FROM base_rows WHERE kind = ? AND id = ?", (kind, stored_id)
+            "SELECT state FROM base_rows WHERE kind = ? AND id = ?", (key[0], stored_id)
         ).fetchone()
-        if kind == FACTS:
-            state = change["s"]
-            if current is not None and json.loads(current[0])["t"] >= state["t"]:
-                return
-        else:
-            _, row = change_from_wire(change)
-            if current is not None:
-                row = join(row_from_wire(kind, json.loads(current[0])), row)
-            state = row_to_wire(row)
+        if current is not None:
+            row = join(row_from_wire(key[0], json.loads(current[0])), row)
         self._db.execute(
-            "INSERT OR REPLACE INTO base_rows (kind, id, state) VALUES (?, ?, ?)", (kind, stored_id, json.dumps(state))
+            "INSERT OR REPLACE INTO base_rows (kind, id, state) VALUES (?, ?, ?)",
+            (key[0], stored_id, json.dumps(row_to_wire(row))),
         )
 
     def _restamp_pending(self) -> None:
@@ -583,12 +586,12 @@ class OfflineWallet:
             pending = self._db.execute("SELECT op, with_blob FROM pending_ops ORDER BY op_seq").fetchall()
             held = {cred for (cred,) in self._db.execute("SELECT cred FROM blobs")}
             self._db.execute("DELETE FROM pending_ops")
-            self._db.execute("DELETE FROM base_rows WHERE kind != ?", (FACTS,))
+            self._db.execute("DELETE FROM base_rows")
             stamp: Hlc | None = None
             op_seq = 0
             for key in sorted(base):
-                if key[0] not in CLIENT_ROW_KINDS or key[0] == ACTION_RESULT:
-                    continue
+                if key[0] not in CLIENT_ROW_KINDS:
+                    continue  # server-written rows (action results, facts) come back in the snapshot
                 op_seq += 1
                 stamp = send(stamp if stamp else self._hlc(), now_ms=self._now_ms(), node=new_id)
                 raw = {

@@ -22,7 +22,7 @@ from wallet.sync.compaction import compact
 
 
 def _view(changes_list: list[dict[str, Any]]) -> dict[str, Any]:
-    return view(state_from_wire([change for change in changes_list if change["k"] != "facts"]))
+    return view(state_from_wire(changes_list))
 
 
 def _account(learner_headers: dict[str, str], client: Any) -> uuid.UUID:
@@ -118,7 +118,7 @@ def test_a_credential_imported_offline_is_verified_held_and_served_by_hash(
     assert _view(answer["changes"])["credentials"][0]["cred"] == cred
     pulled = tablet.sync()
     assert sorted((c["k"], c["id"]) for c in pulled["changes"]) == [("entry", [cred]), ("facts", [cred])]
-    facts = next(c["s"]["facts"] for c in pulled["changes"] if c["k"] == "facts")
+    facts = _view(pulled["changes"])["credentials"][0]["facts"]
     assert facts["outcome"] in {"valid", "indeterminate"}
     assert facts["checks"]["proof"] == "passed"
     blob = client.get(f"/api/v1/sync/blobs/{cred}", headers=tablet.headers)
@@ -300,12 +300,71 @@ def test_server_changes_reach_every_device(device: Any, db: Any, sign_up: Any, c
     by_kind = {c["k"]: c for c in pulled["changes"]}
     assert by_kind["entry"]["s"]["dots"] == [["server", 1]]
     assert by_kind["facts"]["s"]["facts"] == {"outcome": "valid"}
+    assert _view(pulled["changes"])["credentials"][0]["facts"] == {"outcome": "valid"}
     assert pulled["missing_blobs"] == [cred]
 
     changes.record_entry_removed(db, account_id=account_id, cred_hash=cred, now=clock.now)
     db.commit()
-    removed = phone.sync()
-    assert removed["changes"][0]["s"]["dots"] == []
+    removed = {c["k"]: c["s"] for c in phone.sync()["changes"]}
+    assert removed["entry"]["dots"] == []
+    assert removed["facts"]["facts"] is None
+
+
+def test_facts_follow_the_later_check_and_unchanged_facts_make_no_change(
+    device: Any, db: Any, sign_up: Any, client: Any, clock: Any
+) -> None:
+    sam = sign_up()
+    phone = device(sam)
+    account_id = _account(sam.headers, client)
+    cred = cred_of("rechecked")
+    changes.record_entry_added(db, account_id=account_id, cred_hash=cred, now=clock.now)
+    changes.record_server_facts(db, account_id=account_id, cred_hash=cred, facts={"outcome": "valid"}, now=clock.now)
+    db.commit()
+    phone.sync()
+
+    clock.advance(minutes=5)
+    same = changes.record_server_facts(
+        db, account_id=account_id, cred_hash=cred, facts={"outcome": "valid"}, now=clock.now
+    )
+    db.commit()
+    assert same is None
+    assert phone.sync()["changes"] == []
+
+    revoked = {"outcome": "invalid", "checks": {"status": "failed"}, "checked_at": clock.now.isoformat()}
+    changes.record_server_facts(db, account_id=account_id, cred_hash=cred, facts=revoked, now=clock.now)
+    db.commit()
+    pulled = phone.sync()
+    assert [c["k"] for c in pulled["changes"]] == ["facts"]
+    assert pulled["changes"][0]["s"]["facts"] == revoked
+
+
+def test_a_device_may_not_write_facts(device: Any) -> None:
+    phone = device()
+    raw = {"k": "facts", "id": [cred_of("a")], "s": {"facts": {"outcome": "valid"}, "t": "1795000000000-0000-x"}}
+    answer = phone.sync([phone.op("row.merge", **raw)])
+    assert answer["rejected"][0]["code"] == "op.server_only"
+    assert answer["changes"] == []
+
+
+def test_facts_of_a_removed_credential_are_cleared_and_compacted(
+    device: Any, db: Any, sign_up: Any, client: Any, clock: Any
+) -> None:
+    sam = sign_up()
+    phone = device(sam)
+    account_id = _account(sam.headers, client)
+    cred = cred_of("removed on the phone")
+    add = changes.record_entry_added(db, account_id=account_id, cred_hash=cred, now=clock.now)
+    changes.record_server_facts(db, account_id=account_id, cred_hash=cred, facts={"outcome": "valid"}, now=clock.now)
+    db.commit()
+    phone.sync()
+
+    answer = phone.sync([phone.op("entry.remove", cred=cred, observed=[list(add.dot)])])
+    cleared = {c["k"]: c["s"] for c in answer["changes"]}
+    assert cleared["facts"]["facts"] is None
+
+    assert compact(db, now=clock.now).purged_rows == 2
+    db.commit()
+    assert db.scalars(select(SyncRow)).all() == []
 
 
 def test_server_actions_without_a_handler_are_rejected_clearly(device: Any, monkeypatch: Any) -> None:

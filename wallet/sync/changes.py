@@ -4,7 +4,9 @@ The credential store, claims and sharing call these inside their own transaction
 the same shared merge rule as a device's op, with the server's own stamp and dot (node
 ``"server"``), under the learner's wallet lock, so it gets a ``seq`` and reaches every device on its
 next sync (docs/sync.md §5, "server-originated changes"). Each returns the op it applied (``None``
-when there was nothing to do), which tests use as the reference model's input.
+when there was nothing to do), which tests use as the reference model's input. Facts about a
+credential are a protocol row like any other (``facts``, docs/sync.md §5.4): written with the
+server-only op ``facts.set`` and merged by the shared rule.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import Op, validate_op
-from wallet_protocol.sync.ops import ActionResult, EntryAdd, EntryRemove
-from wallet_protocol.sync.state import EntryState, entry_key
+from wallet_protocol.sync.ops import ActionResult, EntryAdd, EntryRemove, FactsSet
+from wallet_protocol.sync.state import EntryState, FactsState, entry_key, facts_key
 
-from wallet.sync.history import FACTS, SERVER_NODE, locked_wallet
+from wallet.sync.history import SERVER_NODE, LockedWallet, locked_wallet
 
 
 def record_entry_added(db: Session, *, account_id: uuid.UUID, cred_hash: str, now: dt.datetime) -> Op:
@@ -31,7 +33,10 @@ def record_entry_added(db: Session, *, account_id: uuid.UUID, cred_hash: str, no
 
 
 def record_entry_removed(db: Session, *, account_id: uuid.UUID, cred_hash: str, now: dt.datetime) -> Op | None:
-    """The learner deleted ``cred_hash`` outside sync: remove every add the server has seen (I9)."""
+    """The learner deleted ``cred_hash`` outside sync: remove every add the server has seen (I9).
+
+    Its facts are cleared too (:func:`clear_facts_of_absent`).
+    """
     with locked_wallet(db, account_id=account_id, now=now) as history:
         row = history.load([entry_key(cred_hash)]).get(entry_key(cred_hash))
         if not isinstance(row, EntryState) or not row.presence.live:
@@ -40,23 +45,51 @@ def record_entry_removed(db: Session, *, account_id: uuid.UUID, cred_hash: str, 
             op_seq=history.next_server_op_seq(), hlc=history.stamp(), cred=cred_hash, observed=row.presence.live
         )
         history.apply(op)
+        clear_facts_of_absent(history, cred_hash=cred_hash)
+    return op
+
+
+def _write_facts(history: LockedWallet, *, cred_hash: str, facts: dict[str, Any] | None) -> Op | None:
+    current = history.load([facts_key(cred_hash)]).get(facts_key(cred_hash))
+    if isinstance(current, FactsState) and current.facts == facts:
+        return None
+    raw = {
+        "type": FactsSet.TYPE,
+        "op_seq": history.next_server_op_seq(),
+        "hlc": history.stamp(),
+        "cred": cred_hash,
+        "facts": facts,
+    }
+    op = validate_op(raw, allow_server_ops=True)
+    history.apply(op)
     return op
 
 
 def record_server_facts(
     db: Session, *, account_id: uuid.UUID, cred_hash: str, facts: dict[str, Any], now: dt.datetime
-) -> None:
+) -> Op | None:
     """What the server established about a credential (verification outcome, revocation, expiry).
 
-    Only the server writes facts, so the latest stamp simply replaces the previous value; devices
-    receive them as ``{"k": "facts", "id": [cred], "s": {"facts": {...}, "t": stamp}}``.
+    A ``facts.set`` op with the server's stamp, joined by the shared rule (the later stamp wins);
+    devices receive it as a ``facts`` row (docs/sync.md §5.4). Unchanged facts write nothing (I16).
+    ``facts`` that are not a small JSON object raise ``wallet_protocol.sync.InvalidOp``: a bug here.
     """
     with locked_wallet(db, account_id=account_id, now=now) as history:
-        key = (FACTS, cred_hash)
-        current = history.load([key]).get(key)
-        if current is not None and current.get("facts") == facts:
-            return
-        history.put(key, {"facts": dict(facts), "t": history.stamp()})
+        return _write_facts(history, cred_hash=cred_hash, facts=facts)
+
+
+def clear_facts_of_absent(history: LockedWallet, *, cred_hash: str) -> Op | None:
+    """Clear the facts of a credential no longer in the wallet, so compaction can purge them.
+
+    The cleared row (``facts: null``) is a tombstone; every device learns of it before the purge
+    (or gets a reset), so a later re-add shows no stale facts anywhere.
+    """
+    row = history.load([entry_key(cred_hash)]).get(entry_key(cred_hash))
+    if isinstance(row, EntryState) and row.presence.present:
+        return None
+    if not history.load([facts_key(cred_hash)]):
+        return None
+    return _write_facts(history, cred_hash=cred_hash, facts=None)
 
 
 def record_action_result(

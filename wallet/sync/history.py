@@ -31,8 +31,6 @@ from wallet.models import SyncRow, SyncWallet
 
 SERVER_NODE = "server"
 """The node of the server's own stamps and dots (a client id is a UUID, so it can never collide)."""
-FACTS = "facts"
-"""A server-only row kind: what the server knows about a credential (verification, revocation)."""
 
 
 def now_ms(now: dt.datetime) -> int:
@@ -95,7 +93,7 @@ class LockedWallet:
     def account_id(self) -> uuid.UUID:
         return self.wallet.account_id
 
-    def load(self, keys: Iterable[RowKey]) -> dict[RowKey, Any]:
+    def load(self, keys: Iterable[RowKey]) -> dict[RowKey, Row]:
         """The current states of ``keys`` (absent rows left out)."""
         result: dict[RowKey, Any] = {}
         for key in keys:
@@ -103,15 +101,15 @@ class LockedWallet:
                 stored = self.db.get(SyncRow, (self.account_id, key[0], row_id(key)))
                 self._objects[key] = stored
                 if stored is not None:
-                    self._states[key] = stored.state if key[0] == FACTS else row_from_wire(key[0], stored.state)
+                    self._states[key] = row_from_wire(key[0], stored.state)
             if key in self._states:
                 result[key] = self._states[key]
         return result
 
-    def put(self, key: RowKey, state: Any) -> None:
-        """Store a new state for ``key`` (a protocol row, or a facts dict); numbered at :meth:`finish`."""
+    def put(self, key: RowKey, state: Row) -> None:
+        """Store a new state for ``key``; numbered at :meth:`finish`."""
         self.load([key])
-        wire = state if key[0] == FACTS else row_to_wire(state)
+        wire = row_to_wire(state)
         stored = self._objects.get(key)
         if stored is None:
             stored = SyncRow(
@@ -179,7 +177,7 @@ class LockedWallet:
             stored = self._objects[key]
             assert stored is not None
             stored.seq = self.wallet.seq
-            stored.tombstone = key[0] != FACTS and is_tombstone(self._states[key])
+            stored.tombstone = is_tombstone(self._states[key])
         self._dirty.clear()
         self.db.flush()
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wallet_protocol.sync import InvalidOp, Op, encode_cursor, row_from_wire, validate_op
+from wallet_protocol.sync import InvalidOp, Op, Row, RowKey, encode_cursor, row_from_wire, validate_op
 from wallet_protocol.sync.ops import ClaimRedeem, EntryAdd, ImportUrl, RowMerge, ShareCreate, affected_keys
 from wallet_protocol.sync.state import ENTRY, ActionResultState, EntryState, action_result_key, entry_key
 from wallet_protocol.sync.wire import PROTOCOL_VERSION, Cursor, SyncRequest, plan_ops
@@ -29,7 +29,8 @@ from wallet.holding import services as holding
 from wallet.holding.summary import content_hash
 from wallet.models import HeldCredential, SyncClient, SyncRow
 from wallet.sync import actions
-from wallet.sync.history import FACTS, LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
+from wallet.sync.changes import clear_facts_of_absent
+from wallet.sync.history import LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
 
 SERVER_ACTION_TYPES = (ClaimRedeem, ShareCreate, ImportUrl)
 
@@ -200,6 +201,7 @@ class _Session:
             row = self.history.load([key]).get(key)
             if not (isinstance(row, EntryState) and row.presence.present):
                 holding.forget_credential(self.db, account_id=self.history.account_id, cred_hash=key[1])
+                clear_facts_of_absent(self.history, cred_hash=key[1])
 
     def _run_action(self, op: ClaimRedeem | ShareCreate | ImportUrl) -> None:
         key = action_result_key(op.action_id)
@@ -324,10 +326,7 @@ def read_blob(db: Session, *, account_id: uuid.UUID, cred: str) -> HeldCredentia
     return credential
 
 
-def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[tuple[str, ...], Any]:
-    """Every stored row of the learner as ``RowKey -> state`` (facts rows as their dict); tests and export."""
+def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[RowKey, Row]:
+    """Every stored row of the learner as ``RowKey -> state``; tests and export."""
     rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id))
-    return {
-        row_key(row.kind, row.row_id): (row.state if row.kind == FACTS else row_from_wire(row.kind, row.state))
-        for row in rows
-    }
+    return {row_key(row.kind, row.row_id): row_from_wire(row.kind, row.state) for row in rows}

@@ -12,6 +12,7 @@ from wallet_protocol.sync.ops import (
     EntryAdd,
     EntryRemove,
     EntrySet,
+    FactsSet,
     MemberAdd,
     MemberRemove,
     MemberSetOrder,
@@ -22,6 +23,7 @@ from wallet_protocol.sync.state import (
     ActionResultState,
     CollectionState,
     EntryState,
+    FactsState,
     MemberState,
     Register,
     TagState,
@@ -75,12 +77,25 @@ action_result_states = st.builds(
     st.none() | st.sampled_from(("claim.expired_code", "claim.session_full")),
     st.sampled_from(({}, {"cred": CREDS[0]})),
 )
+FACTS = (
+    None,
+    {"outcome": "valid", "checks": {"proof": "passed"}, "checked_at": "2026-11-23T10:00:00+00:00"},
+    {
+        "outcome": "invalid",
+        "checks": {"proof": "passed", "status": "failed"},
+        "checked_at": "2026-11-24T03:00:00+00:00",
+    },
+    {"outcome": "indeterminate", "checks": {}, "checked_at": "2026-11-24T03:00:00+00:00"},
+)
+facts_values = st.sampled_from(FACTS)
+facts_states = st.builds(FactsState, facts_values, stamp_texts)
 ROW_STRATEGIES = {
     "entry": entry_states,
     "tag": tag_states,
     "collection": collection_states,
     "member": member_states,
     "action_result": action_result_states,
+    "facts": facts_states,
 }
 
 _common = {"op_seq": st.integers(1, 50), "hlc": stamp_texts}
@@ -105,3 +120,7 @@ granular_ops = st.one_of(
     st.builds(MemberRemove, coll=colls, cred=creds, observed=dot_sets, **_common),
     st.builds(MemberSetOrder, coll=colls, cred=creds, order_key=FIELD_VALUES["order_key"], **_common),
 )
+
+server_stamp_texts = st.builds(Hlc, st.integers(BASE_MS, BASE_MS + 5), st.integers(0, 3), st.just("server")).map(str)
+facts_ops = st.builds(FactsSet, op_seq=st.integers(1, 50), hlc=server_stamp_texts, cred=creds, facts=facts_values)
+"""The server's ``facts.set`` ops (server only: they never pass a device's validation)."""

@@ -7,12 +7,14 @@ import copy
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sync_strategies import BASE_MS, COLLS, CREDS, granular_ops
+from sync_strategies import BASE_MS, COLLS, CREDS, facts_ops, granular_ops
 from wallet_protocol.sync.hlc import MAX_FUTURE_MS
 from wallet_protocol.sync.model import reference_view, view
 from wallet_protocol.sync.ops import (
     REJECTION_CODES,
     ActionResult,
+    EntryAdd,
+    FactsSet,
     InvalidOp,
     Op,
     RowMerge,
@@ -93,6 +95,49 @@ def test_server_actions_change_nothing_until_the_server_writes_their_result() ->
     ]
 
 
+with_facts = st.lists(st.one_of(granular_ops, facts_ops), max_size=25)
+
+
+@given(facts_ops)
+def test_facts_ops_survive_their_wire_form_on_the_server_side(op: Op) -> None:
+    assert validate_op(op_to_wire(op), allow_server_ops=True) == op
+
+
+@given(with_facts, st.data())
+def test_facts_join_in_any_order_and_show_as_the_model_says(ops: list[Op], data: st.DataObject) -> None:
+    """The server's facts are rows like any other: order-independent, idempotent, and in the view (I1-I3)."""
+    expected = apply_ops({}, ops)
+    assert apply_ops({}, data.draw(st.permutations(ops + ops))) == expected
+    assert view(expected) == reference_view(ops)
+
+
+def test_facts_show_on_a_present_credential_and_the_later_check_wins() -> None:
+    add = EntryAdd(1, "1763800000000-0000-server", CREDS[0], ("server", 1))
+    valid = FactsSet(2, "1763800000001-0000-server", CREDS[0], {"outcome": "valid", "checks": {"proof": "passed"}})
+    revoked = FactsSet(3, "1763800000002-0000-server", CREDS[0], {"outcome": "invalid", "checks": {"status": "failed"}})
+    shown = view(apply_ops({}, [revoked, add, valid]))
+    assert shown["credentials"][0]["facts"] == {"outcome": "invalid", "checks": {"status": "failed"}}
+    cleared = FactsSet(4, "1763800000003-0000-server", CREDS[0], None)
+    assert view(apply_ops({}, [add, valid, cleared]))["credentials"][0]["facts"] is None
+    assert view(apply_ops({}, [valid]))["credentials"] == []
+
+
+@pytest.mark.parametrize(
+    ("facts", "code"),
+    [
+        ({"blob": "x" * 5000}, "op.too_large"),
+        ({"outcome": float("nan")}, "op.bad_state"),
+        ("valid", "op.bad_state"),
+        ({"checks": {1: "passed"}}, "op.bad_state"),
+    ],
+)
+def test_facts_must_be_small_plain_json_objects(facts: object, code: str) -> None:
+    raw = {"type": "facts.set", "op_seq": 1, "hlc": "1763800000000-0000-server", "cred": CREDS[0], "facts": facts}
+    with pytest.raises(InvalidOp) as rejected:
+        validate_op(raw, allow_server_ops=True)
+    assert rejected.value.code == code
+
+
 # --- hostile input ----------------------------------------------------------------------------------
 
 HLC = "1763800000000-0000-phone"
@@ -169,6 +214,8 @@ HOSTILE = [
     (mutated("member.set_order", order_key="a" * 129), "op.bad_order_key"),
     (mutated("row.merge", k="wallet"), "op.bad_kind"),
     (mutated("row.merge", k="action_result", id=["x"]), "op.server_only"),
+    (mutated("row.merge", k="facts", id=[CREDS[1]], s={"facts": {"outcome": "valid"}, "t": HLC}), "op.server_only"),
+    ({"type": "facts.set", "op_seq": 1, "hlc": HLC, "cred": CREDS[1], "facts": {"outcome": "valid"}}, "op.server_only"),
     (mutated("row.merge", s={"dots": "all"}), "op.bad_state"),
     (mutated("row.merge", s={"dots": [["phone", 1]] * 1001, "rm": []}), "op.too_large"),
     (mutated("share.create", creds=[CREDS[0]]), "op.bad_value"),

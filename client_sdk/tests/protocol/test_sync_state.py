@@ -158,6 +158,9 @@ def test_or_set_never_holds_a_removed_dot_live() -> None:
     [
         ({"k": "entry", "id": ["sha256:xyz"], "s": {}}, "op.bad_id"),
         ({"k": "sprocket", "id": [CRED], "s": {}}, "op.bad_kind"),
+        ({"k": "facts", "id": [CRED], "s": {"facts": ["valid"], "t": "1763800000000-0000-server"}}, "op.bad_state"),
+        ({"k": "facts", "id": [CRED], "s": {"facts": None}}, "op.bad_state"),
+        ({"k": "facts", "id": ["robotics"], "s": {"facts": None, "t": "1763800000000-0000-server"}}, "op.bad_id"),
         ({"k": "tag", "id": [CRED, "Robotics"], "s": {"dots": [], "rm": []}}, "op.bad_id"),
         ({"k": "tag", "id": [CRED, "robotics"], "s": {"dots": [["a", 0]], "rm": []}}, "op.bad_dot"),
         ({"k": "tag", "id": [CRED, "robotics"], "s": {"dots": [], "rm": [], "x": 1}}, "op.bad_state"),

@@ -181,8 +181,9 @@ class _Outage(httpx.BaseTransport):
 def test_edits_queued_after_a_failed_sync_go_out_in_the_next_sync(learner: Any, tmp_path: Path) -> None:
     device, _ = learner()
     networks: list[_Outage] = []
-    phone = OfflineWallet(tmp_path / "phone.db", device(wrap=lambda inner: networks.append(_Outage(inner)) or
-                                                        networks[-1], max_retries=1))
+    phone = OfflineWallet(
+        tmp_path / "phone.db", device(wrap=lambda inner: networks.append(_Outage(inner)) or networks[-1], max_retries=1)
+    )
     tablet = OfflineWallet(tmp_path / "tablet.db", device())
     networks[0].down = True
     with pytest.raises(TransportError):
@@ -195,3 +196,29 @@ def test_edits_queued_after_a_failed_sync_go_out_in_the_next_sync(learner: Any, 
 
     assert phone.pending_count() == 0
     assert [c["name"] for c in tablet.collections()] == ["Portfolio"]
+
+
+def test_the_servers_verification_facts_show_on_every_device_until_the_credential_is_removed(
+    learner: Any, tmp_path: Path, db: Any, clock: Any
+) -> None:
+    device, account_id = learner()
+    phone = OfflineWallet(tmp_path / "phone.db", device())
+    tablet = OfflineWallet(tmp_path / "tablet.db", device())
+    revoked = {"outcome": "invalid", "checks": {"status": "failed"}, "checked_at": clock.now.isoformat()}
+    changes.record_server_facts(db, account_id=account_id, cred_hash=_cred(0), facts=revoked, now=clock.now)
+    db.commit()
+    phone.sync()
+    tablet.sync()
+    assert phone.credentials()[0]["facts"] == revoked
+    assert phone.facts(_cred(0)) == revoked
+    assert tablet.view() == phone.view()
+
+    phone.remove(_cred(0))
+    phone.sync()
+    tablet.sync()
+    assert phone.facts(_cred(0)) is None
+    tablet.add(_cred(0))
+    tablet.sync()
+    phone.sync()
+    assert [c["facts"] for c in phone.credentials() if c["cred"] == _cred(0)] == [None]
+    assert tablet.view() == phone.view()

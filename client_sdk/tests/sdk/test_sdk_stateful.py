@@ -177,9 +177,7 @@ def test_devices_converge_under_an_unreliable_network(
                     device.sync()
             for device in self.devices:
                 assert device.pending_count() == 0
-            server_state = {
-                key: row for key, row in stored_rows(db, account_id=self.account_id).items() if key[0] != "facts"
-            }
+            server_state = stored_rows(db, account_id=self.account_id)
             accepted = [validate_op(op) for op in self.log.values()]
             expected = reference_view([*self.server_ops, *accepted])
             assert view(server_state) == expected

@@ -28,6 +28,7 @@ from .ops import (
     EntryAdd,
     EntryRemove,
     EntrySet,
+    FactsSet,
     ImportUrl,
     MemberAdd,
     MemberRemove,
@@ -42,11 +43,13 @@ from .state import (
     ACTION_RESULT,
     COLLECTION,
     ENTRY,
+    FACTS,
     MEMBER,
     TAG,
     ActionResultState,
     CollectionState,
     EntryState,
+    FactsState,
     MemberState,
     Register,
     State,
@@ -75,7 +78,12 @@ def _render(
 ) -> dict[str, Any]:
     """The canonical, sorted view from per-id dictionaries (shared by both sides of the comparison)."""
     credential_list = [
-        {"cred": cred, **{name: fields[name] for name in ENTRY_DEFAULTS}, "tags": sorted(fields["tags"])}
+        {
+            "cred": cred,
+            **{name: fields[name] for name in ENTRY_DEFAULTS},
+            "tags": sorted(fields["tags"]),
+            "facts": fields["facts"],
+        }
         for cred, fields in credentials.items()
     ]
     credential_list.sort(key=lambda item: order_sort_key(item["order_key"], item["cred"]))
@@ -99,16 +107,19 @@ def _render(
 def view(state: State) -> dict[str, Any]:
     """The wallet a learner sees for merged ``state``; JSON-serialisable and deterministic.
 
-    Shape: ``{"credentials": [{"cred", "hidden", "pinned", "note", "order_key", "tags"}],
+    Shape: ``{"credentials": [{"cred", "hidden", "pinned", "note", "order_key", "tags", "facts"}],
     "collections": [{"coll", "name", "order_key", "members": [cred, ...]}],
     "actions": [{"action_id", "action", "status", "code", "result"}]}``. A removed credential shows
     nowhere — not in the list, not as a member — even if its metadata was edited concurrently.
+    ``facts`` is the server's latest word on the credential (``{"outcome", "checks", "checked_at"}``)
+    or ``None`` before its first check (or after the server cleared it).
     """
     credentials: dict[str, dict[str, Any]] = {}
     collections: dict[str, dict[str, Any]] = {}
     actions: dict[str, dict[str, Any]] = {}
     tags: dict[str, list[str]] = defaultdict(list)
     members: dict[str, dict[str, str | None]] = defaultdict(dict)
+    facts: dict[str, dict[str, Any]] = {}
     for key, row in state.items():
         kind = key[0]
         if kind == ENTRY and isinstance(row, EntryState) and row.presence.present:
@@ -128,8 +139,11 @@ def view(state: State) -> dict[str, Any]:
                 "code": row.code,
                 "result": dict(row.result),
             }
+        elif kind == FACTS and isinstance(row, FactsState) and row.facts is not None:
+            facts[key[1]] = dict(row.facts)
     for cred, fields in credentials.items():
         fields["tags"] = tags.get(cred, [])
+        fields["facts"] = facts.get(cred)
     for coll, fields in collections.items():
         fields["members"] = members.get(coll, {})
     return _render(credentials, collections, actions)
@@ -145,7 +159,7 @@ def _latest(writes: list[tuple[str, Any]], default: Any) -> Any:
 def reference_view(ops: Iterable[Op]) -> dict[str, Any]:
     """The view that the set of accepted ``ops`` must produce, computed from the rules directly.
 
-    Covers the granular ops and ``action.result``; ``row.merge`` carries states, not intents, and
+    Covers the granular ops, ``action.result`` and ``facts.set``; ``row.merge`` carries states, not intents, and
     is checked through the join laws instead (a ``row.merge`` here raises ``ValueError``).
     Server actions (``claim.redeem`` …) show nothing until the server's ``action.result``.
     """
@@ -155,6 +169,7 @@ def reference_view(ops: Iterable[Op]) -> dict[str, Any]:
     created: set[str] = set()
     deleted: set[str] = set()
     results: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+    facts: dict[str, list[tuple[str, Any]]] = defaultdict(list)
     for op in set(ops):
         match op:
             case EntryAdd(cred=cred, dot=dot):
@@ -184,6 +199,8 @@ def reference_view(ops: Iterable[Op]) -> dict[str, Any]:
                 tie = canonical_json([op.action, op.status, op.code, dict(op.result)])
                 fields = {"action": op.action, "status": op.status, "code": op.code, "result": dict(op.result)}
                 results[op.action_id].append((op.hlc, tie, fields))
+            case FactsSet(cred=cred):
+                facts[cred].append((op.hlc, None if op.facts is None else dict(op.facts)))
             case ClaimRedeem() | ShareCreate() | ImportUrl():
                 pass
             case RowMerge():
@@ -201,6 +218,7 @@ def reference_view(ops: Iterable[Op]) -> dict[str, Any]:
                 for name, default in ENTRY_DEFAULTS.items()
             }
             credentials[cred]["tags"] = []
+            credentials[cred]["facts"] = _latest(facts.get(cred, []), None)
     for key in adds:
         if key[0] == "tag" and key[1] in credentials and present(key):
             credentials[key[1]]["tags"].append(key[2])

@@ -11,7 +11,8 @@ joined, applying any permutation of a set of ops, with any duplicates, yields th
 (I2 idempotence, I3 order independence). Server actions (``claim.redeem``, ``share.create``,
 ``import.url``) change no row here: the server performs them and writes their outcome as an
 ``action.result`` op (server only) plus whatever rows the action creates (e.g. an ``entry.add``
-with the server's own dot).
+with the server's own dot). What the server learns about a credential (its verification outcome)
+is a ``facts.set`` op, also server only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .state import (
     ActionResultState,
     CollectionState,
     EntryState,
+    FactsState,
     InvalidRow,
     MemberState,
     Register,
@@ -44,9 +46,12 @@ from .state import (
     State,
     TagState,
     action_result_key,
+    canonical_json,
+    check_facts,
     check_field_value,
     collection_key,
     entry_key,
+    facts_key,
     has_control_characters,
     is_action_id,
     is_collection_id,
@@ -91,6 +96,7 @@ REJECTION_CODES: Mapping[str, str] = MappingProxyType(
         "credential.hash_mismatch": "the blob's sha256 differs from the cred id (I11)",
         "credential.invalid": "the credential's proof or format does not verify (I11)",
         "action.duplicate": "an action_id was already used for a different action",
+        "action.unsupported": "this server does not perform that server action",
     }
 )
 """Every reason an op can be rejected, with its meaning. Codes are stable once published."""
@@ -284,6 +290,20 @@ class ActionResult:
         return hash((self.op_seq, self.hlc, self.action_id, self.action, self.status, self.code))
 
 
+@dataclass(frozen=True, slots=True)
+class FactsSet:
+    """Server only: what the server established about ``cred`` (``None`` clears it), as a ``facts`` row."""
+
+    TYPE: ClassVar[str] = "facts.set"
+    op_seq: int
+    hlc: str
+    cred: str
+    facts: Mapping[str, Any] | None
+
+    def __hash__(self) -> int:
+        return hash((self.op_seq, self.hlc, self.cred, canonical_json(self.facts)))
+
+
 Op = (
     EntryAdd
     | EntryRemove
@@ -301,6 +321,7 @@ Op = (
     | ShareCreate
     | ImportUrl
     | ActionResult
+    | FactsSet
 )
 
 OP_TYPES: Mapping[str, type] = MappingProxyType(
@@ -323,10 +344,11 @@ OP_TYPES: Mapping[str, type] = MappingProxyType(
             ShareCreate,
             ImportUrl,
             ActionResult,
+            FactsSet,
         )
     }
 )
-SERVER_ONLY_TYPES = frozenset({ActionResult.TYPE})
+SERVER_ONLY_TYPES = frozenset({ActionResult.TYPE, FactsSet.TYPE})
 
 
 # --- field parsers: each takes the raw JSON value and returns the parsed one or raises InvalidOp ----
@@ -499,6 +521,7 @@ _FIELDS: dict[str, dict[str, tuple[_Parser, bool]]] = {
         "code": (lambda v: v, _OPTIONAL),
         "result": (lambda v: v, _OPTIONAL),
     },
+    "facts.set": {"cred": (_cred, _REQUIRED), "facts": (lambda v: v, _REQUIRED)},
 }
 
 _DOT_FIELD_TYPES = frozenset({"entry.add", "tag.add", "member.add"})
@@ -590,6 +613,11 @@ def _build(op_type: str, op_seq: int, stamp: str, values: dict[str, Any], *, all
     elif op_type == "share.create":
         if (values.get("creds") is None) == (values.get("coll") is None):
             raise InvalidOp("op.bad_value", "share.create takes exactly one of creds and coll")
+    elif op_type == "facts.set":
+        try:
+            values["facts"] = check_facts(values["facts"])
+        except InvalidRow as exc:
+            raise InvalidOp(exc.code, exc.detail) from None
     elif op_type == "action.result":
         if values["action"] not in SERVER_ACTIONS or values["status"] not in ACTION_STATUSES:
             raise InvalidOp("op.bad_value", "unknown action or status")
@@ -601,7 +629,7 @@ def _build(op_type: str, op_seq: int, stamp: str, values: dict[str, Any], *, all
 
 
 def _stamps_in(row: Row) -> list[str]:
-    if isinstance(row, ActionResultState):
+    if isinstance(row, ActionResultState | FactsState):
         return [row.stamp]
     if isinstance(row, CollectionState):
         stamps = [row.created, row.deleted]
@@ -632,6 +660,8 @@ def op_to_wire(op: Op) -> dict[str, Any]:
             wire["creds"] = list(value)
         elif item.name == "result":
             wire["result"] = dict(value)
+        elif item.name == "facts":
+            wire["facts"] = None if value is None else dict(value)
         elif value is not None:
             wire[item.name] = value
     return wire
@@ -668,6 +698,8 @@ def op_delta(op: Op) -> dict[RowKey, Row]:
         case ActionResult():
             result = ActionResultState(op.action, op.status, stamp, op.code, dict(op.result))
             return {action_result_key(op.action_id): result}
+        case FactsSet(cred=cred, facts=facts):
+            return {facts_key(cred): FactsState(None if facts is None else dict(facts), stamp)}
         case _:
             return {}
 

@@ -18,6 +18,8 @@ kind               key                              merge
 ``member``         ``("member", coll, cred)``       OR-Set presence + LWW ``order_key``
 ``action_result``  ``("action_result", action_id)`` server-written outcome of a server action,
                                                     LWW by stamp
+``facts``          ``("facts", cred)``              server-written facts about a credential
+                                                    (verification outcome), LWW by stamp
 =================  ===============================  ===========================================
 
 Metadata of an absent entry is kept and still merged, but never shown (:mod:`.model`'s view):
@@ -40,10 +42,12 @@ from .hlc import Hlc, InvalidHlc
 RowKey = tuple[str, ...]
 Scalar = str | bool | None
 
-ENTRY, TAG, COLLECTION, MEMBER, ACTION_RESULT = "entry", "tag", "collection", "member", "action_result"
-ROW_KINDS = (ENTRY, TAG, COLLECTION, MEMBER, ACTION_RESULT)
+ENTRY, TAG, COLLECTION, MEMBER = "entry", "tag", "collection", "member"
+ACTION_RESULT, FACTS = "action_result", "facts"
+ROW_KINDS = (ENTRY, TAG, COLLECTION, MEMBER, ACTION_RESULT, FACTS)
 CLIENT_ROW_KINDS = (ENTRY, TAG, COLLECTION, MEMBER)
-"""Kinds a client may push in ``row.merge``; ``action_result`` rows are written by the server only."""
+"""Kinds a client may push in ``row.merge``; ``action_result`` and ``facts`` rows are written by the server only."""
+SERVER_ROW_KINDS = (ACTION_RESULT, FACTS)
 
 ENTRY_FIELDS = ("hidden", "pinned", "note", "order_key")
 COLLECTION_FIELDS = ("name", "order_key")
@@ -54,6 +58,8 @@ MAX_DOTS = 1000
 MAX_NOTE_LENGTH = 2000
 MAX_NAME_LENGTH = 200
 MAX_TAG_LENGTH = 64
+MAX_FACTS_BYTES = 4096
+"""Largest ``facts`` object, as canonical JSON in UTF-8 bytes (``op.too_large`` above it)."""
 
 _CRED = re.compile(r"sha256:[0-9a-f]{64}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -239,7 +245,31 @@ class ActionResultState:
         return hash(self.sort_key())
 
 
-Row = EntryState | TagState | CollectionState | MemberState | ActionResultState
+@dataclass(frozen=True, slots=True)
+class FactsState:
+    """What the server established about one credential: ``{"outcome", "checks", "checked_at"}``.
+
+    Written only by the server (``wallet.holding`` after each verification), so there are no
+    concurrent writers to reconcile: the later stamp wins, equal stamps fall back to the canonical
+    JSON of ``facts`` (a join, so replicas still converge whatever order they see the rows in).
+    ``facts is None`` means "cleared": the server clears the facts of a credential that left the
+    wallet, which makes the row a tombstone that compaction purges (I10, I15).
+    """
+
+    facts: Mapping[str, Any] | None
+    stamp: str
+
+    def sort_key(self) -> tuple[str, str]:
+        return (self.stamp, canonical_json(self.facts))
+
+    def join(self, other: FactsState) -> FactsState:
+        return self if self.sort_key() >= other.sort_key() else other
+
+    def __hash__(self) -> int:
+        return hash(self.sort_key())
+
+
+Row = EntryState | TagState | CollectionState | MemberState | ActionResultState | FactsState
 State = Mapping[RowKey, Row]
 
 ROW_TYPES: dict[str, type] = {
@@ -248,6 +278,7 @@ ROW_TYPES: dict[str, type] = {
     COLLECTION: CollectionState,
     MEMBER: MemberState,
     ACTION_RESULT: ActionResultState,
+    FACTS: FactsState,
 }
 
 
@@ -282,7 +313,7 @@ def join_row_into(state: State, key: RowKey, row: Row) -> tuple[dict[RowKey, Row
 
 
 def is_tombstone(row: Row) -> bool:
-    """Whether a row only records a removal (no live dots / deleted collection).
+    """Whether a row only records a removal (no live dots / deleted collection / cleared facts).
 
     The server may purge tombstones whose change ``seq`` is below its GC floor (I10); a client
     whose cursor is older than the floor gets ``reset`` instead of the purge.
@@ -291,6 +322,8 @@ def is_tombstone(row: Row) -> bool:
         return not row.presence.present
     if isinstance(row, CollectionState):
         return row.deleted is not None
+    if isinstance(row, FactsState):
+        return row.facts is None
     return False
 
 
@@ -317,6 +350,10 @@ def action_result_key(action_id: str) -> RowKey:
     return (ACTION_RESULT, action_id)
 
 
+def facts_key(cred: str) -> RowKey:
+    return (FACTS, cred)
+
+
 def validate_row_key(key: object) -> RowKey:
     """``key`` if it is a well-formed row key, else :class:`InvalidRow` (``op.bad_kind``/``op.bad_id``)."""
     if not isinstance(key, tuple) or not key or not isinstance(key[0], str) or key[0] not in ROW_TYPES:
@@ -333,6 +370,8 @@ def validate_row_key(key: object) -> RowKey:
         ok = len(ids) == 2 and is_collection_id(ids[0]) and is_cred_hash(ids[1])
     elif kind == ACTION_RESULT:
         ok = len(ids) == 1 and is_action_id(ids[0])
+    elif kind == FACTS:
+        ok = len(ids) == 1 and is_cred_hash(ids[0])
     if not ok:
         raise InvalidRow("op.bad_id", f"malformed id for a {kind} row")
     return key  # type: ignore[return-value]
@@ -368,6 +407,8 @@ def row_to_wire(row: Row) -> dict[str, Any]:
         wire = _presence_to_wire(row.presence)
         wire["order_key"] = _register_to_wire(row.order_key)
         return wire
+    if isinstance(row, FactsState):
+        return {"facts": None if row.facts is None else dict(row.facts), "t": row.stamp}
     return {
         "action": row.action,
         "status": row.status,
@@ -436,6 +477,31 @@ def check_field_value(field_name: str, value: object) -> Scalar:
     return value  # type: ignore[return-value]
 
 
+def check_facts(value: object) -> dict[str, Any] | None:
+    """``value`` if it can be a credential's facts (``None`` or a small JSON object), else :class:`InvalidRow`.
+
+    Facts are the server's own JSON, but a device stores and re-serialises them, so they must be
+    plain JSON (string keys, finite numbers) and bounded (:data:`MAX_FACTS_BYTES`).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidRow("op.bad_state", "facts must be null or a JSON object")
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidRow("op.bad_state", "facts must be plain JSON") from None
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidRow("op.bad_state", "facts hold text that is not valid Unicode") from None
+    if size > MAX_FACTS_BYTES:
+        raise InvalidRow("op.too_large", f"facts larger than {MAX_FACTS_BYTES} bytes")
+    if json.loads(text) != value:
+        raise InvalidRow("op.bad_state", "facts must be plain JSON (string keys, no tuples)")
+    return value
+
+
 def _register_from_wire(value: object, field_name: str) -> Register | None:
     if value is None:
         return None
@@ -490,6 +556,9 @@ def row_from_wire(kind: str, s: object) -> Row:
         return ActionResultState(
             fields["action"], fields["status"], _stamp_from_wire(fields["t"], "t"), fields["code"], fields["result"]
         )
+    if kind == FACTS:
+        fields = _require_fields(s, ("facts", "t"))
+        return FactsState(check_facts(fields["facts"]), _stamp_from_wire(fields["t"], "t"))
     raise InvalidRow("op.bad_kind", "unknown row kind")
 
 

@@ -1,0 +1,177 @@
+"""The SDK against a real HTTP server on 127.0.0.1: real sockets, httpx's default transport, real commits.
+
+Two devices of one learner sign up / log in, edit offline, sync and converge; a claim queued offline
+against a real claim session is redeemed on the next sync and its outcome comes back to both devices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from wallet_client import OfflineWallet, TransportError, WalletClient
+from werkzeug.serving import make_server
+
+from tests.conftest import FakeClock
+from wallet.app import create_app
+from wallet.config import Settings
+from wallet.db import Base
+from wallet.issuing.achievements import create_achievement
+from wallet.models import Role
+from wallet.organisations import services as organisations
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Running:
+    app: Flask
+    base_url: str
+    clock: FakeClock
+
+    def session(self) -> Session:
+        return self.app.extensions["wallet"].session_factory()
+
+
+@pytest.fixture
+def server(settings: Settings, engine: Engine) -> Iterator[Running]:
+    """The app on a free port of 127.0.0.1, committing for real; every table is emptied afterwards."""
+    clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    probe = make_server("127.0.0.1", 0, Flask("probe"))
+    port = probe.server_port
+    probe.server_close()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), clock=clock, engine=engine)
+    http = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Running(app, base_url, clock)
+    finally:
+        http.shutdown()
+        thread.join(timeout=10)
+        with engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+def _open_claim_session(server: Running) -> str:
+    """A youth worker's open claim session (made the operator's and the worker's way); its QR URL."""
+    admin, worker = WalletClient(server.base_url), WalletClient(server.base_url)
+    admin.sign_up("venue-admin", PASSWORD)
+    worker.sign_up("venue-worker", PASSWORD)
+    now = server.clock.now
+    admin_id = uuid.UUID(admin.me()["id"])
+    with server.session() as db:
+        organisations.create_organisation(db, slug="makerspace", name="Makerspace", now=now)
+        organisations.add_member(db, slug="makerspace", actor=None, username="venue-admin", role=Role.ADMIN, now=now)
+        organisations.add_member(
+            db, slug="makerspace", actor=None, username="venue-worker", role=Role.YOUTH_WORKER, now=now
+        )
+        achievement = create_achievement(
+            db,
+            slug="makerspace",
+            actor=admin_id,
+            name="Soldering Basics",
+            description="Soldered a blinking LED kit safely.",
+            criteria_narrative="Finish the kit.",
+            now=now,
+        )
+        db.commit()
+        achievement_id = str(achievement.id)
+    session = worker.request(
+        "POST",
+        "/api/v1/organisations/makerspace/claim-sessions",
+        json_body={
+            "achievement_id": achievement_id,
+            "title": "Soldering workshop",
+            "venue": "Room 2",
+            "starts_at": (now - dt.timedelta(minutes=5)).isoformat(),
+            "ends_at": (now + dt.timedelta(hours=2)).isoformat(),
+            "cap": 30,
+        },
+    )
+    url = worker.request("GET", f"/api/v1/claim-sessions/{session['id']}/qr")["url"]
+    admin.close()
+    worker.close()
+    return str(url)
+
+
+def _device(server: Running, folder: Path, name: str, *, sign_up: bool = False) -> OfflineWallet:
+    client = WalletClient(server.base_url, timeout=10.0)
+    if sign_up:
+        client.sign_up("sam-e2e", PASSWORD, device_name=name)
+    else:
+        client.login("sam-e2e", PASSWORD, device_name=name)
+    return OfflineWallet(folder / f"{name}.sqlite3", client)
+
+
+class _Unplugged(httpx.BaseTransport):
+    """No network at all (airplane mode): every request fails to connect."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("no network", request=request)
+
+
+def _unplug(wallet: OfflineWallet) -> WalletClient:
+    """Take a device offline; returns its online client to plug back in."""
+    online = wallet.client
+    wallet.client = WalletClient(
+        online.base_url, transport=_Unplugged(), token_store=online.token_store, sleep=lambda _s: None
+    )
+    return online
+
+
+def test_two_devices_edit_offline_sync_over_http_and_a_queued_claim_comes_back(server: Running, tmp_path: Path) -> None:
+    claim_url = _open_claim_session(server)
+    phone = _device(server, tmp_path, "phone", sign_up=True)
+    tablet = _device(server, tmp_path, "tablet")
+    phone.sync()
+    tablet.sync()
+
+    online = _unplug(phone)
+    action_id = phone.claim(claim_url)
+    coll = phone.create_collection("Portfolio")
+    with pytest.raises(TransportError):
+        phone.sync()
+    assert [a["status"] for a in phone.actions()] == ["queued"]
+    tablet.create_collection("Work")
+    phone.client.close()
+    phone.client = online
+
+    report = phone.sync()
+    assert report.rejected == []
+    assert phone.pending_count() == 0
+    [claimed] = phone.actions()
+    assert (claimed["action_id"], claimed["status"], claimed["code"]) == (action_id, "done", None)
+    cred = claimed["result"]["cred"]
+    assert [c["cred"] for c in phone.credentials()] == [cred]
+
+    phone.add_member(coll, cred)
+    phone.add_tag(cred, "Electronics")
+    tablet.sync()
+    tablet.set_note(cred, "first badge")
+    tablet.sync()
+    phone.sync()
+    tablet.sync()
+
+    assert tablet.pending_count() == phone.pending_count() == 0
+    assert tablet.view() == phone.view()
+    shown = phone.view()
+    assert shown["credentials"][0]["note"] == "first badge"
+    assert shown["credentials"][0]["tags"] == ["electronics"]
+    assert sorted(c["name"] for c in shown["collections"]) == ["Portfolio", "Work"]
+    assert "sha256:" + hashlib.sha256(tablet.client.blob(cred)).hexdigest() == cred
+    for device in (phone, tablet):
+        device.client.close()
+        device.close()
