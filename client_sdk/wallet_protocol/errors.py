@@ -61,6 +61,7 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("credential.fetch_failed", 422, "The credential could not be fetched"),
     ErrorCode("credential.fetch_forbidden", 422, "That address may not be fetched"),
     ErrorCode("achievement.not_found", 404, "No such achievement"),
+    ErrorCode("collection.not_found", 404, "No such collection in your wallet"),
     ErrorCode("achievement.invalid_image", 422, "The image is not an acceptable PNG or SVG"),
     # Sync.
     ErrorCode("sync.client_unknown", 404, "This sync client is not registered"),

@@ -23,7 +23,8 @@ blp = Blueprint(
 
 
 class ShareCreateSchema(StrictSchema):
-    credential_id = ma.fields.UUID(required=True, metadata={"description": "The held credential to share"})
+    credential_id = ma.fields.UUID(metadata={"description": "The held credential to share"})
+    collection_id = ma.fields.UUID(metadata={"description": "Or: the collection to share (its badges as one page)"})
     label = ma.fields.String(
         load_default="",
         validate=ma.validate.Length(0, 120),
@@ -38,6 +39,11 @@ class ShareCreateSchema(StrictSchema):
     show_evidence = ma.fields.Boolean(
         load_default=False, metadata={"description": "Show the credential's evidence on the page"}
     )
+
+    @ma.validates_schema
+    def _one_target(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("credential_id" in data) == ("collection_id" in data):
+            raise ma.ValidationError("Give exactly one of credential_id or collection_id.", "credential_id")
 
 
 class ShareUpdateSchema(StrictSchema):
@@ -108,15 +114,17 @@ class Shares(MethodView):
         example={"credential_id": "6f1c…", "label": "for Acme interview", "expires_at": "2027-01-31T23:59:00Z"},
     )
     @blp.response(201, ShareSchema)
-    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    @blp.alt_response(404, description="No such credential or collection in your wallet "
+                      "(`credential.not_found`, `collection.not_found`)")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Make a link to one of your credentials"""
+        """Make a link to one of your credentials or collections"""
         db = context.db()
+        kind = ShareTarget.CREDENTIAL if "credential_id" in body else ShareTarget.COLLECTION
         link = sharing.create_share(
             db,
             account_id=context.principal().account_id,
-            target_kind=ShareTarget.CREDENTIAL,
-            target_id=body["credential_id"],
+            target_kind=kind,
+            target_id=body["credential_id"] if kind is ShareTarget.CREDENTIAL else body["collection_id"],
             label=body["label"],
             expires_at=body["expires_at"],
             allow_indexing=body["allow_indexing"],

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json as json_module
 import logging
 import re
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from wallet.credentials.baking import BakingError, bake_png, is_png
 from wallet.credentials.fetcher import GuardedFetcher
 from wallet.errors import DomainError
 from wallet.holding.checking import check_credential
-from wallet.models import Account, Achievement, HeldCredential, IssuerKey, Organisation, ShareLink
+from wallet.models import Account, Achievement, HeldCredential, IssuerKey, Organisation, ShareLink, ShareTarget
 from wallet.qr.render import render_png
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import BadgeView, badge_view, linkedin_add_url, safe_url
@@ -162,8 +163,8 @@ def _client() -> str:
     return context.client_ip()
 
 
-def _open(slug: str, *, json: bool = False) -> tuple[ShareLink, HeldCredential]:
-    """The active link and its credential, or raise a ready refusal (404/410/429)."""
+def _open_link(slug: str, *, json: bool = False) -> ShareLink:
+    """The active link, or raise a ready refusal (404/410/429)."""
     state = sharing_state()
     now = context.now()
     retry = state.misses.retry_after(_client(), now=now)
@@ -176,10 +177,36 @@ def _open(slug: str, *, json: bool = False) -> tuple[ShareLink, HeldCredential]:
         if error.code == "share.not_found":
             state.misses.record_miss(_client(), now=now)
         raise _Refused(_refusal(error.code, error.status, json=json)) from error
-    held = sharing.shared_credential(db, link=link)
+    return link
+
+
+def _open(slug: str, *, json: bool = False) -> tuple[ShareLink, HeldCredential]:
+    """The active link to one credential and that credential, or raise a ready refusal."""
+    link = _open_link(slug, json=json)
+    held = sharing.shared_credential(context.db(), link=link)
     if held is None:
         raise _Refused(_refusal("share.gone", 410, json=json))
     return link, held
+
+
+def _open_collection(slug: str, link: ShareLink, *, json: bool = False) -> sharing.SharedCollection:
+    collection = sharing.shared_collection(context.db(), link=link)
+    if collection is None:
+        raise _Refused(_refusal("share.gone", 410, json=json))
+    return collection
+
+
+def _learner_name(link: ShareLink) -> str:
+    account = context.db().get(Account, link.account_id)
+    return (account.display_name or account.username) if account else "the holder"
+
+
+def _verdict_for(held: HeldCredential, *, learner: str, now: dt.datetime) -> Any:
+    badge = badge_view(held)
+    cached = cached_report(context.db(), held=held, cache=sharing_state().reports, base_url=_base_url(),
+                           verify=_verify, now=now)
+    return verdict(cached.report, checked_at=cached.checked_at, issuer=badge.issuer_name, learner=learner,
+                   issued_at=badge.issued_at, expires_at=badge.expires_at)
 
 
 def _issued_text(held: HeldCredential) -> tuple[bytes, str]:
@@ -238,24 +265,18 @@ def share_page(slug: str) -> Response:
     """The badge page (or, for ``Accept: application/ld+json``, the credential as issued)."""
     if _wants_json():
         return share_json(slug)
+    link = _open_link(slug)
+    if link.target_kind is ShareTarget.COLLECTION:
+        return _collection_page(slug, link)
     link, held = _open(slug)
     db = context.db()
     now = context.now()
-    account = db.get(Account, link.account_id)
-    learner = (account.display_name or account.username) if account else "the holder"
+    learner = _learner_name(link)
     badge = badge_view(held)
     indexable, show_evidence = link.allow_indexing, link.show_evidence
     sharing.record_view(db, share_id=link.id, now=now)
     db.commit()
-    cached = cached_report(db, held=held, cache=sharing_state().reports, base_url=_base_url(), verify=_verify, now=now)
-    result = verdict(
-        cached.report,
-        checked_at=cached.checked_at,
-        issuer=badge.issuer_name,
-        learner=learner,
-        issued_at=badge.issued_at,
-        expires_at=badge.expires_at,
-    )
+    result = _verdict_for(held, learner=learner, now=now)
     share_url = sharing.share_url(_base_url(), slug)
     issuer_href, issuer_internal = _issuer_link(badge)
     html = render_template(
@@ -280,11 +301,44 @@ def share_page(slug: str) -> Response:
     return _page(html, indexable=indexable)
 
 
+def _collection_page(slug: str, link: ShareLink) -> Response:
+    """A collection: each of its badges with the same verification panel as a single badge's page."""
+    db = context.db()
+    now = context.now()
+    collection = _open_collection(slug, link)
+    learner = _learner_name(link)
+    indexable = link.allow_indexing
+    sharing.record_view(db, share_id=link.id, now=now)
+    db.commit()
+    items = []
+    for held in collection.credentials:
+        badge = badge_view(held)
+        issuer_href, issuer_internal = _issuer_link(badge)
+        items.append({"badge": badge, "verdict": _verdict_for(held, learner=learner, now=now),
+                      "issuer_href": issuer_href, "issuer_internal": issuer_internal,
+                      "expired": badge.expires_at is not None and badge.expires_at <= now})
+    html = render_template("sharing/collection.html", name=collection.name, learner=learner, items=items,
+                           slug=slug, share_url=sharing.share_url(_base_url(), slug), indexable=indexable,
+                           date=_date, when=_when)
+    return _page(html, indexable=indexable)
+
+
 @blp.get("/s/<slug>.json")
 def share_json(slug: str) -> Response:
     """The credential exactly as it was issued, for checking it independently."""
-    _link, held = _open(slug, json=True)
-    body, media_type = _issued_text(held)
+    link = _open_link(slug, json=True)
+    if link.target_kind is ShareTarget.COLLECTION:
+        collection = _open_collection(slug, link, json=True)
+        issued = [_issued_text(held) for held in collection.credentials]
+        body = json_module.dumps({
+            "name": collection.name,
+            "credentials": [json_module.loads(text) if media.endswith("json") else text.decode()
+                            for text, media in issued],
+        }).encode()
+        media_type = "application/json"
+    else:
+        _link, held = _open(slug, json=True)
+        body, media_type = _issued_text(held)
     response = Response(body, mimetype=media_type)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
@@ -357,7 +411,7 @@ def share_png(slug: str) -> Response:
 @blp.get("/s/<slug>/qr.png")
 def share_qr(slug: str) -> Response:
     """A QR code of the share link."""
-    _open(slug)
+    _open_link(slug)
     response = Response(render_png(sharing.share_url(_base_url(), slug), box_size=8), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response

@@ -15,6 +15,7 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -59,11 +60,48 @@ def _require_target(db: Session, *, account_id: uuid.UUID, kind: ShareTarget, ta
         if owned is None:
             raise DomainError("credential.not_found")
         return
-    raise DomainError(
-        "request.validation_failed",
-        "Collections cannot be shared yet.",
-        errors={"collection_id": ["collections cannot be shared yet"]},
-    )
+    if collection_of(db, account_id=account_id, collection_id=target_id) is None:
+        raise DomainError("collection.not_found")
+
+
+@dataclass(frozen=True)
+class SharedCollection:
+    name: str
+    credentials: list[HeldCredential]
+
+
+def collection_of(db: Session, *, account_id: uuid.UUID, collection_id: uuid.UUID) -> SharedCollection | None:
+    """A live collection of the learner's synced wallet, its members in the wallet's own order.
+
+    Collections exist only in the replicated wallet state, so this reads the same merged view every
+    device shows; members whose bytes the server does not hold (yet) are left out.
+    """
+    from wallet_protocol.sync import view
+
+    from wallet.sync.service import stored_rows
+
+    wanted = str(collection_id)
+    for collection in view(stored_rows(db, account_id=account_id))["collections"]:
+        if collection["coll"] == wanted:
+            held = {
+                credential.content_hash: credential
+                for credential in db.scalars(
+                    select(HeldCredential).where(
+                        HeldCredential.account_id == account_id,
+                        HeldCredential.content_hash.in_(collection["members"]),
+                    )
+                )
+            }
+            members = [held[cred] for cred in collection["members"] if cred in held]
+            return SharedCollection(collection["name"], members)
+    return None
+
+
+def shared_collection(db: Session, *, link: ShareLink) -> SharedCollection | None:
+    """The collection a link shows, if it still exists (deleting it ends every link to it)."""
+    if link.target_kind is not ShareTarget.COLLECTION:
+        return None
+    return collection_of(db, account_id=link.account_id, collection_id=link.target_id)
 
 
 def create_share(
@@ -78,7 +116,7 @@ def create_share(
     show_evidence: bool = False,
     now: dt.datetime,
 ) -> ShareLink:
-    """A new link to one of the learner's own credentials (``credential.not_found`` otherwise)."""
+    """A new link to one of the learner's own credentials or collections (``*.not_found`` otherwise)."""
     _check_expiry(expires_at, now)
     _require_target(db, account_id=account_id, kind=target_kind, target_id=target_id)
     count = len(
