@@ -55,7 +55,8 @@ class TextFormatter(logging.Formatter):
 
 def configure(level: str, *, as_json: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    text = TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(JsonFormatter() if as_json else text)
     logger = logging.getLogger("wallet")
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())
