@@ -30,7 +30,7 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.exceptions import InvalidTokenError, PyJWKError
 
-from wallet.credentials import multikey
+from wallet.credentials import jsontext, multikey
 from wallet.credentials.timestamps import parse_timestamp
 
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -68,7 +68,7 @@ class VcJwt:
 
 def _b64url_json(segment: str) -> Any:
     try:
-        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        return jsontext.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, UnicodeDecodeError) as exc:
         raise VcJwtError(f"JWS segment is not base64url JSON: {exc}") from exc
 

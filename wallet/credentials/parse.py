@@ -18,10 +18,10 @@ For baked images ``payload`` is the image and ``inner`` the sniffed baked text, 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from wallet.credentials import jsontext
 from wallet.credentials.baking import DEFAULT_MAX_IMAGE_BYTES, BakingError, extract_baked, is_png, looks_like_svg
 from wallet.credentials.jwt import VcJwtError, decode_unverified
 
@@ -65,7 +65,7 @@ def _sniff_text(text: str) -> Detected:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            document = json.loads(stripped)
+            document = jsontext.loads(stripped)
         except ValueError as exc:
             raise UnsupportedFormat(f"looks like JSON but does not parse: {exc}") from exc
         kind = _json_kind(document)

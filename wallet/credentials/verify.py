@@ -31,14 +31,13 @@ caller, who also owns the clock.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from wallet.credentials import dataintegrity, multikey
+from wallet.credentials import dataintegrity, jsontext, multikey
 from wallet.credentials import jwt as vcjwt
 from wallet.credentials.status_list import check_status
 from wallet.credentials.timestamps import parse_timestamp
@@ -393,7 +392,7 @@ def verify_credential(
     jwk: Mapping[str, Any] | None = None
     if isinstance(data, str) and data.strip().startswith("{"):
         try:
-            data = json.loads(data)
+            data = jsontext.loads(data)
         except ValueError as exc:
             return _unreadable(f"not valid JSON: {exc}")
     if isinstance(data, str):
