@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from wallet_protocol.sync.wire import REGISTER_CLIENT_PATH, SYNC_PATH
+from wallet_protocol.sync.wire import BLOBS_PATH, REGISTER_CLIENT_PATH, SYNC_PATH
 
 from wallet_client.errors import AuthError, RateLimited, ServerError, TransportError, WalletError, error_for
 
@@ -319,6 +319,15 @@ class WalletClient:
     def blob(self, cred_hash: str) -> bytes:
         """A credential's bytes by content hash (immutable; cache them forever)."""
         return self.request("GET", f"{SYNC_PATH}/blobs/{cred_hash}", expect_json=False)
+
+    def blobs(self, creds: list[str]) -> dict[str, Any]:
+        """Up to 100 credentials' bytes in one request: ``{"blobs": {cred: base64}, "missing": [...]}``.
+
+        Read-only, so retried like a GET. The bytes are as the server sent them: check their hash.
+        """
+        return self.request(
+            "POST", BLOBS_PATH, json_body={"creds": creds}, safe=True, headers={"Accept-Encoding": "gzip"}
+        )
 
     # --- sync ----------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """The offline replica: a local SQLite copy of the wallet that reads and edits with no network, then syncs.
 
-Local tables (docs/sync.md §6): ``base_rows`` (row states the server confirmed), ``pending_ops`` (local
-edits not yet acknowledged), ``blobs`` (credential bytes by hash), ``rejections`` (ops the server
+Local tables (docs/sync.md §12): ``base_rows`` (row states the server confirmed), ``snapshot_rows`` (the
+pages of a reset snapshot, swapped into ``base_rows`` after its last page), ``pending_ops`` (local
+edits not yet acknowledged), ``blobs`` (credential bytes by hash, each checked against its hash),
+``blob_misses`` (ids the server could not serve, asked again later), ``rejections`` (ops the server
 refused, for the UI) and ``meta`` (client id, cursor, next op_seq, clock, the in-flight request).
 What the learner sees is ``view(base ⊕ pending)``: the pending ops applied to the base with the same
 shared merge functions the server uses (``wallet_protocol.sync``), so the optimistic view and the
@@ -56,12 +58,21 @@ from wallet_protocol.sync.state import (
     member_key,
     tag_key,
 )
-from wallet_protocol.sync.wire import MAX_BLOBS_PER_REQUEST, MAX_OPS_PER_REQUEST, PROTOCOL_VERSION
+from wallet_protocol.sync.wire import (
+    MAX_BLOBS_PER_FETCH,
+    MAX_BLOBS_PER_REQUEST,
+    MAX_OPS_PER_REQUEST,
+    PROTOCOL_VERSION,
+)
 
 from wallet_client.client import WalletClient
 from wallet_client.errors import NotFound, ValidationFailed
 
 DEFAULT_BATCH = 200
+DEFAULT_LIMIT = 500
+"""Changes per sync response asked of the server."""
+BLOB_RETRY_SECONDS = 24 * 3600
+"""How long to wait before asking again for credential bytes the server could not serve."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -69,11 +80,23 @@ CREATE TABLE IF NOT EXISTS base_rows (kind TEXT NOT NULL, id TEXT NOT NULL, stat
                                       PRIMARY KEY (kind, id));
 CREATE TABLE IF NOT EXISTS pending_ops (op_seq INTEGER PRIMARY KEY, op TEXT NOT NULL,
                                         with_blob INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS snapshot_rows (kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL,
+                                          PRIMARY KEY (kind, id));
 CREATE TABLE IF NOT EXISTS blobs (cred TEXT PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blob_misses (cred TEXT PRIMARY KEY, retry_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS rejections (client_id TEXT NOT NULL, op_seq INTEGER NOT NULL, code TEXT NOT NULL,
                                        detail TEXT, op TEXT, PRIMARY KEY (client_id, op_seq));
 CREATE TABLE IF NOT EXISTS action_notes (action_id TEXT PRIMARY KEY, note TEXT NOT NULL);
 """
+
+_BASE_SQL = (
+    "SELECT state FROM base_rows WHERE kind = ? AND id = ?",
+    "INSERT OR REPLACE INTO base_rows (kind, id, state) VALUES (?, ?, ?)",
+)
+_SNAPSHOT_SQL = (
+    "SELECT state FROM snapshot_rows WHERE kind = ? AND id = ?",
+    "INSERT OR REPLACE INTO snapshot_rows (kind, id, state) VALUES (?, ?, ?)",
+)
 
 
 @dataclass
@@ -87,10 +110,26 @@ class SyncReport:
     reregistered: bool = False
     rejected: list[dict[str, Any]] = field(default_factory=list)
     missing_blobs: list[str] = field(default_factory=list)
+    blob_requests: int = 0
+    """``POST /api/v1/sync/blobs`` requests made after the sync (on top of ``requests``)."""
+    blobs_fetched: int = 0
+    """Credentials whose bytes arrived and matched their hash."""
+    blobs_refused: list[str] = field(default_factory=list)
+    """Credentials whose bytes arrived but did not hash to their id: not kept (I11)."""
 
 
 def sha256_id(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _decoded(text: object) -> bytes | None:
+    """Base64 text as bytes, or ``None`` if it is not base64 (a server bug or a tampering proxy)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
 
 
 def _key_at(ordered_keys: list[str | None], index: int) -> str:
@@ -116,10 +155,12 @@ class OfflineWallet:
         *,
         clock: Callable[[], float] = time.time,
         batch_size: int = DEFAULT_BATCH,
+        limit: int = DEFAULT_LIMIT,
     ) -> None:
         self.client = client
         self._clock = clock
         self.batch_size = min(batch_size, MAX_OPS_PER_REQUEST)
+        self.limit = limit
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -233,10 +274,14 @@ class OfflineWallet:
             row = self._base().get(facts_key(cred))
             return dict(row.facts) if isinstance(row, FactsState) and row.facts is not None else None
 
-    def blob(self, cred: str) -> bytes | None:
+    def credential_bytes(self, cred: str) -> bytes | None:
+        """The credential itself, exactly as issued, if this device holds it (sync fetches the bytes of
+        every credential in the wallet; their sha256 was checked against ``cred`` on receipt)."""
         with self._lock:
             row = self._db.execute("SELECT raw FROM blobs WHERE cred = ?", (cred,)).fetchone()
             return None if row is None else bytes(row[0])
+
+    blob = credential_bytes
 
     def rejections(self) -> list[dict[str, Any]]:
         """Edits the server refused (e.g. a credential that failed verification), for the UI."""
@@ -435,7 +480,51 @@ class OfflineWallet:
                 again = self._apply_response(request, response, report)
                 if not again:
                     break
+            self._fetch_blobs(report)
         return report
+
+    def _lacking_blobs(self) -> list[str]:
+        """Credentials in the wallet whose bytes this device lacks and may ask for now."""
+        with self._lock:
+            present = sorted(
+                key[1]
+                for key, row in self.state().items()
+                if key[0] == ENTRY and isinstance(row, EntryState) and row.presence.present
+            )
+            held = {cred for (cred,) in self._db.execute("SELECT cred FROM blobs")}
+            waiting = {
+                cred
+                for (cred,) in self._db.execute("SELECT cred FROM blob_misses WHERE retry_at > ?", (self._clock(),))
+            }
+        return [cred for cred in present if cred not in held and cred not in waiting]
+
+    def _fetch_blobs(self, report: SyncReport) -> None:
+        """Download the bytes of the wallet's credentials this device lacks, 100 per request (I11).
+
+        Bytes are kept only if their sha256 is the credential's id; what the server cannot serve (or
+        served wrong) is asked for again after ``BLOB_RETRY_SECONDS`` or when its entry changes.
+        Credentials already held are never fetched again: the id names the bytes.
+        """
+        lacking = self._lacking_blobs()
+        for start in range(0, len(lacking), MAX_BLOBS_PER_FETCH):
+            asked = lacking[start : start + MAX_BLOBS_PER_FETCH]
+            answer = self.client.blobs(asked)
+            report.blob_requests += 1
+            sent = answer.get("blobs") or {}
+            with self._tx():
+                for cred in asked:
+                    raw = _decoded(sent.get(cred))
+                    if raw is not None and sha256_id(raw) == cred:
+                        self._db.execute("INSERT OR IGNORE INTO blobs (cred, raw) VALUES (?, ?)", (cred, raw))
+                        self._db.execute("DELETE FROM blob_misses WHERE cred = ?", (cred,))
+                        report.blobs_fetched += 1
+                        continue
+                    if raw is not None:
+                        report.blobs_refused.append(cred)
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO blob_misses (cred, retry_at) VALUES (?, ?)",
+                        (cred, self._clock() + BLOB_RETRY_SECONDS),
+                    )
 
     def _ensure_registered(self) -> None:
         with self._lock:
@@ -484,7 +573,7 @@ class OfflineWallet:
                 "client_id": self._get("client_id"),
                 "cursor": self._get("cursor"),
                 "ops": ops,
-                "limit": 500,
+                "limit": self.limit,
             }
             if blobs:
                 request["blobs"] = blobs
@@ -498,10 +587,20 @@ class OfflineWallet:
             acked = int(response["acked_op_seq"])
             regressed = acked < previous_ack
             if response["reset"]:
-                self._db.execute("DELETE FROM base_rows")
+                self._db.execute("DELETE FROM snapshot_rows")
+                self._set("snapshot", "1")
                 report.reset = True
+            staging = self._get("snapshot") == "1"
             for change in response["changes"]:
-                self._store_change(change)
+                self._store_change(change, staging=staging)
+            if staging and not response["has_more"]:
+                self._db.execute("DELETE FROM base_rows")
+                self._db.execute("INSERT INTO base_rows (kind, id, state) SELECT kind, id, state FROM snapshot_rows")
+                self._db.execute("DELETE FROM snapshot_rows")
+                self._set("snapshot", None)
+            elif staging:
+                refused = {rejection["op_seq"] for rejection in response["rejected"]}
+                self._keep_acked_in_base(acked, refused)
             self._db.execute("DELETE FROM pending_ops WHERE op_seq <= ?", (acked,))
             skewed = False
             client_id = str(self._get("client_id"))
@@ -524,6 +623,10 @@ class OfflineWallet:
             self._set("cursor", response["cursor"])
             self._set("acked_op_seq", str(max(acked, previous_ack)))
             self._set("missing_blobs", json.dumps(response.get("missing_blobs", [])))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO blob_misses (cred, retry_at) VALUES (?, ?)",
+                [(cred, self._clock() + BLOB_RETRY_SECONDS) for cred in response.get("missing_blobs", [])],
+            )
             self._set("inflight", None)
             if skewed:
                 self._set("hlc", None)  # only never-applied ops carried the runaway stamps
@@ -544,19 +647,34 @@ class OfflineWallet:
         everything_sent_acked = acked >= max(sent, default=acked)
         return bool(response["has_more"] or (remaining and (progressed or everything_sent_acked)))
 
-    def _store_change(self, change: dict[str, Any]) -> None:
-        """Join one server row into the base (the shared rule, so a stale duplicate never wins)."""
+    def _keep_acked_in_base(self, acked: int, refused: set[int]) -> None:
+        """Join ops the server applied into the old base while a snapshot is still arriving, so the
+        learner's own edits stay visible until the snapshot (which holds them too) replaces it."""
+        state = self._base()
+        changed: set[tuple[str, ...]] = set()
+        rows = self._db.execute("SELECT op_seq, op FROM pending_ops WHERE op_seq <= ? ORDER BY op_seq", (acked,))
+        for op_seq, text in rows.fetchall():
+            if op_seq not in refused:
+                state, keys = apply_op(state, validate_op(json.loads(text)))
+                changed |= keys
+        for key in changed:
+            self._db.execute(_BASE_SQL[1], (key[0], _row_id(key), json.dumps(row_to_wire(state[key]))))
+
+    def _store_change(self, change: dict[str, Any], *, staging: bool) -> None:
+        """Join one server row into the base (the shared rule, so a stale duplicate never wins).
+
+        ``staging``: into ``snapshot_rows`` instead, while the pages of a reset arrive; the old base stays
+        what the learner sees until the snapshot is complete (docs/sync.md §7.2).
+        """
+        select_sql, upsert_sql = _SNAPSHOT_SQL if staging else _BASE_SQL
         key, row = change_from_wire(change)
         stored_id = _row_id(key)
-        current = self._db.execute(
-            "SELECT state FROM base_rows WHERE kind = ? AND id = ?", (key[0], stored_id)
-        ).fetchone()
+        current = self._db.execute(select_sql, (key[0], stored_id)).fetchone()
         if current is not None:
             row = join(row_from_wire(key[0], json.loads(current[0])), row)
-        self._db.execute(
-            "INSERT OR REPLACE INTO base_rows (kind, id, state) VALUES (?, ?, ?)",
-            (key[0], stored_id, json.dumps(row_to_wire(row))),
-        )
+        self._db.execute(upsert_sql, (key[0], stored_id, json.dumps(row_to_wire(row))))
+        if key[0] == ENTRY:
+            self._db.execute("DELETE FROM blob_misses WHERE cred = ?", (key[1],))
 
     def _restamp_pending(self) -> None:
         """Give unacknowledged ops fresh stamps after the server refused one as too far in the future.
@@ -587,6 +705,8 @@ class OfflineWallet:
             held = {cred for (cred,) in self._db.execute("SELECT cred FROM blobs")}
             self._db.execute("DELETE FROM pending_ops")
             self._db.execute("DELETE FROM base_rows")
+            self._db.execute("DELETE FROM snapshot_rows")
+            self._set("snapshot", None)
             stamp: Hlc | None = None
             op_seq = 0
             for key in sorted(base):

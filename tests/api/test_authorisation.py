@@ -502,6 +502,26 @@ def sync_blobs_are_the_holders_only(w: World) -> None:
     _refused(w.client.get(f"/api/v1/sync/blobs/{cred}", headers=w.bob.headers), 404)
 
 
+def sync_blob_batches_are_the_holders_only(w: World) -> None:
+    import base64
+
+    from tests.holding.factories import signed_bytes
+    from wallet.holding.summary import content_hash
+
+    raw = signed_bytes(name="Alice's badge")
+    cred = content_hash(raw)
+    alices = _sync_client(w, w.alice)
+    w.client.post("/api/v1/sync", headers=w.alice.headers, json={
+        "protocol": 1, "client_id": alices, "cursor": None, "blobs": {cred: base64.b64encode(raw).decode()},
+        "ops": [{"type": "entry.add", "op_seq": 1, "hlc": f"1795428000000-0000-{alices}", "cred": cred,
+                 "dot": [alices, 1]}]})
+    assert w.client.post("/api/v1/sync/blobs", headers=w.alice.headers, json={"creds": [cred]}).json == {
+        "blobs": {cred: base64.b64encode(raw).decode()}, "missing": []}
+    asked_by_bob = w.client.post("/api/v1/sync/blobs", headers=w.bob.headers, json={"creds": [cred]})
+    assert asked_by_bob.status_code == 200
+    assert asked_by_bob.json == {"blobs": {}, "missing": [cred]}
+
+
 def outsiders_cannot_make_oid4vci_offers(w: World) -> None:
     session = _for_each_outsider(w, "POST", "/oid4vci-offer", json={"by": "value"})
     made = w.client.post(f"/api/v1/claim-sessions/{session['id']}/oid4vci-offer", headers=w.org["worker"].headers,
@@ -570,6 +590,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "POST /api/v1/sync": sync_refuses_anothers_client,
     "GET /api/v1/sync/blobs/{cred}": sync_blobs_are_the_holders_only,
     "POST /api/v1/claim-sessions/{session_id}/oid4vci-offer": outsiders_cannot_make_oid4vci_offers,
+    "POST /api/v1/sync/blobs": sync_blob_batches_are_the_holders_only,
 }
 
 

@@ -434,3 +434,31 @@ def test_compaction_waits_for_active_devices(device: Any, sign_up: Any, db: Any,
     assert compact(db, now=clock.now).purged_rows == 0
     tablet.sync()
     assert compact(db, now=clock.now).purged_rows == 1
+
+
+def test_credential_bytes_come_in_batches_of_up_to_100(device: Any, client: Any) -> None:
+    phone = device()
+    raws = [signed_bytes(name=f"Batch {n}") for n in range(2)]
+    creds = [content_hash(raw) for raw in raws]
+    phone.sync(
+        [phone.op("entry.add", cred=cred, dot=None) for cred in creds],
+        blobs={cred: base64.b64encode(raw).decode() for cred, raw in zip(creds, raws, strict=True)},
+    )
+    unknown = cred_of("never held")
+
+    answer = client.post(
+        "/api/v1/sync/blobs",
+        json={"creds": [creds[0], unknown, creds[1], creds[0]]},
+        headers={**phone.headers, "Accept-Encoding": "gzip"},
+    )
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Encoding"] == "gzip"
+    body = json.loads(gzip.decompress(answer.data))
+    assert {cred: base64.b64decode(text) for cred, text in body["blobs"].items()} == dict(zip(creds, raws, strict=True))
+    assert body["missing"] == [unknown]
+    for bad in ([], [unknown] * 101, ["sha256:ABC"], "sha256:" + "0" * 64):
+        refused = client.post("/api/v1/sync/blobs", json={"creds": bad}, headers=phone.headers)
+        assert refused.status_code == 422, bad
+    operation = client.get("/openapi.json").json["paths"]["/api/v1/sync/blobs"]["post"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("BlobBatch")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -9,7 +10,7 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from wallet_protocol.sync.state import is_cred_hash
-from wallet_protocol.sync.wire import MAX_LIMIT, InvalidRequest, parse_sync_request
+from wallet_protocol.sync.wire import MAX_BLOBS_PER_FETCH, MAX_LIMIT, InvalidRequest, parse_sync_request
 
 from wallet.api import context
 from wallet.api.core import Blueprint
@@ -26,6 +27,7 @@ blp = Blueprint(
 )
 
 IMMUTABLE = "private, max-age=31536000, immutable"
+CRED_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
 
 class RegisterClientSchema(StrictSchema):
@@ -88,6 +90,30 @@ class SyncResponseSchema(OutputSchema):
     server_hlc = ma.fields.String()
 
 
+class BlobBatchRequestSchema(StrictSchema):
+    creds = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Regexp(CRED_PATTERN)),
+        required=True,
+        validate=ma.validate.Length(1, MAX_BLOBS_PER_FETCH),
+        metadata={"description": f"Credential ids (`sha256:<hex>`), 1 to {MAX_BLOBS_PER_FETCH}"},
+    )
+
+
+class BlobBatchSchema(OutputSchema):
+    blobs = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={
+            "description": "Base64 of each credential's bytes exactly as held, by id; check that "
+            "sha256 of the bytes equals the id before keeping them (immutable: keep them forever)"
+        },
+    )
+    missing = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Ids you asked for that this server holds no bytes for in your wallet"},
+    )
+
+
 def _json_body() -> Any:
     data = request.get_data(cache=False)
     content_encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
@@ -99,10 +125,13 @@ def _json_body() -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise DomainError("request.invalid_json", "The request body is not valid JSON.") from exc
+    except RecursionError:  # ~1 000 nested arrays: the parser's own limit, not a server fault
+        raise DomainError("request.invalid_json", "The request body is nested too deeply.") from None
 
 
-def _json_response(body: dict[str, Any]) -> Response:
-    payload = json.dumps(SyncResponseSchema().dump(body), separators=(",", ":")).encode()
+def _json_response(body: dict[str, Any], schema: ma.Schema | None = None) -> Response:
+    """``body`` as compact JSON, gzip-compressed when the client accepts it and it is worth it."""
+    payload = json.dumps((schema or SyncResponseSchema()).dump(body), separators=(",", ":")).encode()
     response = Response(payload, mimetype="application/json")
     response.headers["Vary"] = "Accept-Encoding"
     if len(payload) >= encoding.GZIP_MIN_BYTES and encoding.accepts_gzip(request.headers.get("Accept-Encoding", "")):
@@ -171,6 +200,27 @@ class Sync(MethodView):
         )
         db.commit()
         return _json_response(body)
+
+
+@blp.route("/blobs")
+class Blobs(MethodView):
+    @blp.login_required
+    @blp.arguments(BlobBatchRequestSchema)
+    @blp.response(200, BlobBatchSchema, description="Gzip-compressed when the request accepts gzip")
+    def post(self, body: dict[str, Any]) -> Response:
+        """Credentials you hold, up to 100 at once, by content hash
+
+        What a device fetches after a sync for the entries whose bytes it lacks, in one request per 100
+        (read-only, safe to repeat). Ids you do not hold — another learner's included — come back in
+        `missing`, never with bytes.
+        """
+        creds = list(dict.fromkeys(body["creds"]))
+        held = sync_service.read_blobs(context.db(), account_id=context.principal().account_id, creds=creds)
+        answer = {
+            "blobs": {cred: base64.b64encode(raw).decode() for cred, raw in held.items()},
+            "missing": [cred for cred in creds if cred not in held],
+        }
+        return _json_response(answer, BlobBatchSchema())
 
 
 @blp.route("/blobs/<cred>")

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import InvalidOp, Op, Row, RowKey, encode_cursor, row_from_wire, validate_op
 from wallet_protocol.sync.ops import ClaimRedeem, EntryAdd, ImportUrl, RowMerge, ShareCreate, affected_keys
@@ -27,7 +27,7 @@ from wallet_protocol.sync.wire import PROTOCOL_VERSION, Cursor, SyncRequest, pla
 from wallet.errors import DomainError
 from wallet.holding import services as holding
 from wallet.holding.summary import content_hash
-from wallet.models import HeldCredential, SyncClient, SyncRow
+from wallet.models import HeldCredential, SyncClient, SyncRow, SyncWallet
 from wallet.sync import actions
 from wallet.sync.changes import clear_facts_of_absent
 from wallet.sync.history import LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
@@ -257,6 +257,63 @@ def _missing_blobs(db: Session, *, account_id: uuid.UUID, rows: list[SyncRow]) -
     return sorted(set(present) - _held(db, account_id=account_id, creds=present))
 
 
+@dataclass(frozen=True)
+class _Page:
+    rows: list[SyncRow]
+    reset: bool
+    has_more: bool
+    cursor: Cursor
+    held_seq: int
+    """What the device has seen, for compaction (the client's ``last_cursor``)."""
+
+
+def _continues_snapshot(cursor: Cursor, wallet: SyncWallet) -> bool:
+    """Whether a snapshot cursor can go on: it is from this history, and GC has kept every tombstone it
+    still needs — those above both ``seq`` and ``snap`` (an active device's ``last_cursor`` holds the
+    floor there; one that stopped mid-snapshot and stayed away past the horizon starts again)."""
+    assert cursor.snap is not None
+    return cursor.seq <= wallet.seq and cursor.snap <= wallet.seq and wallet.gc_floor <= max(cursor.seq, cursor.snap)
+
+
+def _page(db: Session, *, account_id: uuid.UUID, wallet: SyncWallet, request: SyncRequest) -> _Page:
+    """The changes to send after the ops were applied (docs/sync.md §7.2, §9).
+
+    Three cases. An incremental cursor gets every row changed since it, tombstones included (I6). A
+    missing, unusable or too old cursor (below ``gc_floor``: tombstones it needs were purged, I10)
+    starts a snapshot of the live rows, ``reset: true``. A snapshot longer than ``limit`` is paged with
+    a snapshot cursor that carries ``snap``, the wallet's ``seq`` when it began: its pages continue —
+    never restarted for ``gc_floor``, since the rows they skip below it were sent already — with the
+    live rows after ``seq`` and any tombstone newer than ``snap``, so a row deleted mid-download reaches
+    the device too. Only the first page says ``reset``; the last page returns the plain cursor.
+    """
+    cursor = request.cursor
+    query = select(SyncRow).where(SyncRow.account_id == account_id)
+    snap: int | None
+    if cursor is not None and cursor.snap is not None and _continues_snapshot(cursor, wallet):
+        reset, snap = False, cursor.snap
+        query = query.where(SyncRow.seq > cursor.seq, or_(SyncRow.tombstone.is_(False), SyncRow.seq > snap))
+    elif (
+        cursor is None
+        or request.cursor_invalid
+        or cursor.snap is not None
+        or cursor.seq < wallet.gc_floor
+        or cursor.seq > wallet.seq
+    ):
+        reset, snap = True, wallet.seq
+        query = query.where(SyncRow.tombstone.is_(False))
+    else:
+        reset, snap = False, None
+        query = query.where(SyncRow.seq > cursor.seq)
+    rows = list(db.scalars(query.order_by(SyncRow.seq).limit(request.limit + 1)))
+    has_more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    if not has_more:
+        return _Page(rows, reset, False, Cursor(wallet.epoch, wallet.seq), wallet.seq)
+    if snap is None:
+        return _Page(rows, reset, True, Cursor(wallet.epoch, rows[-1].seq), rows[-1].seq)
+    return _Page(rows, reset, True, Cursor(wallet.epoch, rows[-1].seq, snap), max(rows[-1].seq, snap))
+
+
 def sync(
     db: Session, *, account_id: uuid.UUID, request: SyncRequest, now: dt.datetime, fetcher: Any | None = None
 ) -> dict[str, Any]:
@@ -287,31 +344,23 @@ def sync(
         touched = [key for key in history.changed_keys() if key[0] == ENTRY]
         server_hlc = history.stamp()
 
-    reset = cursor is None or request.cursor_invalid or cursor.seq < wallet.gc_floor or cursor.seq > wallet.seq
-    since = 0 if reset or cursor is None else cursor.seq
-    query = select(SyncRow).where(SyncRow.account_id == account_id, SyncRow.seq > since)
-    if reset:
-        query = query.where(SyncRow.tombstone.is_(False))
-    rows = list(db.scalars(query.order_by(SyncRow.seq).limit(request.limit + 1)))
-    has_more = len(rows) > request.limit
-    rows = rows[: request.limit]
-    cursor_seq = rows[-1].seq if has_more else wallet.seq
-    client.last_cursor = cursor_seq
+    page = _page(db, account_id=account_id, wallet=wallet, request=request)
+    client.last_cursor = page.held_seq
     client.last_seen_at = now
     touched_rows = [row for key in touched if (row := db.get(SyncRow, (account_id, key[0], row_id(key)))) is not None]
-    missing = _missing_blobs(db, account_id=account_id, rows=[*rows, *touched_rows])
+    missing = _missing_blobs(db, account_id=account_id, rows=[*page.rows, *touched_rows])
     db.flush()
     return {
         "protocol": PROTOCOL_VERSION,
         "acked_op_seq": client.last_op_seq,
         "next_op_seq": client.last_op_seq + 1,
         "rejected": session.rejected,
-        "reset": reset,
+        "reset": page.reset,
         "reregister": False,
-        "changes": [_change(row) for row in rows],
+        "changes": [_change(row) for row in page.rows],
         "missing_blobs": missing,
-        "cursor": encode_cursor(Cursor(wallet.epoch, cursor_seq)),
-        "has_more": has_more,
+        "cursor": encode_cursor(page.cursor),
+        "has_more": page.has_more,
         "server_hlc": server_hlc,
     }
 
@@ -324,6 +373,19 @@ def read_blob(db: Session, *, account_id: uuid.UUID, cred: str) -> HeldCredentia
     if credential is None:
         raise DomainError("credential.not_found")
     return credential
+
+
+def read_blobs(db: Session, *, account_id: uuid.UUID, creds: list[str]) -> dict[str, bytes]:
+    """The bytes of those of ``creds`` the learner holds, by content hash; others are simply absent,
+    so a hash that names another learner's credential reveals nothing (I12)."""
+    if not creds:
+        return {}
+    held = db.execute(
+        select(HeldCredential.content_hash, HeldCredential.raw).where(
+            HeldCredential.account_id == account_id, HeldCredential.content_hash.in_(set(creds))
+        )
+    )
+    return {cred: bytes(raw) for cred, raw in held}
 
 
 def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[RowKey, Row]:

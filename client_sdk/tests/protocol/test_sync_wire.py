@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +19,10 @@ from wallet_protocol.sync.wire import (
 )
 
 cursors = st.builds(
-    Cursor, st.uuids().map(str) | st.from_regex(r"[A-Za-z0-9-]{1,64}", fullmatch=True), st.integers(0, 2**63 - 1)
+    Cursor,
+    st.uuids().map(str) | st.from_regex(r"[A-Za-z0-9-]{1,64}", fullmatch=True),
+    st.integers(0, 2**63 - 1),
+    st.none() | st.integers(0, 2**63 - 1),
 )
 
 
@@ -55,6 +60,28 @@ def test_a_tampered_cursor_is_rejected_or_decodes_to_a_canonical_cursor(cursor: 
 def test_cursor_rejects_empty_wrong_shape_negative_and_non_canonical(text: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(text)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"epoch":"e","seq":1,"snap":null}',
+        '{"epoch":"e","seq":1,"snap":-1}',
+        '{"epoch":"e","seq":1,"snap":true}',
+        '{"epoch":"e","seq":1,"snap":"2"}',
+        '{"epoch":"e","snap":2,"seq":1}',
+        '{"epoch":"e","seq":1,"snap":2,"x":0}',
+    ],
+)
+def test_a_snapshot_cursor_is_as_strict_as_a_plain_one(payload: str) -> None:
+    text = base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
+    with pytest.raises(InvalidCursor):
+        decode_cursor(text)
+
+
+def test_a_snapshot_cursor_carries_its_high_water_mark_and_a_plain_one_is_unchanged() -> None:
+    assert decode_cursor(encode_cursor(Cursor("e", 7, snap=1200))) == Cursor("e", 7, 1200)
+    assert encode_cursor(Cursor("e", 7)) == base64.urlsafe_b64encode(b'{"epoch":"e","seq":7}').rstrip(b"=").decode()
 
 
 def request(**overrides: object) -> dict:

@@ -1,11 +1,13 @@
 """The envelope of ``POST /api/v1/sync``: protocol version, cursor codec and request parsing.
 
 The cursor is opaque to clients (docs/sync.md §6): base64url without padding of the compact JSON
-``{"epoch":"<uuid>","seq":<n>}``. Decoding is strict and canonical — re-encoding must give back the
-same text — and whatever it is given it raises nothing but :class:`InvalidCursor`, so the server can
-map every bad cursor to one answer (``reset``). ``epoch`` changes when the server's wallet history
-is replaced (restore from backup, wallet reset): a cursor from another epoch is never trusted (I10,
-I14).
+``{"epoch":"<uuid>","seq":<n>}``, or ``{"epoch":"<uuid>","seq":<n>,"snap":<m>}`` while a reset
+snapshot is being paged (``snap`` is the wallet's ``seq`` when the snapshot began, so the pages that
+follow continue it instead of starting again, and carry the deletions made meanwhile; I10).
+Decoding is strict and canonical — re-encoding must give back the same text — and whatever it is given
+it raises nothing but :class:`InvalidCursor`, so the server can map every bad cursor to one answer
+(``reset``). ``epoch`` changes when the server's wallet history is replaced (restore from backup,
+wallet reset): a cursor from another epoch is never trusted (I10, I14).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from .hlc import is_valid_node
 PROTOCOL_VERSION = 1
 SYNC_PATH = "/api/v1/sync"
 REGISTER_CLIENT_PATH = "/api/v1/sync/clients"
+BLOBS_PATH = "/api/v1/sync/blobs"
+"""``POST {"creds": [...]}`` → ``{"blobs": {cred: base64}, "missing": [...]}``: credential bytes in batches."""
+MAX_BLOBS_PER_FETCH = 100
 
 DEFAULT_LIMIT = 500
 """Changes per response when the request gives no ``limit``."""
@@ -64,16 +69,29 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """A position in one wallet's change history: ``seq`` within history ``epoch``."""
+    """A position in one wallet's change history: ``seq`` within history ``epoch``.
+
+    ``snap`` is set only on the pages of a reset snapshot after the first: the wallet's ``seq`` when
+    the snapshot began. Rows up to ``seq`` have been sent; tombstones at or below ``snap`` are not
+    needed (the device started from an empty base), later ones are.
+    """
 
     epoch: str
     seq: int
+    snap: int | None = None
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    if not (_EPOCH.fullmatch(cursor.epoch) and 0 <= cursor.seq <= MAX_SEQ):
-        raise ValueError("epoch must be 1-64 of A-Z a-z 0-9 - and seq in 0..2^63-1")
-    payload = json.dumps({"epoch": cursor.epoch, "seq": cursor.seq}, separators=(",", ":"))
+    if not (
+        _EPOCH.fullmatch(cursor.epoch)
+        and 0 <= cursor.seq <= MAX_SEQ
+        and (cursor.snap is None or 0 <= cursor.snap <= MAX_SEQ)
+    ):
+        raise ValueError("epoch must be 1-64 of A-Z a-z 0-9 - and seq, snap in 0..2^63-1")
+    fields: dict[str, Any] = {"epoch": cursor.epoch, "seq": cursor.seq}
+    if cursor.snap is not None:
+        fields["snap"] = cursor.snap
+    payload = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
 
 
@@ -100,19 +118,23 @@ def _decode_cursor(text: object) -> Cursor:
         payload = json.loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError):
         raise InvalidCursor("malformed cursor") from None
-    if not isinstance(payload, dict) or set(payload) != {"epoch", "seq"}:
+    if not isinstance(payload, dict) or set(payload) not in ({"epoch", "seq"}, {"epoch", "seq", "snap"}):
         raise InvalidCursor("malformed cursor")
-    epoch, seq = payload["epoch"], payload["seq"]
-    if not isinstance(epoch, str) or not isinstance(seq, int) or isinstance(seq, bool):
+    epoch, seq, snap = payload["epoch"], payload["seq"], payload.get("snap")
+    if not isinstance(epoch, str) or not _is_int(seq) or not (snap is None or _is_int(snap)):
         raise InvalidCursor("malformed cursor")
     try:
-        cursor = Cursor(epoch, seq)
+        cursor = Cursor(epoch, seq, snap)
         canonical = encode_cursor(cursor)
     except ValueError:
         raise InvalidCursor("malformed cursor") from None
     if canonical != text:
         raise InvalidCursor("non-canonical cursor")
     return cursor
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class InvalidRequest(ValueError):
