@@ -168,11 +168,17 @@ class WalletClient:
         gzip_body: bool = False,
         headers: dict[str, str] | None = None,
         expect_json: bool = True,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> Any:
-        """Send one request (retrying if ``safe``) and return its decoded JSON (or bytes)."""
+        """Send one request (retrying if ``safe``) and return its decoded JSON (or bytes).
+
+        The body is ``json_body`` (encoded here) or raw ``content`` of ``content_type``.
+        """
         safe = method == "GET" if safe is None else safe
         send_headers = dict(headers or {})
-        content: bytes | None = None
+        if content is not None and content_type:
+            send_headers["Content-Type"] = content_type
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
             send_headers["Content-Type"] = "application/json"
@@ -328,6 +334,49 @@ class WalletClient:
         return self.request(
             "POST", BLOBS_PATH, json_body={"creds": creds}, safe=True, headers={"Accept-Encoding": "gzip"}
         )
+
+    def import_credential(self, data: bytes, *, content_type: str = "application/json") -> dict[str, Any]:
+        """Hold a credential file (OB 3.0 JSON, VC-JWT, OB 2.0, baked PNG/SVG); verified on the way in."""
+        return self.request("POST", "/api/v1/credentials/import", content=data, content_type=content_type)
+
+    # --- claims and sharing --------------------------------------------------------------------
+
+    def redeem_claim(self, code: str, *, pin: str | None = None) -> dict[str, Any]:
+        """Claim a badge with a scanned URL, token or typed code. A repeat returns the same credential, so
+        this is retried like a GET; offline, queue it with ``OfflineWallet.claim`` instead."""
+        body: dict[str, Any] = {"code": code}
+        if pin is not None:
+            body["pin"] = pin
+        return self.request("POST", "/api/v1/claims/redeem", json_body=body, safe=True)
+
+    def create_share(
+        self,
+        *,
+        credential_id: str | None = None,
+        collection_id: str | None = None,
+        label: str = "",
+        expires_at: str | None = None,
+        allow_indexing: bool = False,
+        show_evidence: bool = False,
+    ) -> dict[str, Any]:
+        """A new share link (give exactly one of ``credential_id`` or ``collection_id``). Not retried:
+        a repeat would make a second link."""
+        body: dict[str, Any] = {"label": label, "expires_at": expires_at, "allow_indexing": allow_indexing,
+                                "show_evidence": show_evidence}
+        if credential_id is not None:
+            body["credential_id"] = credential_id
+        if collection_id is not None:
+            body["collection_id"] = collection_id
+        return self.request("POST", "/api/v1/shares", json_body=body)
+
+    def shares(self, *, credential_id: str | None = None) -> list[dict[str, Any]]:
+        """Your share links, newest first, with view counts and last-viewed times."""
+        query = f"?credential_id={credential_id}" if credential_id else ""
+        return self.request("GET", f"/api/v1/shares{query}")
+
+    def revoke_share(self, share_id: str) -> dict[str, Any]:
+        """Stop a link working at once (revoking twice keeps the first time, so it is safe to repeat)."""
+        return self.request("POST", f"/api/v1/shares/{share_id}/revoke", safe=True)
 
     # --- sync ----------------------------------------------------------------------------------
 

@@ -15,7 +15,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository r
 
 from wallet_client import WalletClient
 
-from tests.conftest import FakeClock, app, clock, connection, database_url, db, engine, settings  # noqa: F401
+from tests.conftest import (  # noqa: F401
+    FakeClock,
+    app,
+    client,
+    clock,
+    connection,
+    database_url,
+    db,
+    engine,
+    organisation,
+    settings,
+    sign_up,
+)
 
 BASE_URL = "https://wallet.test"
 

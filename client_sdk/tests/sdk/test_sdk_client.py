@@ -117,3 +117,46 @@ def test_sync_requests_are_retried_because_they_are_idempotent() -> None:
 def test_backoff_grows_to_eight_seconds_with_jitter() -> None:
     assert [backoff_delay(n, rand=lambda: 1.0) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 8, 8]
     assert backoff_delay(5, rand=lambda: 0.0) == 4.0
+
+
+def test_a_learner_claims_shares_lists_and_revokes_through_the_sdk(
+    make_client: Callable[..., WalletClient], app: Any, db: Any, clock: Any, organisation: Any
+) -> None:
+    """The employer-facing loop from a client's point of view: claim a badge, share it, see the view
+    count, revoke the link."""
+    from tests.claims.conftest import Venue, make_achievement
+
+    org = organisation()
+    venue = Venue(app.test_client(), org, make_achievement(db, org, now=clock.now), clock)
+    url = venue.qr(venue.open())["url"]
+    sam = make_client()
+    sam.sign_up("sam-sdk", "correct horse battery")
+
+    claimed = sam.redeem_claim(url)
+    again = sam.redeem_claim(url)
+    held = sam.credentials()
+    link = sam.create_share(credential_id=held[0]["id"], label="for Acme interview")
+    page = "/s/" + link["url"].rsplit("/s/", 1)[1]
+    viewed = app.test_client().get(page)
+    listed = sam.shares()
+    revoked = sam.revoke_share(link["id"])
+
+    assert claimed["credential"]["id"] == again["credential"]["id"]
+    assert len(held) == 1
+    assert viewed.status_code == 200
+    assert [(s["label"], s["view_count"]) for s in listed] == [("for Acme interview", 1)]
+    assert revoked["state"] == "revoked"
+    assert app.test_client().get(page).status_code == 410
+
+
+def test_importing_a_bad_file_raises_the_servers_code(make_client: Callable[..., WalletClient]) -> None:
+    from wallet_client import WalletError
+
+    sam = make_client()
+    sam.sign_up("sam-import", "correct horse battery")
+
+    with pytest.raises(WalletError) as raised:
+        sam.import_credential(b"definitely not a credential", content_type="text/plain")
+
+    assert raised.value.code == "credential.unsupported_format"
+    assert raised.value.status == 415
