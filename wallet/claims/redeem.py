@@ -104,13 +104,18 @@ def redeem_code(
             raise
         return _repeat(db, raced, session)
 
-    take_slot(db, session_id=session.id)
+    if session.claimed >= session.cap:
+        # Refuse a full session before signing anything; the conditional UPDATE below stays the guard.
+        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
     if resolved.code is not None:
         spend_card(db, code_id=resolved.code.id, scan_time=scan_time, now=now)
-    db.refresh(session)
     credential_json = None
     if claim.status is ClaimStatus.ISSUED:
         credential_json = issue_for_claim(db, session=session, claim=claim, config=config, now=now)
+    # Last, so the session's row (every claimant's hot spot) stays locked only from here to the commit,
+    # not through the signing above; if the cap was reached meanwhile, the whole claim rolls back.
+    take_slot(db, session_id=session.id)
+    db.refresh(session)
     return Redemption(claim, session, True, credential_json)
 
 
