@@ -34,12 +34,8 @@ import datetime as dt
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -50,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from harness import ROOT, bench_database, free_port, running_server
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -66,12 +63,10 @@ from wallet.migrate import upgrade
 from wallet.models import Account, Claim, ClaimSession, ClaimStatus, HeldCredential, IssuedCredential, Role, SessionMode
 from wallet.organisations import services as organisations
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 PIN = "4821"
 ORG = "bench-makerspace"
 REQUEST_TIMEOUT_S = 30.0
-READY_TIMEOUT_S = 60.0
 INPROCESS_CLAIMS = 60
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -122,91 +117,6 @@ class Row:
     latencies_ms: list[float]
     cpu: dict[str, float]
     problems: list[str] = field(default_factory=list)
-
-
-# --- Databases and the server ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def bench_database(kind: str, postgres_url: str, *, keep: bool) -> Iterator[tuple[str, Path]]:
-    """A fresh database and instance folder; both go away afterwards unless ``keep``."""
-    folder = Path(tempfile.mkdtemp(prefix=f"claim-bench-{kind}-"))
-    name = None
-    try:
-        if kind == "sqlite":
-            url = f"sqlite:///{folder / 'wallet.sqlite3'}"
-        else:
-            name = f"wallet_bench_{uuid.uuid4().hex[:10]}"
-            admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_size=1)
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        yield url, folder
-    finally:
-        if name is not None:
-            admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_size=1)
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        if keep:
-            print(f"(kept {folder} for inspection: server.log is there)")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def server_env(url: str, folder: Path, base_url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WALLET_")}
-    env.update(
-        WALLET_DATABASE_URL=url,
-        WALLET_INSTANCE_PATH=str(folder),
-        WALLET_BASE_URL=base_url,
-        WALLET_RUN_SCHEDULER="false",
-        WALLET_PASSWORD_HASH_PROFILE="CHEAPEST",
-        WALLET_ACCESS_TOKEN_TTL_SECONDS="3600",
-    )
-    return env
-
-
-@contextlib.contextmanager
-def running_server(url: str, folder: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """``wallet serve`` (gunicorn, 2 workers) in its own process group, stopped on the way out."""
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wallet.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-        env=server_env(url, folder, f"http://127.0.0.1:{port}"),
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}; see {folder / 'server.log'}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S:.0f} s")
-            time.sleep(0.25)
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=25)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
 
 
 # --- Setup -------------------------------------------------------------------------------------------
@@ -657,7 +567,7 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     failed = False
     keep = args.keep
-    with bench_database(kind, args.postgres_url, keep=keep) as (url, folder):
+    with bench_database(kind, args.postgres_url, folder_prefix=f"claim-bench-{kind}-", keep=keep) as (url, folder):
         database = make_url(url).database if kind == "postgres" else ""
         port = free_port()
         started = time.monotonic()
@@ -667,7 +577,7 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
         print(f"[{kind}] setup: {args.claimants} learners in {time.monotonic() - started:.1f} s", flush=True)
         try:
             with (
-                running_server(url, folder, port) as server,
+                running_server(url, folder, port, WALLET_ACCESS_TOKEN_TTL_SECONDS="3600") as server,
                 httpx.Client(
                     base_url=f"http://127.0.0.1:{port}",
                     timeout=REQUEST_TIMEOUT_S,

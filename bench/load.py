@@ -43,10 +43,7 @@ import datetime as dt
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -60,7 +57,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from harness import free_port, postgres_database, running_server
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from wallet_protocol.sync import send
 
@@ -85,12 +83,17 @@ from wallet.models import (
 from wallet.organisations import services as organisations
 from wallet.sharing import services as sharing
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 ORG = "load-makerspace"
-READY_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
 CLIENT_THREADS = 96
+SERVER_SETTINGS = {  # every request here comes from one IP: no rate limits
+    "WALLET_LOG_LEVEL": "WARNING",
+    "WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE": "0",
+    "WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE": "0",
+    "WALLET_RATELIMIT_SIGNUP_PER_IP_PER_HOUR": "0",
+    "WALLET_RATELIMIT_REFRESH_PER_IP_PER_MINUTE": "0",
+}
 MIX = (("sync", 0.5), ("claim", 0.2), ("share", 0.3))
 REPEAT_SHARE = 0.1
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -152,74 +155,7 @@ class Ledger:
         self.no_idle_device = 0
 
 
-# --- Database and server -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def temporary_database(postgres_url: str) -> Iterator[str]:
-    name = f"wallet_load_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_size=1)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(url: str, folder: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WALLET_")}
-    env.update(
-        WALLET_DATABASE_URL=url,
-        WALLET_INSTANCE_PATH=str(folder),
-        WALLET_BASE_URL=f"http://127.0.0.1:{port}",
-        WALLET_RUN_SCHEDULER="false",
-        WALLET_PASSWORD_HASH_PROFILE="CHEAPEST",
-        WALLET_LOG_LEVEL="WARNING",
-        WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE="0",
-        WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE="0",
-        WALLET_RATELIMIT_SIGNUP_PER_IP_PER_HOUR="0",
-        WALLET_RATELIMIT_REFRESH_PER_IP_PER_MINUTE="0",
-    )
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wallet.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}; see {folder / 'server.log'}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S:.0f} s")
-            time.sleep(0.25)
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=25)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
+# --- Setup -------------------------------------------------------------------------------------------
 
 
 def set_up(url: str, folder: Path, base_url: str, *, claimants: int, syncers: int, sharers: int) -> World:
@@ -712,14 +648,14 @@ def main() -> int:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     try:
-        with temporary_database(args.postgres_url) as url:
+        with postgres_database(args.postgres_url, prefix="wallet_load") as url:
             started = time.perf_counter()
             world = set_up(url, folder, base_url, claimants=claimants, syncers=args.syncers, sharers=args.sharers)
             print(
                 f"setup: {claimants} claimants, {args.syncers} syncing learners, {args.sharers} share links in "
                 f"{time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs"
             )
-            with running_server(url, folder, port) as server:
+            with running_server(url, folder, port, **SERVER_SETTINGS) as server:
                 code = register_and_open(world, cap=args.cap)
                 ledger = Ledger()
                 workload = Workload(world, code, ledger, args.seed)

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 USERNAME = "soak-learner"
@@ -227,12 +227,6 @@ def run_client(args: argparse.Namespace) -> int:
 
 
 # --- the harness ------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _seed(database_url: str) -> uuid.UUID:
@@ -458,7 +452,7 @@ def run_soak(
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{workdir / 'server.sqlite3'}"
     account_id = _seed(database_url)
-    harness = Harness(workdir, database_url, _free_port(), clients, rate, sync_every, seed)
+    harness = Harness(workdir, database_url, free_port(), clients, rate, sync_every, seed)
     rng = random.Random(seed)
     started = time.monotonic()
     try:

@@ -40,11 +40,9 @@ import json
 import logging
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -56,8 +54,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from harness import READY_TIMEOUT_S, ROOT, bench_database, free_port
 from wallet_client import MemoryTokenStore, OfflineWallet, Tokens, WalletClient
 from werkzeug.serving import make_server
 
@@ -66,17 +63,14 @@ from wallet.app import create_app
 from wallet.config import Settings
 from wallet.credentials.dataintegrity import sign
 from wallet.credentials.multikey import did_key_for, verification_method_id
-from wallet.db import make_engine
 from wallet.holding import services as holding
 from wallet.migrate import upgrade
 from wallet.sync.compaction import DEFAULT_HORIZON, compact
 
-ROOT = Path(__file__).resolve().parent.parent
 PEER = ROOT / "bench" / "couchdb_peer"
 POUCHDB_SERVER = PEER / "node_modules" / ".bin" / "pouchdb-server"
 COUCH_DB_NAME = "wallet"
 PASSWORD = "correct horse battery"
-READY_TIMEOUT_S = 60.0
 COMMAND_TIMEOUT_S = 300.0
 NPM_TIMEOUT_S = 600.0
 MAX_CONVERGENCE_ROUNDS = 4
@@ -385,31 +379,6 @@ class MovableClock:
         return dt.datetime.now(dt.UTC) + self.offset
 
 
-@contextlib.contextmanager
-def our_database(kind: str, postgres_url: str) -> Iterator[tuple[str, Path]]:
-    """A fresh database and instance folder, removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix=f"sync-bench-{kind}-"))
-    name = None
-    try:
-        if kind == "sqlite":
-            url = f"sqlite:///{folder / 'wallet.sqlite3'}"
-        else:
-            name = f"wallet_bench_{uuid.uuid4().hex[:10]}"
-            admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_size=1)
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        yield url, folder
-    finally:
-        if name is not None:
-            admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_size=1)
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 class OurSide:
     """The wallet server in a thread behind the counting proxy, a learner, and SDK devices."""
 
@@ -535,12 +504,6 @@ def ensure_peer_installed() -> None:
         return
     print("installing the CouchDB peer (npm ci in bench/couchdb_peer) …", flush=True)
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True, timeout=NPM_TIMEOUT_S)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class CouchSide:
@@ -950,7 +913,7 @@ def main() -> None:
     seed = make_seed(args.credentials)
     ours: OurSide | None = None
     couch: CouchSide | None = None
-    with our_database(args.db, args.postgres_url) as (url, folder):
+    with bench_database(args.db, args.postgres_url, folder_prefix=f"sync-bench-{args.db}-") as (url, folder):
         try:
             ours = OurSide(url, folder, seed)
             colls = ours.seed_metadata()

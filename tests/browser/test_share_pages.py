@@ -4,7 +4,6 @@ server on 127.0.0.1 whose requests really commit — what an employer's phone wo
 from __future__ import annotations
 
 import io
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,16 +12,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Flask
 from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine
-from werkzeug.serving import make_server
 
 from tests.conftest import FakeClock
-from wallet.app import create_app
+from tests.live_server import Running, live_server
 from wallet.config import Settings
-from wallet.db import Base
 from wallet.issuing import achievements
 from wallet.issuing import credentials as issuing
 from wallet.models import Role
@@ -40,30 +36,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@dataclass
-class Running:
-    app: Flask
-    url: str
-    clock: FakeClock
-
-
 @pytest.fixture
 def server(settings: Settings, engine: Engine) -> Iterator[Running]:
     """The app on a free port, committing for real; every table is emptied afterwards."""
-    clock = FakeClock()
-    probe = make_server("127.0.0.1", 0, Flask("probe"))
-    port = probe.server_port
-    probe.server_close()
-    base_url = f"http://127.0.0.1:{port}"
-    app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), clock=clock, engine=engine)
-    http = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield Running(app, base_url, clock)
-    http.shutdown()
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+    with live_server(settings, engine, FakeClock()) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

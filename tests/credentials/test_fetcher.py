@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.credential_factories import LocalServer, json_reply
 from wallet.credentials.fetcher import FetchFailed, FetchForbidden, GuardedFetcher, address_problem
-
-_spec = importlib.util.spec_from_file_location("local_server", Path(__file__).parent / "fixtures" / "local_server.py")
-local_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(local_server)
-LocalServer, json_reply = local_server.LocalServer, local_server.json_reply
 
 JSON = ("application/json",)
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import jwt as pyjwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.credential_factories import LocalServer, json_reply, ob2_key, ob2_profile
 from wallet.credentials.fetcher import GuardedFetcher
 from wallet.credentials.ob2 import Ob2Error, import_ob2
-
-_spec = importlib.util.spec_from_file_location("local_server", Path(__file__).parent / "fixtures" / "local_server.py")
-local_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(local_server)
-LocalServer, json_reply = local_server.LocalServer, local_server.json_reply
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 CONTEXT = "https://w3id.org/openbadges/v2"
@@ -36,16 +29,7 @@ class Issuer:
 
     def __init__(self, server: LocalServer) -> None:
         self.server = server
-        self.profile = {
-            "@context": CONTEXT,
-            "id": server.url("/issuer"),
-            "type": "Profile",
-            "name": "Harbour Maker Space",
-            "url": server.url("/"),
-            "email": "badges@harbour.example",
-            "publicKey": server.url("/key"),
-            "revocationList": server.url("/revocations"),
-        }
+        self.profile = ob2_profile(server)
         self.badge = {
             "@context": CONTEXT,
             "id": server.url("/badge"),
@@ -61,17 +45,7 @@ class Issuer:
             {
                 "/issuer": lambda: json_reply(self.profile),
                 "/badge": lambda: json_reply(self.badge),
-                "/key": json_reply(
-                    {
-                        "@context": CONTEXT,
-                        "id": server.url("/key"),
-                        "type": "CryptographicKey",
-                        "owner": server.url("/issuer"),
-                        "publicKeyPem": KEY.public_key()
-                        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-                        .decode(),
-                    }
-                ),
+                "/key": json_reply(ob2_key(server, KEY)),
                 "/revocations": lambda: json_reply(
                     {
                         "@context": CONTEXT,

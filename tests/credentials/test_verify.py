@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,67 +10,37 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from tests.credential_factories import ISSUER, ISSUER_KEY, METHOD, LocalServer, json_reply, ob3_badge, sign_as
 from wallet.credentials import dataintegrity, multikey
 from wallet.credentials.fetcher import GuardedFetcher
 from wallet.credentials.jwt import sign_vc_jwt
 from wallet.credentials.status_list import MIN_BITS, build_status_list_credential, set_bit
 from wallet.credentials.verify import CHECK_NAMES, check_validity, did_web_url, verify_credential
 
-_spec = importlib.util.spec_from_file_location("local_server", Path(__file__).parent / "fixtures" / "local_server.py")
-local_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(local_server)
-LocalServer, json_reply = local_server.LocalServer, local_server.json_reply
-
 VECTORS = Path(__file__).parents[1] / "vectors"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-ISSUER_KEY = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
-ISSUER = multikey.did_key_for(ISSUER_KEY)
-METHOD = multikey.verification_method_id(ISSUER_KEY)
 STATUS_INDEX = 4242
 
 
 def badge(*, status_url: str | None = None, **changes) -> dict:
-    credential = {
-        "@context": [
-            "https://www.w3.org/ns/credentials/v2",
-            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-        ],
-        "id": "urn:uuid:2b0e9a1c-5d4f-4c1e-9a7b-3f1d2c4b5a69",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": ISSUER, "type": ["Profile"], "name": "Riverside Community College"},
-        "validFrom": "2025-01-15T09:00:00Z",
-        "name": "Introduction to Welding",
-        "credentialSubject": {
-            "id": "did:example:learner-7",
-            "type": ["AchievementSubject"],
-            "achievement": {
-                "id": "https://riverside.example/achievements/welding-101",
-                "type": ["Achievement"],
-                "name": "Welding 101",
-                "description": "Completed 40 hours of supervised MIG welding practice.",
-                "criteria": {"narrative": "Pass the practical assessment."},
-            },
-        },
-    }
-    if status_url:
-        credential["credentialStatus"] = {
-            "id": f"{status_url}#{STATUS_INDEX}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": str(STATUS_INDEX),
-            "statusListCredential": status_url,
-        }
+    credential = ob3_badge(
+        credential_id="urn:uuid:2b0e9a1c-5d4f-4c1e-9a7b-3f1d2c4b5a69",
+        issuer_name="Riverside Community College",
+        valid_from="2025-01-15T09:00:00Z",
+        name="Introduction to Welding",
+        achievement_id="https://riverside.example/achievements/welding-101",
+        achievement_name="Welding 101",
+        description="Completed 40 hours of supervised MIG welding practice.",
+        narrative="Pass the practical assessment.",
+        status_url=status_url,
+        status_index=STATUS_INDEX,
+    )
     credential.update(changes)
     return credential
 
 
 def signed(document: dict, key: ed25519.Ed25519PrivateKey = ISSUER_KEY) -> dict:
-    return dataintegrity.sign(
-        document,
-        private_key=key,
-        verification_method=multikey.verification_method_id(key),
-        created="2025-01-15T09:00:00Z",
-    )
+    return sign_as(document, key=key, created="2025-01-15T09:00:00Z")
 
 
 def status_list(*, revoked: bool) -> dict:

@@ -11,9 +11,8 @@ from tests.holding.factories import LocalServer, Ob2Issuer
 
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
-    local = LocalServer()
-    yield local
-    local.close()
+    with LocalServer() as local:
+        yield local
 
 
 @pytest.fixture

@@ -1,74 +1,51 @@
-"""Test material for the learner's store: signed test credentials (a did:key issuer we control), a real
-HTTP server on 127.0.0.1 for status lists and OB 2.0 issuers, and helpers to import through the API."""
+"""Test material for the learner's store: signed test credentials (a did:key issuer we control), status
+lists and an OB 2.0 issuer on a real HTTP server on 127.0.0.1 (the shared pieces live in
+:mod:`tests.credential_factories`; they are re-exported here for the store's tests)."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
 import json
-import threading
 import uuid
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt as pyjwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wallet.credentials import dataintegrity, multikey
+from tests.credential_factories import (
+    ISSUER,
+    ISSUER_KEY,
+    METHOD,
+    OB2_CONTEXT,
+    OB3_CONTEXT,
+    VC2_CONTEXT,
+    LocalServer,
+    json_reply,
+    ob2_key,
+    ob2_profile,
+    ob3_badge,
+    sign_as,
+)
 from wallet.credentials.status_list import MIN_BITS, build_status_list_credential, set_bit
 
-ISSUER_KEY = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
-ISSUER = multikey.did_key_for(ISSUER_KEY)
-METHOD = multikey.verification_method_id(ISSUER_KEY)
-OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+__all__ = [
+    "ISSUER",
+    "ISSUER_KEY",
+    "METHOD",
+    "OB3_CONTEXT",
+    "VC2_CONTEXT",
+    "LocalServer",
+    "Ob2Issuer",
+    "badge",
+    "json_reply",
+    "signed",
+    "signed_bytes",
+    "status_list_credential",
+    "tamper",
+]
+
 STATUS_INDEX = 77
-
-Reply = tuple[int, dict[str, str], bytes]
-
-
-def json_reply(document: Any, *, status: int = 200, content_type: str = "application/json") -> Reply:
-    return status, {"Content-Type": content_type}, json.dumps(document).encode()
-
-
-class LocalServer:
-    """A real HTTP server on 127.0.0.1 whose routes a test may change while it runs."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Reply | Callable[[], Reply]] = {}
-        routes = self.routes
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                route = routes.get(self.path)
-                status, headers, body = (
-                    (404, {"Content-Type": "text/plain"}, b"gone")
-                    if route is None
-                    else (route() if callable(route) else route)
-                )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def badge(
@@ -80,45 +57,24 @@ def badge(
     **changes: Any,
 ) -> dict[str, Any]:
     """An unsigned OB 3.0 credential from our did:key issuer."""
-    credential: dict[str, Any] = {
-        "@context": [VC2_CONTEXT, OB3_CONTEXT],
-        "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": ISSUER, "type": ["Profile"], "name": "Riverside Community College"},
-        "validFrom": valid_from,
-        "name": name,
-        "credentialSubject": {
-            "id": "did:example:learner-7",
-            "type": ["AchievementSubject"],
-            "achievement": {
-                "id": f"https://riverside.example/achievements/{name.lower().replace(' ', '-')}",
-                "type": ["Achievement"],
-                "name": name,
-                "description": "Completed supervised practice.",
-                "criteria": {"narrative": "Pass the practical assessment."},
-            },
-        },
-    }
-    if status_url:
-        credential["credentialStatus"] = {
-            "id": f"{status_url}#{STATUS_INDEX}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": str(STATUS_INDEX),
-            "statusListCredential": status_url,
-        }
+    credential = ob3_badge(
+        credential_id=credential_id or f"urn:uuid:{uuid.uuid4()}",
+        issuer_name="Riverside Community College",
+        valid_from=valid_from,
+        name=name,
+        achievement_id=f"https://riverside.example/achievements/{name.lower().replace(' ', '-')}",
+        achievement_name=name,
+        description="Completed supervised practice.",
+        narrative="Pass the practical assessment.",
+        status_url=status_url,
+        status_index=STATUS_INDEX,
+    )
     credential.update(changes)
     return credential
 
 
 def signed(document: dict[str, Any], *, cryptosuite: str = "eddsa-rdfc-2022") -> dict[str, Any]:
-    return dataintegrity.sign(
-        document,
-        private_key=ISSUER_KEY,
-        verification_method=METHOD,
-        created="2026-01-15T09:00:00Z",
-        cryptosuite=cryptosuite,
-    )
+    return sign_as(document, created="2026-01-15T09:00:00Z", cryptosuite=cryptosuite)
 
 
 def signed_bytes(**changes: Any) -> bytes:
@@ -141,7 +97,6 @@ def tamper(document: dict[str, Any]) -> dict[str, Any]:
     return changed
 
 
-OB2_CONTEXT = "https://w3id.org/openbadges/v2"
 OB2_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
@@ -150,25 +105,9 @@ class Ob2Issuer:
 
     def __init__(self, server: LocalServer) -> None:
         self.server = server
-        pem = (
-            OB2_KEY.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            .decode()
-        )
         server.routes.update(
             {
-                "/issuer": json_reply(
-                    {
-                        "@context": OB2_CONTEXT,
-                        "id": server.url("/issuer"),
-                        "type": "Profile",
-                        "name": "Harbour Maker Space",
-                        "url": server.url("/"),
-                        "email": "badges@harbour.example",
-                        "publicKey": server.url("/key"),
-                        "revocationList": server.url("/revocations"),
-                    }
-                ),
+                "/issuer": json_reply(ob2_profile(server)),
                 "/badge": json_reply(
                     {
                         "@context": OB2_CONTEXT,
@@ -181,15 +120,7 @@ class Ob2Issuer:
                         "issuer": server.url("/issuer"),
                     }
                 ),
-                "/key": json_reply(
-                    {
-                        "@context": OB2_CONTEXT,
-                        "id": server.url("/key"),
-                        "type": "CryptographicKey",
-                        "owner": server.url("/issuer"),
-                        "publicKeyPem": pem,
-                    }
-                ),
+                "/key": json_reply(ob2_key(server, OB2_KEY)),
                 "/revocations": json_reply(
                     {
                         "@context": OB2_CONTEXT,

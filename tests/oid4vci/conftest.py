@@ -7,7 +7,6 @@ judges validity against the real clock) agrees with what the server signed.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,41 +14,19 @@ from typing import Any
 
 import httpx
 import pytest
-from flask import Flask
 from sqlalchemy import Engine
-from werkzeug.serving import make_server
 
 from tests.conftest import FakeClock
+from tests.live_server import Running, live_server
 from tests.oid4vci.holder import Holder, HolderKey, KeyStyle
-from wallet.app import create_app
 from wallet.config import Settings
-from wallet.db import Base
-
-
-@dataclass
-class Running:
-    app: Flask
-    url: str
-    clock: FakeClock
 
 
 @pytest.fixture
 def server(settings: Settings, engine: Engine) -> Iterator[Running]:
     """The app on a free port, committing for real; every table is emptied afterwards."""
-    clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
-    probe = make_server("127.0.0.1", 0, Flask("probe"))
-    port = probe.server_port
-    probe.server_close()
-    base_url = f"http://127.0.0.1:{port}"
-    app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), clock=clock, engine=engine)
-    http = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield Running(app, base_url, clock)
-    http.shutdown()
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+    with live_server(settings, engine, FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))) as running:
+        yield running
 
 
 @dataclass

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from PIL import Image
 
+from tests.credential_factories import ISSUER, LocalServer, json_reply, ob3_badge, sign_as
 from tests.sharing.conftest import path_of, revoke_badge, share
-from wallet.credentials import dataintegrity, multikey
 from wallet.credentials.baking import unbake_png
 from wallet.credentials.status_list import MIN_BITS, build_status_list_credential
 from wallet.holding.services import add_credential
-
-_spec = importlib.util.spec_from_file_location(
-    "local_server", Path(__file__).parents[1] / "credentials" / "fixtures" / "local_server.py"
-)
-local_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(local_server)
 
 
 def sentence(response: Any) -> str:
@@ -222,8 +213,9 @@ def test_deleting_the_credential_ends_its_links(client: Any, award_badge: Any, d
 
     awarded = award_badge()
     link = share(client, awarded)
-    delete_credential(db, account_id=uuid.UUID(awarded.learner.account_id), credential_id=awarded.held_id,
-                      now=clock.now)
+    delete_credential(
+        db, account_id=uuid.UUID(awarded.learner.account_id), credential_id=awarded.held_id, now=clock.now
+    )
     db.commit()
     assert client.get(path_of(link)).status_code == 410
 
@@ -273,67 +265,40 @@ def test_the_issuer_page_shows_who_they_are_their_keys_and_badges(client: Any, a
 
 # --- a badge from an issuer elsewhere, whose status list goes down ----------------------------------------
 
-ISSUER_KEY = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
-
 
 def _remote_badge(status_url: str) -> dict[str, Any]:
-    issuer = multikey.did_key_for(ISSUER_KEY)
-    credential = {
-        "@context": [
-            "https://www.w3.org/ns/credentials/v2",
-            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-        ],
-        "id": "urn:uuid:2b0e9a1c-5d4f-4c1e-9a7b-3f1d2c4b5a69",
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {"id": issuer, "type": ["Profile"], "name": "Riverside College"},
-        "validFrom": "2026-01-15T09:00:00Z",
-        "name": "Introduction to Welding",
-        "credentialSubject": {
-            "id": "did:example:learner-7",
-            "type": ["AchievementSubject"],
-            "achievement": {
-                "id": "https://riverside.example/achievements/welding-101",
-                "type": ["Achievement"],
-                "name": "Welding 101",
-                "description": "Forty hours of MIG welding.",
-                "criteria": {"narrative": "Pass the practical."},
-            },
-        },
-        "credentialStatus": {
-            "id": f"{status_url}#7",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": "7",
-            "statusListCredential": status_url,
-        },
-    }
-    return dataintegrity.sign(
-        credential,
-        private_key=ISSUER_KEY,
-        verification_method=multikey.verification_method_id(ISSUER_KEY),
-        created="2026-01-15T09:00:00Z",
+    credential = ob3_badge(
+        credential_id="urn:uuid:2b0e9a1c-5d4f-4c1e-9a7b-3f1d2c4b5a69",
+        issuer_name="Riverside College",
+        valid_from="2026-01-15T09:00:00Z",
+        name="Introduction to Welding",
+        achievement_id="https://riverside.example/achievements/welding-101",
+        achievement_name="Welding 101",
+        description="Forty hours of MIG welding.",
+        narrative="Pass the practical.",
+        status_url=status_url,
+        status_index=7,
     )
+    return sign_as(credential, created="2026-01-15T09:00:00Z")
 
 
 def _status_list() -> dict[str, Any]:
-    return dataintegrity.sign(
+    return sign_as(
         build_status_list_credential(
             list_id="urn:example:list",
-            issuer=multikey.did_key_for(ISSUER_KEY),
+            issuer=ISSUER,
             purpose="revocation",
             bits=bytearray(MIN_BITS // 8),
             valid_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         ),
-        private_key=ISSUER_KEY,
-        verification_method=multikey.verification_method_id(ISSUER_KEY),
         created="2026-01-01T00:00:00Z",
     )
 
 
 @pytest.fixture
 def remote_issuer() -> Any:
-    with local_server.LocalServer() as server:
-        server.routes["/status/1"] = local_server.json_reply(_status_list())
+    with LocalServer() as server:
+        server.routes["/status/1"] = json_reply(_status_list())
         yield server
 
 

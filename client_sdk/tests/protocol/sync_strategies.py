@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 from hypothesis import strategies as st
+from wallet_protocol.sync import ops
 from wallet_protocol.sync.dots import OrSet
 from wallet_protocol.sync.hlc import Hlc
-from wallet_protocol.sync.ops import (
-    CollectionCreate,
-    CollectionDelete,
-    CollectionSet,
-    EntryAdd,
-    EntryRemove,
-    EntrySet,
-    FactsSet,
-    MemberAdd,
-    MemberRemove,
-    MemberSetOrder,
-    TagAdd,
-    TagRemove,
-)
 from wallet_protocol.sync.state import (
     ActionResultState,
     CollectionState,
@@ -104,23 +91,23 @@ colls = st.sampled_from(COLLS)
 tags = st.sampled_from(TAGS)
 
 granular_ops = st.one_of(
-    st.builds(EntryAdd, cred=creds, dot=dots, **_common),
-    st.builds(EntryRemove, cred=creds, observed=dot_sets, **_common),
+    st.builds(ops.EntryAdd, cred=creds, dot=dots, **_common),
+    st.builds(ops.EntryRemove, cred=creds, observed=dot_sets, **_common),
     st.sampled_from(("hidden", "pinned", "note", "order_key")).flatmap(
-        lambda f: st.builds(EntrySet, cred=creds, field=st.just(f), value=FIELD_VALUES[f], **_common)
+        lambda f: st.builds(ops.EntrySet, cred=creds, field=st.just(f), value=FIELD_VALUES[f], **_common)
     ),
-    st.builds(TagAdd, cred=creds, tag=tags, dot=dots, **_common),
-    st.builds(TagRemove, cred=creds, tag=tags, observed=dot_sets, **_common),
-    st.builds(CollectionCreate, coll=colls, name=FIELD_VALUES["name"], **_common),
+    st.builds(ops.TagAdd, cred=creds, tag=tags, dot=dots, **_common),
+    st.builds(ops.TagRemove, cred=creds, tag=tags, observed=dot_sets, **_common),
+    st.builds(ops.CollectionCreate, coll=colls, name=FIELD_VALUES["name"], **_common),
     st.sampled_from(("name", "order_key")).flatmap(
-        lambda f: st.builds(CollectionSet, coll=colls, field=st.just(f), value=FIELD_VALUES[f], **_common)
+        lambda f: st.builds(ops.CollectionSet, coll=colls, field=st.just(f), value=FIELD_VALUES[f], **_common)
     ),
-    st.builds(CollectionDelete, coll=colls, **_common),
-    st.builds(MemberAdd, coll=colls, cred=creds, dot=dots, **_common),
-    st.builds(MemberRemove, coll=colls, cred=creds, observed=dot_sets, **_common),
-    st.builds(MemberSetOrder, coll=colls, cred=creds, order_key=FIELD_VALUES["order_key"], **_common),
+    st.builds(ops.CollectionDelete, coll=colls, **_common),
+    st.builds(ops.MemberAdd, coll=colls, cred=creds, dot=dots, **_common),
+    st.builds(ops.MemberRemove, coll=colls, cred=creds, observed=dot_sets, **_common),
+    st.builds(ops.MemberSetOrder, coll=colls, cred=creds, order_key=FIELD_VALUES["order_key"], **_common),
 )
 
 server_stamp_texts = st.builds(Hlc, st.integers(BASE_MS, BASE_MS + 5), st.integers(0, 3), st.just("server")).map(str)
-facts_ops = st.builds(FactsSet, op_seq=st.integers(1, 50), hlc=server_stamp_texts, cred=creds, facts=facts_values)
+facts_ops = st.builds(ops.FactsSet, op_seq=st.integers(1, 50), hlc=server_stamp_texts, cred=creds, facts=facts_values)
 """The server's ``facts.set`` ops (server only: they never pass a device's validation)."""

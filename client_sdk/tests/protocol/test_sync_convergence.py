@@ -14,28 +14,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sync_strategies import BASE_MS, COLLS, CREDS, FIELD_VALUES, TAGS
+from wallet_protocol.sync import ops
 from wallet_protocol.sync.dots import Dot
 from wallet_protocol.sync.hlc import Hlc, receive, send
 from wallet_protocol.sync.model import reference_view, view
-from wallet_protocol.sync.ops import (
-    CollectionCreate,
-    CollectionDelete,
-    CollectionSet,
-    EntryAdd,
-    EntryRemove,
-    EntrySet,
-    MemberAdd,
-    MemberRemove,
-    MemberSetOrder,
-    Op,
-    RowMerge,
-    TagAdd,
-    TagRemove,
-    apply_op,
-    apply_ops,
-    op_to_wire,
-    validate_op,
-)
 from wallet_protocol.sync.state import (
     CollectionState,
     EntryState,
@@ -58,7 +40,7 @@ class Replica:
     node: str
     offset_ms: int
     state: dict[RowKey, Row] = field(default_factory=dict)
-    known: set[Op] = field(default_factory=set)
+    known: set[ops.Op] = field(default_factory=set)
     clock: Hlc | None = None
     next_seq: int = 1
 
@@ -68,11 +50,11 @@ class Replica:
             return row.presence.live
         return frozenset()
 
-    def apply(self, op: Op, *, now_ms: int) -> None:
+    def apply(self, op: ops.Op, *, now_ms: int) -> None:
         """Receive an op: validate its wire form, ratchet the clock, join it in."""
-        checked = validate_op(op_to_wire(op), allow_server_ops=False)
+        checked = ops.validate_op(ops.op_to_wire(op), allow_server_ops=False)
         self.clock = receive(self.clock, Hlc.parse(checked.hlc), now_ms=now_ms + self.offset_ms, node=self.node)
-        self.state, _ = apply_op(self.state, checked)
+        self.state, _ = ops.apply_op(self.state, checked)
         self.known.add(op)
 
 
@@ -88,22 +70,22 @@ class ThreeReplicas(RuleBasedStateMachine):
         stamp = send(replica.clock, now_ms=self.now + replica.offset_ms, node=replica.node)
         seq = replica.next_seq
         op = build(seq, str(stamp))  # type: ignore[operator]
-        checked = validate_op(op_to_wire(op), client_id=replica.node)
+        checked = ops.validate_op(ops.op_to_wire(op), client_id=replica.node)
         assert checked == op
         replica.clock = stamp
         replica.next_seq += 1
-        replica.state, _ = apply_op(replica.state, op)
+        replica.state, _ = ops.apply_op(replica.state, op)
         replica.known.add(op)
 
     @rule(r=st.integers(0, 2), cred=st.sampled_from(CREDS))
     def add_credential(self, r: int, cred: str) -> None:
         node = self.replicas[r].node
-        self._local(self.replicas[r], lambda seq, hlc: EntryAdd(seq, hlc, cred, (node, seq)))
+        self._local(self.replicas[r], lambda seq, hlc: ops.EntryAdd(seq, hlc, cred, (node, seq)))
 
     @rule(r=st.integers(0, 2), cred=st.sampled_from(CREDS))
     def remove_credential(self, r: int, cred: str) -> None:
         observed = self.replicas[r].live_dots(entry_key(cred))
-        self._local(self.replicas[r], lambda seq, hlc: EntryRemove(seq, hlc, cred, observed))
+        self._local(self.replicas[r], lambda seq, hlc: ops.EntryRemove(seq, hlc, cred, observed))
 
     @rule(r=st.integers(0, 2), cred=st.sampled_from(CREDS), data=st.data())
     def edit_credential(self, r: int, cred: str, data: st.DataObject) -> None:
@@ -111,7 +93,7 @@ class ThreeReplicas(RuleBasedStateMachine):
         value = data.draw(FIELD_VALUES[name])
         replica = self.replicas[r]
         before = replica.state.get(entry_key(cred))
-        self._local(replica, lambda seq, hlc: EntrySet(seq, hlc, cred, name, value))
+        self._local(replica, lambda seq, hlc: ops.EntrySet(seq, hlc, cred, name, value))
         seen = getattr(before, name) if isinstance(before, EntryState) else None
         assert seen is None or getattr(replica.state[entry_key(cred)], name).value == value, "I8: causal LWW"
 
@@ -119,10 +101,10 @@ class ThreeReplicas(RuleBasedStateMachine):
     def tag_credential(self, r: int, cred: str, tag: str, add: bool) -> None:
         replica = self.replicas[r]
         if add:
-            self._local(replica, lambda seq, hlc: TagAdd(seq, hlc, cred, tag, (replica.node, seq)))
+            self._local(replica, lambda seq, hlc: ops.TagAdd(seq, hlc, cred, tag, (replica.node, seq)))
         else:
             observed = replica.live_dots(tag_key(cred, normalise_tag(tag)))
-            self._local(replica, lambda seq, hlc: TagRemove(seq, hlc, cred, tag, observed))
+            self._local(replica, lambda seq, hlc: ops.TagRemove(seq, hlc, cred, tag, observed))
 
     @rule(r=st.integers(0, 2), coll=st.sampled_from(COLLS), data=st.data())
     def change_collection(self, r: int, coll: str, data: st.DataObject) -> None:
@@ -130,27 +112,27 @@ class ThreeReplicas(RuleBasedStateMachine):
         row = replica.state.get(collection_key(coll))
         if not isinstance(row, CollectionState) or row.created is None:
             name = data.draw(FIELD_VALUES["name"])
-            self._local(replica, lambda seq, hlc: CollectionCreate(seq, hlc, coll, name))
+            self._local(replica, lambda seq, hlc: ops.CollectionCreate(seq, hlc, coll, name))
             return
         action = data.draw(st.sampled_from(["name", "order_key", "delete"]))
         if action == "delete":
-            self._local(replica, lambda seq, hlc: CollectionDelete(seq, hlc, coll))
+            self._local(replica, lambda seq, hlc: ops.CollectionDelete(seq, hlc, coll))
         else:
             value = data.draw(FIELD_VALUES[action])
-            self._local(replica, lambda seq, hlc: CollectionSet(seq, hlc, coll, action, value))
+            self._local(replica, lambda seq, hlc: ops.CollectionSet(seq, hlc, coll, action, value))
 
     @rule(r=st.integers(0, 2), coll=st.sampled_from(COLLS), cred=st.sampled_from(CREDS), data=st.data())
     def change_membership(self, r: int, coll: str, cred: str, data: st.DataObject) -> None:
         replica = self.replicas[r]
         action = data.draw(st.sampled_from(["add", "remove", "order"]))
         if action == "add":
-            self._local(replica, lambda seq, hlc: MemberAdd(seq, hlc, coll, cred, (replica.node, seq)))
+            self._local(replica, lambda seq, hlc: ops.MemberAdd(seq, hlc, coll, cred, (replica.node, seq)))
         elif action == "remove":
             observed = replica.live_dots(member_key(coll, cred))
-            self._local(replica, lambda seq, hlc: MemberRemove(seq, hlc, coll, cred, observed))
+            self._local(replica, lambda seq, hlc: ops.MemberRemove(seq, hlc, coll, cred, observed))
         else:
             key = data.draw(FIELD_VALUES["order_key"])
-            self._local(replica, lambda seq, hlc: MemberSetOrder(seq, hlc, coll, cred, key))
+            self._local(replica, lambda seq, hlc: ops.MemberSetOrder(seq, hlc, coll, cred, key))
 
     # --- time and network ----------------------------------------------------------------------------
 
@@ -174,8 +156,8 @@ class ThreeReplicas(RuleBasedStateMachine):
         """Ship the source's whole state as row.merge ops (the restore re-push path, I14)."""
         source, target = self.replicas[src], self.replicas[dst]
         for key, row in sorted(source.state.items()):
-            merge = validate_op(op_to_wire(RowMerge(1, str(source.clock), key, row)))
-            target.state, _ = apply_op(target.state, merge)
+            merge = ops.validate_op(ops.op_to_wire(ops.RowMerge(1, str(source.clock), key, row)))
+            target.state, _ = ops.apply_op(target.state, merge)
         if source.clock is not None:
             target.clock = receive(target.clock, source.clock, now_ms=self.now + target.offset_ms, node=target.node)
         target.known |= source.known
@@ -189,7 +171,7 @@ class ThreeReplicas(RuleBasedStateMachine):
                 replica.apply(op, now_ms=self.now)
         self._assert_converged(everything)
 
-    def _assert_converged(self, everything: list[Op]) -> None:
+    def _assert_converged(self, everything: list[ops.Op]) -> None:
         first = self.replicas[0].state
         assert all(r.state == first for r in self.replicas), "replicas diverged"
         assert view(first) == reference_view(everything)
@@ -199,7 +181,7 @@ class ThreeReplicas(RuleBasedStateMachine):
     @invariant()
     def each_replica_equals_the_model_of_what_it_has_seen(self) -> None:
         for replica in self.replicas:
-            assert replica.state == apply_ops({}, sorted(replica.known, key=repr))
+            assert replica.state == ops.apply_ops({}, sorted(replica.known, key=repr))
             assert view(replica.state) == reference_view(replica.known)
 
     def teardown(self) -> None:

@@ -6,21 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sync_strategies import BASE_MS, COLLS, CREDS, ROW_STRATEGIES
+from wallet_protocol.sync import ops
 from wallet_protocol.sync.dots import OrSet
 from wallet_protocol.sync.hlc import Hlc, receive, send
 from wallet_protocol.sync.model import view
-from wallet_protocol.sync.ops import (
-    CollectionCreate,
-    CollectionDelete,
-    CollectionSet,
-    EntryAdd,
-    EntryRemove,
-    EntrySet,
-    MemberAdd,
-    TagAdd,
-    TagRemove,
-    apply_ops,
-)
 from wallet_protocol.sync.state import (
     InvalidRow,
     Row,
@@ -87,48 +76,48 @@ COLL = COLLS[0]
 
 def test_add_wins_over_a_concurrent_remove_that_did_not_see_it() -> None:
     """I9: A removes the credential it saw; B re-added it concurrently → present everywhere."""
-    first_add = EntryAdd(1, stamp(1), CRED, ("node-a", 1))
-    remove_seen = EntryRemove(2, stamp(2), CRED, frozenset({("node-a", 1)}))
-    concurrent_add = EntryAdd(1, stamp(1, "node-b"), CRED, ("node-b", 1))
+    first_add = ops.EntryAdd(1, stamp(1), CRED, ("node-a", 1))
+    remove_seen = ops.EntryRemove(2, stamp(2), CRED, frozenset({("node-a", 1)}))
+    concurrent_add = ops.EntryAdd(1, stamp(1, "node-b"), CRED, ("node-b", 1))
     for order in ([first_add, remove_seen, concurrent_add], [concurrent_add, remove_seen, first_add]):
-        assert [c["cred"] for c in view(apply_ops({}, order))["credentials"]] == [CRED]
+        assert [c["cred"] for c in view(ops.apply_ops({}, order))["credentials"]] == [CRED]
 
 
 def test_a_late_duplicate_of_a_removed_add_does_not_resurrect_it() -> None:
-    add = EntryAdd(1, stamp(1), CRED, ("node-a", 1))
-    remove = EntryRemove(2, stamp(2), CRED, frozenset({("node-a", 1)}))
-    assert view(apply_ops({}, [add, remove, add]))["credentials"] == []
+    add = ops.EntryAdd(1, stamp(1), CRED, ("node-a", 1))
+    remove = ops.EntryRemove(2, stamp(2), CRED, frozenset({("node-a", 1)}))
+    assert view(ops.apply_ops({}, [add, remove, add]))["credentials"] == []
 
 
 def test_removal_wins_over_a_concurrent_edit_of_the_metadata() -> None:
     """Delete-wins for metadata: B pins the credential while A removes it → it stays gone."""
-    add = EntryAdd(1, stamp(1), CRED, ("node-a", 1))
-    remove = EntryRemove(2, stamp(2), CRED, frozenset({("node-a", 1)}))
-    pin = EntrySet(1, stamp(3, "node-b"), CRED, "pinned", True)
-    tag = TagAdd(2, stamp(4, "node-b"), CRED, "robotics", ("node-b", 2))
-    member = MemberAdd(3, stamp(5, "node-b"), COLL, CRED, ("node-b", 3))
-    create = CollectionCreate(4, stamp(0, "node-b"), COLL, "Work")
-    shown = view(apply_ops({}, [add, create, pin, remove, tag, member]))
+    add = ops.EntryAdd(1, stamp(1), CRED, ("node-a", 1))
+    remove = ops.EntryRemove(2, stamp(2), CRED, frozenset({("node-a", 1)}))
+    pin = ops.EntrySet(1, stamp(3, "node-b"), CRED, "pinned", True)
+    tag = ops.TagAdd(2, stamp(4, "node-b"), CRED, "robotics", ("node-b", 2))
+    member = ops.MemberAdd(3, stamp(5, "node-b"), COLL, CRED, ("node-b", 3))
+    create = ops.CollectionCreate(4, stamp(0, "node-b"), COLL, "Work")
+    shown = view(ops.apply_ops({}, [add, create, pin, remove, tag, member]))
     assert shown["credentials"] == []
     assert shown["collections"] == [{"coll": COLL, "name": "Work", "order_key": None, "members": []}]
 
 
 def test_a_deleted_collection_is_never_undeleted() -> None:
-    create = CollectionCreate(1, stamp(1), COLL, "Work")
-    delete = CollectionDelete(2, stamp(2), COLL)
-    later_rename = CollectionSet(1, stamp(9, "node-b"), COLL, "name", "Job")
-    recreate = CollectionCreate(5, stamp(10), COLL, "Work again")
-    member = MemberAdd(2, stamp(11, "node-b"), COLL, CRED, ("node-b", 2))
-    assert view(apply_ops({}, [create, delete, later_rename, recreate, member]))["collections"] == []
+    create = ops.CollectionCreate(1, stamp(1), COLL, "Work")
+    delete = ops.CollectionDelete(2, stamp(2), COLL)
+    later_rename = ops.CollectionSet(1, stamp(9, "node-b"), COLL, "name", "Job")
+    recreate = ops.CollectionCreate(5, stamp(10), COLL, "Work again")
+    member = ops.MemberAdd(2, stamp(11, "node-b"), COLL, CRED, ("node-b", 2))
+    assert view(ops.apply_ops({}, [create, delete, later_rename, recreate, member]))["collections"] == []
 
 
 def test_tag_add_wins_over_a_concurrent_remove_and_sequential_last_action_wins() -> None:
-    add_a = TagAdd(1, stamp(1), CRED, "Robotics", ("node-a", 1))
-    entry = EntryAdd(2, stamp(0), CRED, ("node-a", 2))
-    remove_seen = TagRemove(3, stamp(3), CRED, "robotics ", frozenset({("node-a", 1)}))
-    add_b = TagAdd(1, stamp(2, "node-b"), CRED, "ROBOTICS", ("node-b", 1))
-    assert view(apply_ops({}, [entry, add_a, remove_seen, add_b]))["credentials"][0]["tags"] == ["robotics"]
-    assert view(apply_ops({}, [entry, add_a, remove_seen]))["credentials"][0]["tags"] == []
+    add_a = ops.TagAdd(1, stamp(1), CRED, "Robotics", ("node-a", 1))
+    entry = ops.EntryAdd(2, stamp(0), CRED, ("node-a", 2))
+    remove_seen = ops.TagRemove(3, stamp(3), CRED, "robotics ", frozenset({("node-a", 1)}))
+    add_b = ops.TagAdd(1, stamp(2, "node-b"), CRED, "ROBOTICS", ("node-b", 1))
+    assert view(ops.apply_ops({}, [entry, add_a, remove_seen, add_b]))["credentials"][0]["tags"] == ["robotics"]
+    assert view(ops.apply_ops({}, [entry, add_a, remove_seen]))["credentials"][0]["tags"] == []
 
 
 def test_causal_lww_a_write_stamped_after_receiving_another_wins() -> None:
@@ -136,11 +125,11 @@ def test_causal_lww_a_write_stamped_after_receiving_another_wins() -> None:
     a_stamp = send(None, now_ms=BASE_MS, node="node-a")
     b_clock = receive(None, a_stamp, now_ms=BASE_MS - 86_400_000, node="node-b")
     b_stamp = send(b_clock, now_ms=BASE_MS - 86_400_000, node="node-b")
-    add = EntryAdd(1, str(a_stamp), CRED, ("node-a", 1))
-    a_note = EntrySet(2, str(a_stamp), CRED, "note", "from A")
-    b_note = EntrySet(1, str(b_stamp), CRED, "note", "from B")
+    add = ops.EntryAdd(1, str(a_stamp), CRED, ("node-a", 1))
+    a_note = ops.EntrySet(2, str(a_stamp), CRED, "note", "from A")
+    b_note = ops.EntrySet(1, str(b_stamp), CRED, "note", "from B")
     for order in ([add, a_note, b_note], [b_note, a_note, add]):
-        assert view(apply_ops({}, order))["credentials"][0]["note"] == "from B"
+        assert view(ops.apply_ops({}, order))["credentials"][0]["note"] == "from B"
 
 
 @given(st.text(max_size=30))
@@ -181,8 +170,9 @@ def test_malformed_changes_are_refused_with_a_code(change: dict, code: str) -> N
 
 
 def test_change_wire_form_matches_the_documented_example() -> None:
-    state = apply_ops(
-        {}, [EntryAdd(7, stamp(1, "0b9c"), CRED, ("0b9c", 7)), EntrySet(8, stamp(2, "0b9c"), CRED, "pinned", True)]
+    state = ops.apply_ops(
+        {},
+        [ops.EntryAdd(7, stamp(1, "0b9c"), CRED, ("0b9c", 7)), ops.EntrySet(8, stamp(2, "0b9c"), CRED, "pinned", True)],
     )
     change = change_to_wire(entry_key(CRED), state[entry_key(CRED)], seq=1291)
     assert change == {

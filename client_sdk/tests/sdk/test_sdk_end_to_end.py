@@ -8,24 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from flask import Flask
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 from wallet_client import OfflineWallet, TransportError, WalletClient
-from werkzeug.serving import make_server
 
 from tests.conftest import FakeClock
-from wallet.app import create_app
+from tests.live_server import Running, live_server
 from wallet.config import Settings
-from wallet.db import Base
 from wallet.issuing.achievements import create_achievement
 from wallet.models import Role
 from wallet.organisations import services as organisations
@@ -33,41 +27,16 @@ from wallet.organisations import services as organisations
 PASSWORD = "correct horse battery"
 
 
-@dataclass
-class Running:
-    app: Flask
-    base_url: str
-    clock: FakeClock
-
-    def session(self) -> Session:
-        return self.app.extensions["wallet"].session_factory()
-
-
 @pytest.fixture
 def server(settings: Settings, engine: Engine) -> Iterator[Running]:
     """The app on a free port of 127.0.0.1, committing for real; every table is emptied afterwards."""
-    clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
-    probe = make_server("127.0.0.1", 0, Flask("probe"))
-    port = probe.server_port
-    probe.server_close()
-    base_url = f"http://127.0.0.1:{port}"
-    app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), clock=clock, engine=engine)
-    http = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Running(app, base_url, clock)
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
-        with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+    with live_server(settings, engine, FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))) as running:
+        yield running
 
 
 def _open_claim_session(server: Running) -> str:
     """A youth worker's open claim session (made the operator's and the worker's way); its QR URL."""
-    admin, worker = WalletClient(server.base_url), WalletClient(server.base_url)
+    admin, worker = WalletClient(server.url), WalletClient(server.url)
     admin.sign_up("venue-admin", PASSWORD)
     worker.sign_up("venue-worker", PASSWORD)
     now = server.clock.now
@@ -108,7 +77,7 @@ def _open_claim_session(server: Running) -> str:
 
 
 def _device(server: Running, folder: Path, name: str, *, sign_up: bool = False) -> OfflineWallet:
-    client = WalletClient(server.base_url, timeout=10.0)
+    client = WalletClient(server.url, timeout=10.0)
     if sign_up:
         client.sign_up("sam-e2e", PASSWORD, device_name=name)
     else:
