@@ -104,9 +104,7 @@ def redeem_code(
             raise
         return _repeat(db, raced, session)
 
-    if session.claimed >= session.cap:
-        # Refuse a full session before signing anything; the conditional UPDATE below stays the guard.
-        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
+    refuse_if_full(session)
     if resolved.code is not None:
         spend_card(db, code_id=resolved.code.id, scan_time=scan_time, now=now)
     credential_json = None
@@ -117,6 +115,15 @@ def redeem_code(
     take_slot(db, session_id=session.id)
     db.refresh(session)
     return Redemption(claim, session, True, credential_json)
+
+
+def refuse_if_full(session: ClaimSession) -> None:
+    """Refuse a session already full when it was read, before anything is signed.
+
+    Only a shortcut: :func:`take_slot`, taken last, stays the guard (a revoke may have freed a place).
+    """
+    if session.claimed >= session.cap:
+        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
 
 
 def take_slot(db: Session, *, session_id: uuid.UUID) -> int:

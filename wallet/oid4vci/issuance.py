@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wallet.claims.policy import ClaimConfig
-from wallet.claims.redeem import check_session_open, spend_card, take_slot
+from wallet.claims.redeem import check_session_open, refuse_if_full, spend_card, take_slot
 from wallet.credentials.jwt import sign_vc_jwt
 from wallet.errors import DomainError
 from wallet.issuing.credentials import issue_credential
@@ -139,7 +139,7 @@ def issue_to_holder(
         if raced is None:
             raise
         return HolderIssuance(_render(db, raced, request.configuration_id, config), False, raced)
-    take_slot(db, session_id=session.id)
+    refuse_if_full(session)
     if card is not None:
         spend_card(db, code_id=card.id, scan_time=now, now=now)
     issued = issue_credential(
@@ -151,6 +151,7 @@ def issue_to_holder(
         now=now,
     )
     claim.issued_credential_id = issued.id
+    take_slot(db, session_id=session.id)  # last, as for app claims: the session row is locked only to the commit
     db.flush()
     return HolderIssuance(_render(db, claim, request.configuration_id, config), True, claim)
 
