@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from wallet.accounts import services as accounts
 from wallet.accounts import tokens
+from wallet.credentials.fetcher import GuardedFetcher
 from wallet.errors import DomainError
 from wallet.state import WalletState
 
@@ -53,6 +54,11 @@ def authenticate_request() -> Principal:
 def principal() -> Principal:
     """The signed-in principal; only valid inside a ``login_required`` view."""
     return g.principal
+
+
+def fetcher() -> GuardedFetcher:
+    """The guarded fetcher for credentials and status lists, with the app's private-address policy."""
+    return GuardedFetcher(allow_private=state().settings.fetch_allow_private)
 
 
 def client_ip() -> str:

@@ -16,7 +16,6 @@ from flask_smorest import Page
 from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
-from wallet.credentials.fetcher import GuardedFetcher
 from wallet.holding import exporting
 from wallet.holding import services as holding
 from wallet.holding.checking import check_credential
@@ -45,10 +44,6 @@ _RAW_BODY = {
     "only has to be one of those listed.",
     "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in IMPORT_TYPES},
 }
-
-
-def _fetcher() -> GuardedFetcher:
-    return GuardedFetcher(allow_private=context.state().settings.fetch_allow_private)
 
 
 class VerificationCheckSchema(OutputSchema):
@@ -235,7 +230,7 @@ class Import(MethodView):
             account_id=context.principal().account_id,
             data=request.get_data(),
             content_type=request.content_type,
-            fetcher=_fetcher(),
+            fetcher=context.fetcher(),
             now=context.now(),
         )
         db.commit()
@@ -262,7 +257,7 @@ class ImportUrl(MethodView):
         """
         db = context.db()
         credential = holding.import_from_url(
-            db, account_id=context.principal().account_id, url=body["url"], fetcher=_fetcher(), now=context.now()
+            db, account_id=context.principal().account_id, url=body["url"], fetcher=context.fetcher(), now=context.now()
         )
         db.commit()
         return _out(credential)
@@ -354,7 +349,7 @@ class CredentialVerify(MethodView):
             db,
             account_id=context.principal().account_id,
             credential_id=credential_id,
-            fetcher=_fetcher(),
+            fetcher=context.fetcher(),
             now=context.now(),
         )
         db.commit()
@@ -398,6 +393,8 @@ class Verify(MethodView):
         Same inputs as import. Returns the report whatever the outcome; nothing is stored.
         """
         now = context.now()
-        checked = check_credential(request.get_data(), content_type=request.content_type, fetcher=_fetcher(), now=now)
+        checked = check_credential(
+            request.get_data(), content_type=request.content_type, fetcher=context.fetcher(), now=now
+        )
         summary = checked.summary
         return {**checked.report, "credential": {**vars(summary), "expired": checked.expired}}

@@ -196,7 +196,7 @@ class Sync(MethodView):
             account_id=context.principal().account_id,
             request=parsed,
             now=context.now(),
-            fetcher=context.state().extras.get("fetcher"),
+            fetcher=context.fetcher(),
         )
         db.commit()
         return _json_response(body)
