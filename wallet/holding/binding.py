@@ -102,12 +102,12 @@ class Identity:
 
     def matches(self, candidate: str) -> bool:
         """``candidate`` (an email or name the account shows) is this identity, compared like issuers hash."""
-        forms = {candidate.strip()}
-        forms.add(" ".join(candidate.split()))
+        forms = {candidate, candidate.strip(), " ".join(candidate.split())}
         if _IDENTITY_TYPES.get(self.identity_type.lower()) == "email":
             forms.add(candidate.strip().lower())
         if not self.hashed:
-            return any(hmac.compare_digest(form.casefold(), self.value.strip().casefold()) for form in forms if form)
+            stated = " ".join(self.value.split()).casefold()
+            return any(" ".join(form.split()).casefold() == stated for form in forms if form)
         algorithm, _, digest = self.value.partition("$")
         if algorithm.lower() not in ("sha256", "md5") or not digest:
             return False
@@ -115,7 +115,7 @@ class Identity:
             if not form:
                 continue
             computed = hashlib.new(algorithm.lower(), (form + self.salt).encode(), usedforsecurity=False).hexdigest()
-            if hmac.compare_digest(computed, digest.lower()):
+            if hmac.compare_digest(computed.encode(), digest.lower().encode()):
                 return True
         return False
 
@@ -235,7 +235,7 @@ class AccountFacts:
 
 def initial_binding(subject: NamedSubject, *, account: AccountFacts, copy: bool) -> str:
     """The binding a credential gets when it is added (a DID proof comes later, by request)."""
-    if subject.id is not None and hmac.compare_digest(subject.id, account.subject_id):
+    if subject.id is not None and subject.id == account.subject_id:
         return "subject"
     if copy:
         return "none"
