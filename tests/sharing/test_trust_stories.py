@@ -154,6 +154,9 @@ def test_a_badge_signed_with_a_fresh_key_calling_itself_a_real_organisation_is_s
     trust = imported.json["issuer_trust"]
     assert (trust["kind"], trust["known"], trust["name"]) == ("unknown", False, None)
     assert (trust["claimed_name"], trust["signer"]) == ("Makerspace North", forger_did)
+    pasted = client.post("/api/v1/verify", data=json.dumps(forged),
+                         headers={**fay.headers, "Content-Type": "application/ld+json"}).json
+    assert (pasted["outcome"], pasted["issuer_trust"]["kind"]) == ("valid", "unknown")
 
     page = share_held(client, fay, imported.json["id"])
     html = page.get_data(as_text=True).replace("&#39;", "'")
