@@ -53,26 +53,38 @@ def test_an_email_identity_matches_whatever_case_the_issuer_hashed() -> None:
 
 
 def test_what_a_credential_names_is_read_from_ob3_and_ob2_shapes() -> None:
-    ob3 = named_subject({"credentialSubject": {"id": "did:key:z6Mkx", "name": "Ana Lima",
-                                               "identifier": [{"identityType": "name", "hashed": False,
-                                                               "identityHash": "Ana Lima"}]}})
+    ob3 = named_subject(
+        {
+            "credentialSubject": {
+                "id": "did:key:z6Mkx",
+                "name": "Ana Lima",
+                "identifier": [{"identityType": "name", "hashed": False, "identityHash": "Ana Lima"}],
+            }
+        }
+    )
     assert (ob3.id, ob3.describe(), ob3.provable_did) == ("did:key:z6Mkx", "Ana Lima", "did:key:z6Mkx")
     ob2 = named_subject({"recipient": {"type": "email", "hashed": True, "salt": "x", "identity": "sha256$ab"}})
     assert ob2.describe() == "someone identified by an email address (hashed)"
     assert named_subject({"credentialSubject": {"type": "AchievementSubject"}}).describe() == (
-        "a recipient the badge does not name")
+        "a recipient the badge does not name"
+    )
 
 
 def test_the_initial_binding_follows_what_the_credential_says() -> None:
     account = AccountFacts(subject_id="urn:uuid:me", display_name="Ana Lima", email="ana@example.org")
-    name_only = named_subject({"credentialSubject": {"identifier": [
-        {"identityType": "name", "hashed": False, "identityHash": "ana  lima"}]}})
-    assert initial_binding(named_subject({"credentialSubject": {"id": "urn:uuid:me"}}), account=account,
-                           copy=True) == "subject"
+    name_only = named_subject(
+        {"credentialSubject": {"identifier": [{"identityType": "name", "hashed": False, "identityHash": "ana  lima"}]}}
+    )
+    assert (
+        initial_binding(named_subject({"credentialSubject": {"id": "urn:uuid:me"}}), account=account, copy=True)
+        == "subject"
+    )
     assert initial_binding(name_only, account=account, copy=False) == "name"
     assert initial_binding(name_only, account=account, copy=True) == "none"  # a copy is never bound by a claim
-    assert initial_binding(named_subject({"credentialSubject": {"id": "urn:uuid:other"}}), account=account,
-                           copy=False) == "none"
+    assert (
+        initial_binding(named_subject({"credentialSubject": {"id": "urn:uuid:other"}}), account=account, copy=False)
+        == "none"
+    )
 
 
 def test_two_encodings_of_one_signed_credential_share_a_proof_hash() -> None:
@@ -85,15 +97,24 @@ def test_two_encodings_of_one_signed_credential_share_a_proof_hash() -> None:
 
 
 def test_both_registry_formats_are_read() -> None:
-    dcc = parse_registry({"meta": {"created": "2022-10-27T17:57:31+00:00"}, "registry": {
-        "did:web:oneuni.testuni.edu": {"name": "One Uni", "location": "here", "url": "https://uni.example"}}})
+    dcc = parse_registry(
+        {
+            "meta": {"created": "2022-10-27T17:57:31+00:00"},
+            "registry": {
+                "did:web:oneuni.testuni.edu": {"name": "One Uni", "location": "here", "url": "https://uni.example"}
+            },
+        }
+    )
     assert dcc.lookup("did:web:oneuni.testuni.edu").name == "One Uni"
     older = parse_registry({"meta": {}, "entries": {"did:key:z6Mk1": {"name": "Old", "url": "javascript:x"}}})
     assert older.lookup("did:key:z6Mk1").url is None  # only http(s) links are kept
-    simple = parse_registry([{"did": "did:key:z6Mk2", "name": "Simple"}, {"id": "https://ob2.example/issuer",
-                                                                          "name": "Hosted"}])
+    simple = parse_registry(
+        [{"did": "did:key:z6Mk2", "name": "Simple"}, {"id": "https://ob2.example/issuer", "name": "Hosted"}]
+    )
     assert (simple.lookup("did:key:z6Mk2").name, simple.lookup("https://ob2.example/issuer").name) == (
-        "Simple", "Hosted")
+        "Simple",
+        "Hosted",
+    )
     named = parse_registry({"name": "City list", "issuers": [{"did": "did:key:z6Mk3", "name": "Three"}]})
     assert named.name == "City list" and len(named) == 1
     for bad in ({"registry": {"did:key:z": {"url": "https://x"}}}, [{"name": "no id"}], "text", {"x": 1}):
@@ -112,29 +133,43 @@ def test_a_broken_registry_file_makes_nobody_known_and_a_fixed_one_is_reread(tmp
 
 
 def _report(method: str, *, proof: str = "passed", key: str = "passed") -> dict[str, Any]:
-    return {"verificationMethod": method, "checks": [{"name": "proof", "outcome": proof},
-                                                     {"name": "issuer_key", "outcome": key}]}
+    return {
+        "verificationMethod": method,
+        "checks": [{"name": "proof", "outcome": proof}, {"name": "issuer_key", "outcome": key}],
+    }
 
 
 def test_a_key_of_an_organisation_here_names_it_and_a_name_alone_names_nobody() -> None:
     north = KnownOrganisation("makerspace-north", "Makerspace North", None)
-    directory = IssuerDirectory(by_key={"did:key:z6MkNorth": north, "multibase:z6MkOld": north},
-                                by_slug={"makerspace-north": north}, registry=parse_registry([]),
-                                base_url="https://wallet.test")
-    judged = directory.judge(_report("did:key:z6MkNorth#z6MkNorth"), issuer_id="https://wallet.test/issuers/x",
-                             claimed_name="Anything")
+    directory = IssuerDirectory(
+        by_key={"did:key:z6MkNorth": north, "multibase:z6MkOld": north},
+        by_slug={"makerspace-north": north},
+        registry=parse_registry([]),
+        base_url="https://wallet.test",
+    )
+    judged = directory.judge(
+        _report("did:key:z6MkNorth#z6MkNorth"), issuer_id="https://wallet.test/issuers/x", claimed_name="Anything"
+    )
     assert (judged.kind, judged.name) == ("organisation", "Makerspace North")
     retired = directory.judge(_report("did:key:z6MkOld#z6MkOld"), issuer_id="did:key:z6MkOld", claimed_name=None)
     assert retired.kind == "organisation"
-    ours = directory.judge(_report("did:web:wallet.test:issuers:makerspace-north#key-2"),
-                           issuer_id="did:web:wallet.test:issuers:makerspace-north", claimed_name=None)
+    ours = directory.judge(
+        _report("did:web:wallet.test:issuers:makerspace-north#key-2"),
+        issuer_id="did:web:wallet.test:issuers:makerspace-north",
+        claimed_name=None,
+    )
     assert ours.organisation_slug == "makerspace-north"
-    stranger = directory.judge(_report("did:key:z6MkFake#z6MkFake"), issuer_id="did:key:z6MkFake",
-                               claimed_name="Makerspace North")
+    stranger = directory.judge(
+        _report("did:key:z6MkFake#z6MkFake"), issuer_id="did:key:z6MkFake", claimed_name="Makerspace North"
+    )
     assert (stranger.kind, stranger.name, stranger.claimed_name) == ("unknown", None, "Makerspace North")
-    unsigned = directory.judge(_report("did:key:z6MkNorth#z6MkNorth", proof="failed"), issuer_id=None,
-                               claimed_name="Makerspace North")
+    unsigned = directory.judge(
+        _report("did:key:z6MkNorth#z6MkNorth", proof="failed"), issuer_id=None, claimed_name="Makerspace North"
+    )
     assert unsigned.kind == "unconfirmed"
-    elsewhere = directory.judge(_report("did:web:evil.example:issuers:makerspace-north#k"),
-                                issuer_id="did:web:evil.example:issuers:makerspace-north", claimed_name=None)
+    elsewhere = directory.judge(
+        _report("did:web:evil.example:issuers:makerspace-north#k"),
+        issuer_id="did:web:evil.example:issuers:makerspace-north",
+        claimed_name=None,
+    )
     assert elsewhere.kind == "unknown"

@@ -112,10 +112,19 @@ def test_a_badge_naming_the_learners_email_hashed_is_matched_without_showing_the
 ) -> None:
     email = "ana.lima@example.org"
     salt = "pepper-7"
-    identity = {"type": "IdentityObject", "identityType": "emailAddress", "hashed": True, "salt": salt,
-                "identityHash": "sha256$" + hashlib.sha256((email + salt).encode()).hexdigest()}
-    unsigned = _badge(issuer=ISSUER, issuer_name="Riverside College", subject={"identifier": [identity]},
-                      credential_id="urn:uuid:4d7a1f54-7a88-4a55-9f0e-8a3f7f1d1e01")
+    identity = {
+        "type": "IdentityObject",
+        "identityType": "emailAddress",
+        "hashed": True,
+        "salt": salt,
+        "identityHash": "sha256$" + hashlib.sha256((email + salt).encode()).hexdigest(),
+    }
+    unsigned = _badge(
+        issuer=ISSUER,
+        issuer_name="Riverside College",
+        subject={"identifier": [identity]},
+        credential_id="urn:uuid:4d7a1f54-7a88-4a55-9f0e-8a3f7f1d1e01",
+    )
     del unsigned["credentialSubject"]["id"]  # named by the hashed email alone
     credential = sign_as(unsigned, created="2026-10-01T09:00:00Z")
     ana = sign_up(display_name="Ana Lima")
@@ -128,8 +137,9 @@ def test_a_badge_naming_the_learners_email_hashed_is_matched_without_showing_the
     html = page.get_data(as_text=True)
     assert email not in html and "ana.lima" not in html
     assert issued_line(page) == "Issued by Riverside College to someone identified by an email address (hashed)"
-    assert rows(page)["Issued to"].startswith("someone identified by an email address (hashed): the email address "
-                                              "on the account of Ana Lima")
+    assert rows(page)["Issued to"].startswith(
+        "someone identified by an email address (hashed): the email address on the account of Ana Lima"
+    )
 
 
 # --- the forged issuer ------------------------------------------------------------------------------
@@ -143,8 +153,12 @@ def test_a_badge_signed_with_a_fresh_key_calling_itself_a_real_organisation_is_s
     forger_did = multikey.did_key_for(forger_key)
     fay = sign_up(display_name="Fay Forger")
     forged = sign_as(
-        _badge(issuer=forger_did, issuer_name="Makerspace North", subject={"id": "did:example:fay"},
-               credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-444455556666"),
+        _badge(
+            issuer=forger_did,
+            issuer_name="Makerspace North",
+            subject={"id": "did:example:fay"},
+            credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-444455556666",
+        ),
         created="2026-10-01T09:00:00Z",
         key=forger_key,
     )
@@ -154,8 +168,9 @@ def test_a_badge_signed_with_a_fresh_key_calling_itself_a_real_organisation_is_s
     trust = imported.json["issuer_trust"]
     assert (trust["kind"], trust["known"], trust["name"]) == ("unknown", False, None)
     assert (trust["claimed_name"], trust["signer"]) == ("Makerspace North", forger_did)
-    pasted = client.post("/api/v1/verify", data=json.dumps(forged),
-                         headers={**fay.headers, "Content-Type": "application/ld+json"}).json
+    pasted = client.post(
+        "/api/v1/verify", data=json.dumps(forged), headers={**fay.headers, "Content-Type": "application/ld+json"}
+    ).json
     assert (pasted["outcome"], pasted["issuer_trust"]["kind"]) == ("valid", "unknown")
 
     page = share_held(client, fay, imported.json["id"])
@@ -175,14 +190,21 @@ def test_a_badge_signed_with_a_fresh_key_calling_itself_a_real_organisation_is_s
 def test_a_registry_listed_issuer_is_known_by_the_registrys_name_not_its_own(client: Any, sign_up: Any) -> None:
     lee = sign_up(display_name="Lee")
     credential = sign_as(
-        _badge(issuer=ISSUER, issuer_name="Harvard University", subject={"id": "did:example:lee"},
-               credential_id="urn:uuid:7e1d3c2b-aaaa-4bbb-8ccc-123456789abc"),
+        _badge(
+            issuer=ISSUER,
+            issuer_name="Harvard University",
+            subject={"id": "did:example:lee"},
+            credential_id="urn:uuid:7e1d3c2b-aaaa-4bbb-8ccc-123456789abc",
+        ),
         created="2026-10-01T09:00:00Z",
     )
     imported = post_import(client, lee, json.dumps(credential).encode())
     trust = imported.json["issuer_trust"]
     assert (trust["kind"], trust["name"], trust["claimed_name"]) == (
-        "registry", "Riverside College", "Harvard University")
+        "registry",
+        "Riverside College",
+        "Harvard University",
+    )
     assert trust["registry"] == "City of Learning issuer registry"
     page = share_held(client, lee, imported.json["id"])
     assert rows(page)["Issuer"] == "Known: listed as Riverside College in City of Learning issuer registry"
@@ -210,8 +232,12 @@ def test_a_learner_binds_a_badge_by_signing_a_challenge_with_the_did_it_names(
     holder_did = multikey.did_key_for(holder_key)
     dana = sign_up(display_name="Dana Park")
     credential = sign_as(
-        _badge(issuer=ISSUER, issuer_name="Riverside College", subject={"id": holder_did},
-               credential_id="urn:uuid:5b5b5b5b-1234-4567-89ab-cdefcdefcdef"),
+        _badge(
+            issuer=ISSUER,
+            issuer_name="Riverside College",
+            subject={"id": holder_did},
+            credential_id="urn:uuid:5b5b5b5b-1234-4567-89ab-cdefcdefcdef",
+        ),
         created="2026-10-01T09:00:00Z",
     )
     imported = post_import(client, dana, json.dumps(credential).encode()).json
@@ -225,8 +251,12 @@ def test_a_learner_binds_a_badge_by_signing_a_challenge_with_the_did_it_names(
     stranger = ed25519.Ed25519PrivateKey.generate()
     wrong_key = client.post(url, headers=dana.headers, json={"proof": _proof(stranger, challenge, iat=now)})
     assert (wrong_key.status_code, wrong_key.json["code"]) == (422, "credential.binding_failed")
-    forged_sig = pyjwt.encode({"nonce": challenge["nonce"], "aud": challenge["audience"], "iat": now}, stranger,
-                              algorithm="EdDSA", headers={"kid": multikey.verification_method_id(holder_key)})
+    forged_sig = pyjwt.encode(
+        {"nonce": challenge["nonce"], "aud": challenge["audience"], "iat": now},
+        stranger,
+        algorithm="EdDSA",
+        headers={"kid": multikey.verification_method_id(holder_key)},
+    )
     assert client.post(url, headers=dana.headers, json={"proof": forged_sig}).status_code == 422
     assert client.get(f"/api/v1/credentials/{imported['id']}", headers=dana.headers).json["binding"]["bound"] is False
 
@@ -245,8 +275,12 @@ def test_a_binding_challenge_expires_and_belongs_to_one_credential(client: Any, 
     ids = []
     for number in (1, 2):
         credential = sign_as(
-            _badge(issuer=ISSUER, issuer_name="Riverside College", subject={"id": holder_did},
-                   credential_id=f"urn:uuid:5b5b5b5b-1234-4567-89ab-00000000000{number}"),
+            _badge(
+                issuer=ISSUER,
+                issuer_name="Riverside College",
+                subject={"id": holder_did},
+                credential_id=f"urn:uuid:5b5b5b5b-1234-4567-89ab-00000000000{number}",
+            ),
             created="2026-10-01T09:00:00Z",
         )
         ids.append(post_import(client, dana, json.dumps(credential).encode()).json["id"])
@@ -266,8 +300,9 @@ def test_a_badge_naming_no_did_offers_no_challenge(client: Any, award_badge: Any
     state = client.get(f"/api/v1/credentials/{awarded.held_id}/binding", headers=awarded.learner.headers).json
     assert state["challenge"] is None
     assert (state["binding"]["by"], state["binding"]["proven"]) == ("subject", True)
-    refused = client.post(f"/api/v1/credentials/{awarded.held_id}/binding", headers=awarded.learner.headers,
-                          json={"proof": "a.b.c"})
+    refused = client.post(
+        f"/api/v1/credentials/{awarded.held_id}/binding", headers=awarded.learner.headers, json={"proof": "a.b.c"}
+    )
     assert (refused.status_code, refused.json["code"]) == (422, "credential.binding_failed")
 
 
@@ -278,8 +313,13 @@ def test_a_badge_signed_before_a_key_rotation_still_names_its_organisation(
 
     awarded = award_badge()
     link = share(client, awarded)
-    rotate_key(db, slug="makerspace-north", actor=None, kek=app.extensions["wallet"].secrets.key_encryption_key,
-               now=clock.advance(minutes=1))
+    rotate_key(
+        db,
+        slug="makerspace-north",
+        actor=None,
+        kek=app.extensions["wallet"].secrets.key_encryption_key,
+        now=clock.advance(minutes=1),
+    )
     db.commit()
     page = client.get(path_of(link))
     assert rows(page)["Issuer"] == "Known: Makerspace North issues badges on this service"

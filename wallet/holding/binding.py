@@ -399,11 +399,14 @@ class HolderBinding:
     def detail(self) -> str:
         """One sentence for the learner."""
         if self.by in _DETAIL:
-            return _DETAIL[self.by] + (" It is also a copy of a credential another wallet here held." if self.copy
-                                       and self.by == "did" else "")
+            return _DETAIL[self.by] + (
+                " It is also a copy of a credential another wallet here held." if self.copy and self.by == "did" else ""
+            )
         if self.copy:
-            text = ("A copy: another wallet on this service already holds this credential, so holding it does not "
-                    "show it is yours.")
+            text = (
+                "A copy: another wallet on this service already holds this credential, so holding it does not "
+                "show it is yours."
+            )
         else:
             text = "Not bound: nothing in the credential ties it to you."
         if self.can_prove:

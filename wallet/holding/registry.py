@@ -103,7 +103,7 @@ def parse_registry(document: Any) -> IssuerRegistry:
                 raise RegistryError("a list registry holds objects with did and name")
             entries.append(_entry(item.get("did", item.get("id")), item))
         return IssuerRegistry(name=name, entries={entry.issuer_id: entry for entry in entries})
-    raise RegistryError("expected a DCC registry ({\"registry\": {did: {name, url}}}) or a list of {did, name}")
+    raise RegistryError('expected a DCC registry ({"registry": {did: {name, url}}}) or a list of {did, name}')
 
 
 def load_registry(path: str) -> IssuerRegistry:

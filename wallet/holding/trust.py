@@ -78,11 +78,7 @@ class IssuerTrust:
 
 def _outcomes(report: Mapping[str, Any] | None) -> dict[str, str]:
     checks = report.get("checks", []) if isinstance(report, Mapping) else []
-    return {
-        str(check.get("name")): str(check.get("outcome"))
-        for check in checks
-        if isinstance(check, Mapping)
-    }
+    return {str(check.get("name")): str(check.get("outcome")) for check in checks if isinstance(check, Mapping)}
 
 
 class IssuerDirectory:
@@ -166,7 +162,10 @@ class IssuerDirectory:
             organisation = self._organisation_of_issuer(issuer_id)
         if organisation is not None:
             return IssuerTrust(
-                "organisation", **base, name=organisation.name, organisation_slug=organisation.slug,
+                "organisation",
+                **base,
+                name=organisation.name,
+                organisation_slug=organisation.slug,
                 url=organisation.url,
             )
         if key_check != "passed":

@@ -115,8 +115,15 @@ def badge_panel(
     trust = directory.judge(cached.report, issuer_id=held.issuer_id, claimed_name=badge.issuer_name)
     holder = binding_of(held)
     result = verdict(
-        cached.report, checked_at=cached.checked_at, issuer=badge.issuer_name, learner=sharer,
-        issued_at=badge.issued_at, expires_at=badge.expires_at, trust=trust, holder=holder, sharer=sharer,
+        cached.report,
+        checked_at=cached.checked_at,
+        issuer=badge.issuer_name,
+        learner=sharer,
+        issued_at=badge.issued_at,
+        expires_at=badge.expires_at,
+        trust=trust,
+        holder=holder,
+        sharer=sharer,
     )
     return BadgePanel(
         badge=badge,
@@ -145,8 +152,9 @@ def badge_page(
     """The page of a link to one credential."""
     sharer = sharer_name(db, account_id=link.account_id)
     directory = IssuerDirectory.load(db, registry=registry, base_url=base_url)
-    panel = badge_panel(db, held=held, sharer=sharer, directory=directory, cache=cache, base_url=base_url,
-                        verify=verify, now=now)
+    panel = badge_panel(
+        db, held=held, sharer=sharer, directory=directory, cache=cache, base_url=base_url, verify=verify, now=now
+    )
     url = share_url(base_url, link.slug)
     return BadgePage(
         slug=link.slug,
@@ -176,8 +184,9 @@ def collection_page(
     sharer = sharer_name(db, account_id=link.account_id)
     directory = IssuerDirectory.load(db, registry=registry, base_url=base_url)
     items = [
-        badge_panel(db, held=held, sharer=sharer, directory=directory, cache=cache, base_url=base_url,
-                    verify=verify, now=now)
+        badge_panel(
+            db, held=held, sharer=sharer, directory=directory, cache=cache, base_url=base_url, verify=verify, now=now
+        )
         for held in collection.credentials
     ]
     return CollectionPage(
