@@ -82,6 +82,12 @@ class Settings:
         default=False,
         metadata={"doc": "Let the credential fetcher reach private/loopback addresses (tests only)."},
     )
+    issuer_registry: str = field(
+        default="",
+        metadata={"doc": "Path of a JSON issuer registry (the DCC registry format, or a list of `{did, name}`) "
+                  "naming issuers elsewhere that pages may call known. Empty: only organisations on this "
+                  "server are known issuers; see docs/credentials.md."},
+    )
     password_hash_profile: str = field(
         default="RFC_9106_LOW_MEMORY",
         metadata={"doc": "argon2id cost profile: `RFC_9106_LOW_MEMORY` (64 MiB, 3 passes). The test suite "

@@ -58,6 +58,7 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("credential.unsupported_format", 415, "That credential format is not supported"),
     ErrorCode("credential.unknown_context", 422, "The credential uses a JSON-LD context we do not know"),
     ErrorCode("credential.duplicate", 409, "That credential is already in the wallet"),
+    ErrorCode("credential.binding_failed", 422, "The proof of holding the credential's key did not verify"),
     ErrorCode("credential.fetch_failed", 422, "The credential could not be fetched"),
     ErrorCode("credential.fetch_forbidden", 422, "That address may not be fetched"),
     ErrorCode("achievement.not_found", 404, "No such achievement"),

@@ -196,6 +196,13 @@ def cannot_verify_anothers_credential(w: World) -> None:
     _refused(w.client.post(f"/api/v1/credentials/{credential_id}/verify", headers=w.bob.headers), 404)
 
 
+def cannot_see_or_bind_anothers_credential(w: World) -> None:
+    credential_id = _alices_credential(w)
+    _refused(w.client.get(f"/api/v1/credentials/{credential_id}/binding", headers=w.bob.headers), 404)
+    _refused(w.client.post(f"/api/v1/credentials/{credential_id}/binding", headers=w.bob.headers,
+                           json={"proof": "a.b.c"}), 404)
+
+
 def cannot_export_anothers_credential(w: World) -> None:
     credential_id = _alices_credential(w)
     for fmt in ("json", "png", "svg"):
@@ -555,6 +562,8 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/credentials/{credential_id}/raw": cannot_read_anothers_raw_credential,
     "POST /api/v1/credentials/{credential_id}/verify": cannot_verify_anothers_credential,
     "GET /api/v1/credentials/{credential_id}/export": cannot_export_anothers_credential,
+    "GET /api/v1/credentials/{credential_id}/binding": cannot_see_or_bind_anothers_credential,
+    "POST /api/v1/credentials/{credential_id}/binding": cannot_see_or_bind_anothers_credential,
     "POST /api/v1/verify": pasted_verification_keeps_nothing,
     "GET /api/v1/organisations/{slug}/achievements": only_members_list_achievements,
     "POST /api/v1/organisations/{slug}/achievements": only_own_admins_create_achievements,

@@ -3,9 +3,12 @@ revocable like any real one (issued through the issuing services, held through t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.credential_factories import ISSUER
+from wallet.config import Settings
 from wallet.issuing import achievements
 from wallet.issuing import credentials as issuing
 from wallet.models import HeldCredential
@@ -24,6 +29,23 @@ EVIDENCE = [
         "narrative": "Three butt welds, inspected by the tutor.",
     }
 ]
+
+
+REGISTRY = {
+    "meta": {"created": "2026-01-01T00:00:00+00:00", "updated": "2026-11-01T00:00:00+00:00"},
+    "name": "City of Learning issuer registry",
+    "registry": {
+        ISSUER: {"name": "Riverside College", "location": "Riverside", "url": "https://riverside.example"},
+    },
+}
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The operator lists one issuer elsewhere (the test did:key issuer) in a DCC-format registry file."""
+    path = tmp_path / "issuer-registry.json"
+    path.write_text(json.dumps(REGISTRY))
+    return dataclasses.replace(settings, issuer_registry=str(path))
 
 
 @dataclass

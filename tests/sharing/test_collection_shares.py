@@ -77,3 +77,34 @@ def test_deleting_the_collection_ends_its_links(client: Any, award_badge: Any, d
 
     gone = client.get(path_of(link))
     assert gone.status_code == 410
+
+
+def test_a_collection_page_names_issuers_as_we_know_them_and_recipients_as_badges_do(
+    client: Any, award_badge: Any, device: Any, db: Any  # noqa: F811
+) -> None:
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from tests.credential_factories import ob3_badge, sign_as
+    from wallet.credentials import multikey
+
+    welding = award_badge(name="Welding 101")
+    forger_key = ed25519.Ed25519PrivateKey.generate()
+    forged = ob3_badge(credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-999999999999",
+                       issuer_name="Makerspace North", valid_from="2026-10-01T09:00:00Z", name="Forge Master",
+                       achievement_id="https://forge.example/a", achievement_name="Forge Master",
+                       description="Claims a lot.", narrative="None.")
+    forged["issuer"]["id"] = multikey.did_key_for(forger_key)
+    imported = client.post("/api/v1/credentials/import", headers={**welding.learner.headers,
+                                                                 "Content-Type": "application/ld+json"},
+                           data=json.dumps(sign_as(forged, created="2026-10-01T09:00:00Z", key=forger_key)))
+    assert imported.status_code == 201, imported.json
+    coll = _collection(device, welding.learner, "Everything",
+                       [_hash(db, welding.held_id), imported.json["content_hash"]])
+    made = client.post("/api/v1/shares", headers=welding.learner.headers, json={"collection_id": coll})
+    html = client.get(path_of(made.json)).get_data(as_text=True).replace("&#39;", "'")
+    assert html.count("Genuine: issued by Makerspace North to Sam Rivera") == 1  # the real one only
+    assert "Issued by an issuer we don't know, calling itself Makerspace North" in " ".join(html.split())
+    assert "to <strong>someone identified only by did:example:learner-7</strong>" in html
+    assert "Not known: an issuer we don't know, calling itself Makerspace North" in html

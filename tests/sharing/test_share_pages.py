@@ -42,6 +42,8 @@ def test_a_share_page_proves_the_badge_genuine_in_one_sentence(client: Any, awar
         "Issuer's key": "Matches: signed with a key Makerspace North publishes",
         "Revocation": "Not revoked: checked with the issuer's status list",
         "Expiry": "Not expired: no expiry date",
+        "Issuer": "Known: Makerspace North issues badges on this service",
+        "Issued to": "Sam Rivera, who is sharing it: it names their wallet account here",
     }
     html = page.get_data(as_text=True)
     for text in (
@@ -318,13 +320,17 @@ def test_an_unreachable_status_list_is_could_not_check_never_not_revoked(
     db.commit()
     response = client.post("/api/v1/shares", headers=learner.headers, json={"credential_id": str(held.id)})
     link = response.json
-    assert sentence(client.get(path_of(link))).startswith("Genuine: issued by Riverside College to Ana")
+    unbound = " It is not bound to Ana, who is sharing it: nothing shows it was issued to them."
+    assert sentence(client.get(path_of(link))) == (
+        "Genuine: issued by Riverside College to someone identified only by did:example:learner-7 on "
+        "15 January 2026." + unbound
+    )
     remote_issuer.routes["/status/1"] = (503, {"Content-Type": "text/plain"}, b"down")
     clock.advance(minutes=10)  # past the remote list's cache bucket
     page = client.get(path_of(link))
     assert sentence(page) == (
-        "Could not fully check: this badge says it was issued by Riverside College to Ana on "
-        "15 January 2026, but we could not check whether it has been revoked."
+        "Could not fully check: this badge says it was issued by Riverside College to someone identified only "
+        "by did:example:learner-7 on 15 January 2026, but we could not check whether it has been revoked." + unbound
     )
     assert rows(page)["Revocation"] == "Could not check: the issuer's status list could not be reached"
     assert "Not revoked" not in page.get_data(as_text=True)

@@ -13,12 +13,16 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Page
 
+from wallet.accounts.tokens import derive_key
 from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.holding import exporting
 from wallet.holding import services as holding
+from wallet.holding.binding import PROOF_ALGORITHMS
 from wallet.holding.checking import check_credential
+from wallet.holding.registry import RegistryFile
+from wallet.holding.trust import TRUST_KINDS, IssuerDirectory
 from wallet.models import HeldCredential
 
 blp = Blueprint(
@@ -66,6 +70,46 @@ class VerificationReportSchema(OutputSchema):
     checks = ma.fields.List(ma.fields.Nested(VerificationCheckSchema))
 
 
+class NamedSubjectSchema(OutputSchema):
+    id = ma.fields.String(allow_none=True, metadata={"description": "credentialSubject.id, as the credential says"})
+    name = ma.fields.String(allow_none=True, metadata={"description": "credentialSubject.name, if it has one"})
+    identity_types = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "The identityType of each identifier it names (hashed values are never shown)"},
+    )
+    described = ma.fields.String(metadata={"description": "Whom it names, in words, as share pages say it"})
+
+
+class HolderBindingSchema(OutputSchema):
+    bound = ma.fields.Boolean(metadata={"description": "Something in the credential ties it to you"})
+    by = ma.fields.String(metadata={"description": "subject (your account's subject id), did (you proved the DID's "
+                                    "key), email or name (an identifier matches your account; a claim, not a "
+                                    "proof), or none"})
+    proven = ma.fields.Boolean(metadata={"description": "Bound by subject id or a DID proof"})
+    copy = ma.fields.Boolean(metadata={"description": "Another wallet on this service held this credential before "
+                                       "you added it: a copy that does not show it is yours"})
+    bound_at = ma.fields.DateTime(allow_none=True)
+    can_prove = ma.fields.String(allow_none=True, metadata={
+        "description": "A did:key/did:jwk the credential names that you can still prove control of "
+        "(`GET`/`POST /api/v1/credentials/{id}/binding`)"})
+    subject = ma.fields.Nested(NamedSubjectSchema)
+    detail = ma.fields.String(metadata={"description": "One sentence saying what this means"})
+
+
+class IssuerTrustSchema(OutputSchema):
+    kind = ma.fields.String(metadata={"description": ", ".join(TRUST_KINDS) + ": an organisation on this server "
+                                      "(by its signing keys), an issuer in the operator's registry, a signer we "
+                                      "do not know, or not confirmed (the signature or key could not be checked)"})
+    known = ma.fields.Boolean(metadata={"description": "organisation or registry: `name` is vouched for"})
+    name = ma.fields.String(allow_none=True, metadata={"description": "The name we vouch for (known issuers only)"})
+    claimed_name = ma.fields.String(allow_none=True, metadata={"description": "The name the credential gives"})
+    issuer_id = ma.fields.String(allow_none=True)
+    signer = ma.fields.String(allow_none=True, metadata={"description": "The DID of the key that signed it"})
+    organisation = ma.fields.String(allow_none=True, metadata={"description": "The organisation's slug here"})
+    registry = ma.fields.String(allow_none=True, metadata={"description": "The registry that lists the issuer"})
+    url = ma.fields.String(allow_none=True)
+
+
 class HeldCredentialSchema(OutputSchema):
     id = ma.fields.UUID()
     format = ma.fields.String(metadata={"description": "vc-json, vc-jwt or ob2"})
@@ -86,6 +130,9 @@ class HeldCredentialSchema(OutputSchema):
     outcome = ma.fields.String(allow_none=True, metadata={"description": "The latest verification's outcome"})
     verified_at = ma.fields.DateTime(allow_none=True)
     status_checked_at = ma.fields.DateTime(allow_none=True)
+    binding = ma.fields.Nested(HolderBindingSchema, metadata={"description": "Whom it names, and what ties it to you"})
+    issuer_trust = ma.fields.Nested(IssuerTrustSchema, metadata={
+        "description": "Which issuer it really is: signed by this key is not the same as known to be this issuer"})
 
 
 class HeldCredentialDetailSchema(HeldCredentialSchema):
@@ -107,6 +154,27 @@ class CredentialSummarySchema(OutputSchema):
 
 class PastedCredentialReportSchema(VerificationReportSchema):
     credential = ma.fields.Nested(CredentialSummarySchema, metadata={"description": "What the credential says"})
+    issuer_trust = ma.fields.Nested(IssuerTrustSchema)
+
+
+class BindingChallengeSchema(OutputSchema):
+    did = ma.fields.String(metadata={"description": "Sign with a key of this DID (kid: a DID URL of it)"})
+    nonce = ma.fields.String(metadata={"description": "Put this in the JWS payload's `nonce` claim"})
+    audience = ma.fields.String(metadata={"description": "Put this in the payload's `aud` claim"})
+    expires_at = ma.fields.DateTime()
+    algorithms = ma.fields.List(ma.fields.String(), metadata={"example": list(PROOF_ALGORITHMS)})
+
+
+class BindingStateSchema(OutputSchema):
+    binding = ma.fields.Nested(HolderBindingSchema)
+    challenge = ma.fields.Nested(BindingChallengeSchema, allow_none=True, metadata={
+        "description": "null when the credential names no did:key/did:jwk you could prove"})
+
+
+class BindingProofSchema(StrictSchema):
+    proof = ma.fields.String(required=True, validate=ma.validate.Length(1, 20_000), metadata={
+        "description": "A compact JWS (EdDSA or ES256) by the DID's key: header `kid` a DID URL of the DID, "
+        "payload `{nonce, aud, iat}` from the challenge"})
 
 
 class CredentialListArgsSchema(StrictSchema):
@@ -145,8 +213,38 @@ class CredentialExportArgsSchema(StrictSchema):
     )
 
 
-def _out(credential: HeldCredential) -> dict[str, Any]:
+def _registry() -> Any:
+    state = context.state()
+    source = state.extras.setdefault("issuer_registry", RegistryFile(state.settings.issuer_registry))
+    return source.current()
+
+
+def _directory() -> IssuerDirectory:
+    return IssuerDirectory.load(context.db(), registry=_registry(), base_url=context.state().settings.base_url)
+
+
+def _binding_out(credential: HeldCredential) -> dict[str, Any]:
+    binding = holding.binding_of(credential)
+    return {
+        "bound": binding.bound,
+        "by": binding.by,
+        "proven": binding.proven,
+        "copy": binding.copy,
+        "bound_at": binding.bound_at,
+        "can_prove": binding.can_prove,
+        "subject": {
+            "id": binding.subject.id,
+            "name": binding.subject.name,
+            "identity_types": [identity.identity_type for identity in binding.subject.identities],
+            "described": binding.subject.describe(),
+        },
+        "detail": binding.detail(),
+    }
+
+
+def _out(credential: HeldCredential, directory: IssuerDirectory | None = None) -> dict[str, Any]:
     now = context.now()
+    directory = directory or _directory()
     fields = (
         "id",
         "format",
@@ -168,9 +266,13 @@ def _out(credential: HeldCredential) -> dict[str, Any]:
         "status_checked_at",
         "verification",
     )
+    trust = directory.judge(credential.verification, issuer_id=credential.issuer_id,
+                            claimed_name=credential.issuer_name)
     return {
         **{name: getattr(credential, name) for name in fields},
         "expired": credential.expires_at is not None and credential.expires_at <= now,
+        "binding": _binding_out(credential),
+        "issuer_trust": trust.to_dict(),
     }
 
 
@@ -201,7 +303,8 @@ class Credentials(MethodView):
             limit=page.page_size,
         )
         pagination_parameters.item_count = total
-        return [_out(row) for row in rows]
+        directory = _directory()
+        return [_out(row, directory) for row in rows]
 
 
 @blp.route("/credentials/import")
@@ -223,6 +326,9 @@ class Import(MethodView):
 
         The credential is verified first. Invalid ones are refused and nothing is stored; expired ones and
         ones that could not be fully checked (an issuer's server was down) are kept with their report.
+        `binding` says whether it is tied to you; a credential another wallet here already holds is kept
+        as a copy (`binding.copy`), which share pages never present as yours. `issuer_trust` says whether
+        the issuer is known or only calls itself by its name.
         """
         db = context.db()
         credential = holding.import_credential(
@@ -397,4 +503,61 @@ class Verify(MethodView):
             request.get_data(), content_type=request.content_type, fetcher=context.fetcher(), now=now
         )
         summary = checked.summary
-        return {**checked.report, "credential": {**vars(summary), "expired": checked.expired}}
+        trust = _directory().judge(checked.report, issuer_id=summary.issuer_id, claimed_name=summary.issuer_name)
+        return {**checked.report, "credential": {**vars(summary), "expired": checked.expired},
+                "issuer_trust": trust.to_dict()}
+
+
+def _binding_key() -> bytes:
+    return derive_key(context.state().secrets.secret_key, "holder-binding")
+
+
+def _binding_audience() -> str:
+    return context.state().settings.base_url.rstrip("/")
+
+
+@blp.route("/credentials/<uuid:credential_id>/binding")
+class CredentialBinding(MethodView):
+    @blp.login_required
+    @blp.response(200, BindingStateSchema)
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    def get(self, credential_id: uuid.UUID) -> dict[str, Any]:
+        """Whom a credential names, what ties it to you, and a challenge to prove its DID
+
+        When the credential names a `did:key` or `did:jwk` subject, `challenge` is a fresh nonce (valid 10
+        minutes): sign a JWS with that DID's key — header `{"alg": "EdDSA" or "ES256", "kid": "<did>#…"}`,
+        payload `{"nonce": …, "aud": …, "iat": <now>}` — and `POST` it here to bind the credential to you.
+        """
+        db = context.db()
+        credential = _mine(credential_id)
+        challenge = None
+        if holding.binding_of(credential).subject.provable_did is not None:
+            made = holding.binding_challenge(
+                db, account_id=context.principal().account_id, credential_id=credential.id, key=_binding_key(),
+                audience=_binding_audience(), now=context.now(),
+            )
+            challenge = {**vars(made), "algorithms": list(PROOF_ALGORITHMS)}
+        return {"binding": _binding_out(credential), "challenge": challenge}
+
+    @blp.login_required
+    @blp.arguments(BindingProofSchema)
+    @blp.response(200, HeldCredentialDetailSchema)
+    @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
+    @blp.alt_response(
+        422,
+        description="The proof does not verify, its challenge is not ours or expired, or the credential names "
+        "no DID to prove (`credential.binding_failed`)",
+    )
+    def post(self, body: dict[str, Any], credential_id: uuid.UUID) -> dict[str, Any]:
+        """Bind a credential to you by proving you hold its subject DID's key
+
+        The credential's `binding` becomes `did` (unless it already names your account). A copy stays
+        marked as a copy, but is then bound: you proved you are the person it was issued to.
+        """
+        db = context.db()
+        credential = holding.prove_binding(
+            db, account_id=context.principal().account_id, credential_id=credential_id, proof=body["proof"],
+            key=_binding_key(), audience=_binding_audience(), now=context.now(),
+        )
+        db.commit()
+        return _out(credential)

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from wallet.credentials.parse import UnsupportedFormat
 from wallet.errors import DomainError
+from wallet.holding import binding as binding_rules
 from wallet.holding.checking import Checked, Fetcher, check_credential, fetch_credential, require_acceptable
 from wallet.holding.summary import CredentialSummary, content_hash, summarise
-from wallet.models import HeldCredential
+from wallet.models import Account, HeldCredential
 from wallet.sync.changes import record_entry_added, record_entry_removed, record_server_facts
 
 SOURCES = frozenset({"claim", "import", "award", "sync"})
@@ -44,6 +45,35 @@ def _same_credential(db: Session, *, account_id: uuid.UUID, summary: CredentialS
         .where(HeldCredential.account_id == account_id, HeldCredential.credential_id == summary.credential_id, issuer)
         .limit(1)
     )
+
+
+def _held_by_another(
+    db: Session, *, account_id: uuid.UUID, digest: str, proof_hash: str | None, id_hash: str | None
+) -> bool:
+    """Whether another account here already holds this credential: the same signature, or the same issuer and
+    id (both indexed; equal bytes imply either), else — for an unsigned credential without id — the same bytes."""
+    same = []
+    if proof_hash is not None:
+        same.append(HeldCredential.proof_hash == proof_hash)
+    if id_hash is not None:
+        same.append(HeldCredential.id_hash == id_hash)
+    if not same:
+        same.append(HeldCredential.content_hash == digest)
+    found = db.scalar(
+        select(HeldCredential.id).where(HeldCredential.account_id != account_id, or_(*same)).limit(1)
+    )
+    return found is not None
+
+
+def _initial_binding(db: Session, *, account_id: uuid.UUID, raw: bytes, copy: bool) -> str:
+    account = db.get(Account, account_id)
+    if account is None:
+        return "none"
+    facts = binding_rules.AccountFacts(
+        subject_id=account.subject_id, display_name=account.display_name or "", email=account.email
+    )
+    subject = binding_rules.named_subject(binding_rules.decoded(raw))
+    return binding_rules.initial_binding(subject, account=facts, copy=copy)
 
 
 def record_verification(
@@ -107,6 +137,10 @@ def add_credential(
             "This credential is already in your wallet (another copy of it).",
             existing_id=str(duplicate.id),
         )
+    proof_hash = binding_rules.proof_hash(raw)
+    id_hash = binding_rules.id_hash(issuer_id=summary.issuer_id, credential_id=summary.credential_id)
+    copy = _held_by_another(db, account_id=account_id, digest=digest, proof_hash=proof_hash, id_hash=id_hash)
+    holder_binding = _initial_binding(db, account_id=account_id, raw=raw, copy=copy)
     credential = HeldCredential(
         account_id=account_id,
         content_hash=digest,
@@ -124,6 +158,11 @@ def add_credential(
         tags=[],
         source=source,
         added_at=now,
+        holder_binding=holder_binding,
+        holder_bound_at=now if holder_binding != "none" else None,
+        copy_of_held=copy,
+        proof_hash=proof_hash,
+        id_hash=id_hash,
     )
     db.add(credential)
     try:
@@ -370,3 +409,55 @@ def refresh_stale_verifications(
         record_verification(db, credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
     db.flush()
     return len(credentials)
+
+
+def binding_of(credential: HeldCredential) -> binding_rules.HolderBinding:
+    """Whom the credential names and what ties it to its holder."""
+    return binding_rules.holder_binding(
+        by=credential.holder_binding, copy=credential.copy_of_held, bound_at=credential.holder_bound_at,
+        raw=credential.raw,
+    )
+
+
+def _provable_did(credential: HeldCredential) -> str:
+    did = binding_of(credential).subject.provable_did
+    if did is None:
+        raise DomainError(
+            "credential.binding_failed",
+            "This credential names no did:key or did:jwk subject, so there is no key to prove control of.",
+        )
+    return did
+
+
+def binding_challenge(
+    db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, key: bytes, audience: str, now: dt.datetime
+) -> binding_rules.Challenge:
+    """A challenge for the learner to sign with the key of the DID their credential names."""
+    credential = get_credential(db, account_id=account_id, credential_id=credential_id)
+    return binding_rules.binding_challenge(
+        key=key, account_id=account_id, credential_id=credential.id, did=_provable_did(credential),
+        audience=audience, now=now,
+    )
+
+
+def prove_binding(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    credential_id: uuid.UUID,
+    proof: str,
+    key: bytes,
+    audience: str,
+    now: dt.datetime,
+) -> HeldCredential:
+    """Bind the credential to the learner by their signature over a challenge (``credential.binding_failed``)."""
+    credential = get_credential(db, account_id=account_id, credential_id=credential_id)
+    did = _provable_did(credential)
+    binding_rules.check_binding_proof(
+        proof, key=key, account_id=account_id, credential_id=credential.id, did=did, audience=audience, now=now
+    )
+    if credential.holder_binding != "subject":
+        credential.holder_binding = "did"
+        credential.holder_bound_at = now
+    db.flush()
+    return credential

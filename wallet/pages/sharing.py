@@ -20,32 +20,31 @@ Policy that allows nothing but this origin's images and stylesheet.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json as json_module
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
-from sqlalchemy import select
 
 from wallet.api import context
 from wallet.api.problems import problem_response
-from wallet.credentials.baking import BakingError, bake_png, is_png
 from wallet.credentials.fetcher import GuardedFetcher
 from wallet.errors import DomainError
-from wallet.holding.checking import check_credential
-from wallet.models import Account, Achievement, HeldCredential, IssuerKey, Organisation, ShareLink, ShareTarget
+from wallet.holding.registry import IssuerRegistry, RegistryFile
+from wallet.holding.services import verify_held
+from wallet.models import HeldCredential, ShareLink, ShareTarget
 from wallet.qr.render import render_png
+from wallet.sharing import pages as read_models
 from wallet.sharing import services as sharing
-from wallet.sharing.badge import BadgeView, badge_view, linkedin_add_url, safe_url
+from wallet.sharing.badge import badge_view
 from wallet.sharing.fetching import ImageCache, LocalFirstFetcher
+from wallet.sharing.images import baked_badge_png
 from wallet.sharing.limits import MissLimiter
-from wallet.sharing.verdict import VerificationCache, cached_report, verdict
+from wallet.sharing.verdict import VerificationCache
 
 log = logging.getLogger("wallet.sharing")
 
@@ -77,6 +76,13 @@ def _setup(setup: BlueprintSetupState) -> None:
 
 def sharing_state() -> SharingState:
     return context.state().extras["sharing"]
+
+
+def _registry() -> IssuerRegistry:
+    """The operator's issuer registry (``WALLET_ISSUER_REGISTRY``), re-read when its file changes."""
+    state = context.state()
+    source = state.extras.setdefault("issuer_registry", RegistryFile(state.settings.issuer_registry))
+    return source.current()
 
 
 def _base_url() -> str:
@@ -196,60 +202,13 @@ def _open_collection(slug: str, link: ShareLink, *, json: bool = False) -> shari
     return collection
 
 
-def _learner_name(link: ShareLink) -> str:
-    account = context.db().get(Account, link.account_id)
-    return (account.display_name or account.username) if account else "the holder"
-
-
-def _verdict_for(held: HeldCredential, *, learner: str, now: dt.datetime) -> Any:
-    badge = badge_view(held)
-    cached = cached_report(context.db(), held=held, cache=sharing_state().reports, base_url=_base_url(),
-                           verify=_verify, now=now)
-    return verdict(cached.report, checked_at=cached.checked_at, issuer=badge.issuer_name, learner=learner,
-                   issued_at=badge.issued_at, expires_at=badge.expires_at)
-
-
-def _issued_text(held: HeldCredential) -> tuple[bytes, str]:
-    """The credential as issued and its media type (JSON-LD, or the JWT as text)."""
-    raw = held.raw
-    if raw.lstrip()[:1] == b"{":
-        return raw, "application/ld+json"
-    return raw, held.media_type or "application/jwt"
-
-
 def _verify(held: HeldCredential) -> dict[str, Any]:
-    try:
-        return check_credential(held.raw, content_type=held.media_type, fetcher=_fetcher(), now=context.now()).report
-    except DomainError as error:
-        reason = f"could not be checked: {error.detail}"
-        return {
-            "outcome": "indeterminate",
-            "checks": [
-                {"name": name, "outcome": "indeterminate", "detail": reason}
-                for name in ("proof", "issuer_key", "validity", "status", "shape")
-            ],
-        }
+    return verify_held(held, fetcher=_fetcher(), now=context.now())
 
 
-_PROFILE = re.compile(r"^/issuers/(?P<slug>[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?)$")
-
-
-def _issuer_link(badge: BadgeView) -> tuple[str | None, bool]:
-    """Where the issuer's name links: our issuer page for our organisations, else their own website."""
-    base = _base_url()
-    issuer_id = badge.issuer_id or ""
-    match = _PROFILE.match(issuer_id[len(base) :]) if issuer_id.startswith(base + "/") else None
-    if match is None and issuer_id.startswith("did:"):
-        slug = context.db().scalar(
-            select(Organisation.slug)
-            .join(IssuerKey, IssuerKey.organisation_id == Organisation.id)
-            .where(IssuerKey.did == issuer_id)
-        )
-        if slug:
-            return url_for("sharing_pages.issuer_page", slug=slug), True
-    if match is not None:
-        return url_for("sharing_pages.issuer_page", slug=match["slug"]), True
-    return badge.issuer_url, False
+def _models() -> dict[str, Any]:
+    """What every read model of a public page needs from the app."""
+    return {"registry": _registry(), "cache": sharing_state().reports, "base_url": _base_url(), "verify": _verify}
 
 
 def _date(moment: dt.datetime | None) -> str:
@@ -271,34 +230,12 @@ def share_page(slug: str) -> Response:
     link, held = _open(slug)
     db = context.db()
     now = context.now()
-    learner = _learner_name(link)
-    badge = badge_view(held)
-    indexable, show_evidence = link.allow_indexing, link.show_evidence
     sharing.record_view(db, share_id=link.id, now=now)
     db.commit()
-    result = _verdict_for(held, learner=learner, now=now)
-    share_url = sharing.share_url(_base_url(), slug)
-    issuer_href, issuer_internal = _issuer_link(badge)
-    html = render_template(
-        "sharing/share.html",
-        badge=badge,
-        verdict=result,
-        learner=learner,
-        slug=slug,
-        share_url=share_url,
-        linkedin_url=linkedin_add_url(badge, share_url=share_url),
-        issuer_href=issuer_href,
-        issuer_internal=issuer_internal,
-        indexable=indexable,
-        show_evidence=show_evidence,
-        image_abs_url=f"{share_url}/image",
-        date=_date,
-        when=_when,
-        now=now,
-        expired=badge.expires_at is not None and badge.expires_at <= now,
-        download_name=re.sub(r"[^A-Za-z0-9]+", "-", badge.name).strip("-").lower() or "badge",
-    )
-    return _page(html, indexable=indexable)
+    page = read_models.badge_page(db, link=link, held=held, now=now, **_models())
+    html = render_template("sharing/share.html", page=page, panel=page.panel, badge=page.panel.badge,
+                           verdict=page.panel.verdict, slug=slug, date=_date, when=_when)
+    return _page(html, indexable=page.indexable)
 
 
 def _collection_page(slug: str, link: ShareLink) -> Response:
@@ -306,21 +243,11 @@ def _collection_page(slug: str, link: ShareLink) -> Response:
     db = context.db()
     now = context.now()
     collection = _open_collection(slug, link)
-    learner = _learner_name(link)
-    indexable = link.allow_indexing
     sharing.record_view(db, share_id=link.id, now=now)
     db.commit()
-    items = []
-    for held in collection.credentials:
-        badge = badge_view(held)
-        issuer_href, issuer_internal = _issuer_link(badge)
-        items.append({"badge": badge, "verdict": _verdict_for(held, learner=learner, now=now),
-                      "issuer_href": issuer_href, "issuer_internal": issuer_internal,
-                      "expired": badge.expires_at is not None and badge.expires_at <= now})
-    html = render_template("sharing/collection.html", name=collection.name, learner=learner, items=items,
-                           slug=slug, share_url=sharing.share_url(_base_url(), slug), indexable=indexable,
-                           date=_date, when=_when)
-    return _page(html, indexable=indexable)
+    page = read_models.collection_page(db, link=link, collection=collection, now=now, **_models())
+    html = render_template("sharing/collection.html", page=page, slug=slug, date=_date, when=_when)
+    return _page(html, indexable=page.indexable)
 
 
 @blp.get("/s/<slug>.json")
@@ -329,7 +256,7 @@ def share_json(slug: str) -> Response:
     link = _open_link(slug, json=True)
     if link.target_kind is ShareTarget.COLLECTION:
         collection = _open_collection(slug, link, json=True)
-        issued = [_issued_text(held) for held in collection.credentials]
+        issued = [read_models.issued_text(held) for held in collection.credentials]
         body = json_module.dumps({
             "name": collection.name,
             "credentials": [json_module.loads(text) if media.endswith("json") else text.decode()
@@ -338,7 +265,7 @@ def share_json(slug: str) -> Response:
         media_type = "application/json"
     else:
         _link, held = _open(slug, json=True)
-        body, media_type = _issued_text(held)
+        body, media_type = read_models.issued_text(held)
     response = Response(body, mimetype=media_type)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
@@ -363,45 +290,13 @@ def share_image(slug: str) -> Response:
     return response
 
 
-def _placeholder_png(name: str) -> bytes:
-    """A plain round badge with the badge's initials, for credentials that carry no usable image."""
-    from PIL import Image, ImageDraw
-
-    size = 256
-    image = Image.new("RGBA", (size, size), (255, 255, 255, 0))
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((8, 8, size - 8, size - 8), fill=(31, 78, 121, 255))
-    initials = "".join(word[0] for word in name.split()[:2]).upper() or "B"
-    draw.text((size / 2, size / 2), initials, fill=(255, 255, 255, 255), anchor="mm", font_size=96)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _as_png(image: tuple[bytes, str] | None, name: str) -> bytes:
-    if image is not None and is_png(image[0]):
-        return image[0]
-    if image is not None and image[1] == "image/svg+xml":
-        import cairosvg
-
-        try:
-            return cairosvg.svg2png(bytestring=image[0], output_width=512, unsafe=False)
-        except Exception as error:  # a malformed SVG from a stranger: fall back to the placeholder
-            log.info("badge SVG could not be rendered: %s", type(error).__name__)
-    return _placeholder_png(name)
-
-
 @blp.get("/s/<slug>.png")
 def share_png(slug: str) -> Response:
     """The badge as a PNG with the credential baked in (an ``iTXt`` chunk ``openbadgecredential``)."""
     _link, held = _open(slug)
-    body, _media_type = _issued_text(held)
-    png = _as_png(_badge_image(held), badge_view(held).name)
+    body, _media_type = read_models.issued_text(held)
     keyword = "openbadges" if held.format == "ob2" else "openbadgecredential"
-    try:
-        baked = bake_png(png, body.decode("utf-8"), keyword=keyword)
-    except (BakingError, UnicodeDecodeError):
-        baked = bake_png(_placeholder_png(badge_view(held).name), body.decode("utf-8", "replace"), keyword=keyword)
+    baked = baked_badge_png(_badge_image(held), name=badge_view(held).name, credential=body, keyword=keyword)
     response = Response(baked, mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
@@ -420,28 +315,17 @@ def share_qr(slug: str) -> Response:
 @blp.get("/issuers/<slug>/about")
 def issuer_page(slug: str) -> Response:
     """Who an organisation is, the keys it signs with and the badges it awards."""
-    db = context.db()
-    organisation = db.scalar(select(Organisation).where(Organisation.slug == slug))
-    if organisation is None:
+    about = read_models.issuer_about(context.db(), slug=slug, base_url=_base_url())
+    if about is None:
         title, text = "No such issuer", "No organisation issues badges under this name here."
         return _page(render_template("sharing/gone.html", title=title, text=text, status=404), status=404)
-    keys = db.scalars(
-        select(IssuerKey)
-        .where(IssuerKey.organisation_id == organisation.id)
-        .order_by(IssuerKey.retired_at.is_not(None), IssuerKey.created_at.desc())
-    ).all()
-    achievements = db.scalars(
-        select(Achievement)
-        .where(Achievement.organisation_id == organisation.id, Achievement.archived_at.is_(None))
-        .order_by(Achievement.name)
-    ).all()
     html = render_template(
         "sharing/issuer.html",
-        organisation=organisation,
-        keys=keys,
-        achievements=achievements,
-        website=safe_url(organisation.url),
-        profile_url=f"{_base_url()}/issuers/{slug}",
+        organisation=about.organisation,
+        keys=about.keys,
+        achievements=about.achievements,
+        website=about.website,
+        profile_url=about.profile_url,
         date=_date,
     )
     return _page(html, indexable=True)

@@ -32,6 +32,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wallet.holding.binding import HolderBinding
+from wallet.holding.trust import IssuerTrust
 from wallet.models import HeldCredential, Organisation, StatusList
 from wallet.sharing.badge import decoded_credential
 
@@ -165,8 +167,9 @@ class PanelRow:
 
 @dataclass(frozen=True)
 class Verdict:
-    """``kind`` is ``genuine``, ``expired``, ``revoked``, ``suspended``, ``not_yet_valid``, ``unchecked``
-    or ``not_genuine``; ``sentence`` is the one plain sentence at the top of the panel."""
+    """``kind`` is ``genuine``, ``unknown_issuer`` (valid, but signed by nobody we know), ``expired``,
+    ``revoked``, ``suspended``, ``not_yet_valid``, ``unchecked`` or ``not_genuine``;
+    ``sentence`` is the one plain sentence at the top of the panel."""
 
     kind: str
     sentence: str
@@ -261,10 +264,47 @@ def verdict(
     learner: str,
     issued_at: dt.datetime | None,
     expires_at: dt.datetime | None,
+    trust: IssuerTrust | None = None,
+    holder: HolderBinding | None = None,
+    sharer: str = "the person sharing it",
 ) -> Verdict:
-    """The panel and its sentence for ``report`` (a :class:`VerificationReport` dict)."""
+    """The panel and its sentence for ``report`` (a :class:`VerificationReport` dict).
+
+    With ``trust`` and ``holder`` the words name the issuer as far as we can vouch for it and the recipient
+    as the credential names them (``issuer``/``learner`` are then ignored), and the panel gains an "Issuer"
+    and an "Issued to" row; a badge bound to nobody, or a copy, says so in its sentence.
+    """
+    if trust is not None:
+        issuer = issuer_words(trust)
+    if holder is not None:
+        learner = recipient_words(holder, sharer=sharer)
+    issuer_known = trust is None or trust.known
     checks = _checks(report)
-    rows = _rows(checks, issuer=issuer, expires_at=expires_at)
+    rows = _rows(checks, issuer=issuer if issuer_known else _key_owner(trust), expires_at=expires_at)
+    if trust is not None:
+        rows.append(_issuer_row(trust))
+    if holder is not None:
+        rows.append(_holder_row(holder, sharer=sharer))
+    result = _verdict(checks, rows, checked_at=checked_at, issuer=issuer, learner=learner,
+                      issued_at=issued_at, expires_at=expires_at, issuer_known=issuer_known)
+    if holder is None or holder.bound or result.kind == "not_genuine":
+        return result
+    why = "it is a copy of a badge another wallet here holds" if holder.copy else "nothing shows it was issued to them"
+    return Verdict(result.kind, f"{result.sentence} It is not bound to {sharer}, who is sharing it: {why}.",
+                   result.rows, result.checked_at)
+
+
+def _verdict(
+    checks: dict[str, tuple[str, str]],
+    rows: list[PanelRow],
+    *,
+    checked_at: dt.datetime,
+    issuer: str,
+    learner: str,
+    issued_at: dt.datetime | None,
+    expires_at: dt.datetime | None,
+    issuer_known: bool,
+) -> Verdict:
     outcome = {name: result[0] for name, result in checks.items()}
     facts = f"issued by {issuer} to {learner} on {_date(issued_at)}"
     failed = [name for name, result in outcome.items() if result == "failed"]
@@ -290,8 +330,9 @@ def verdict(
             return Verdict(
                 "not_yet_valid", f"Not valid yet: {facts}, but it only becomes valid later.", rows, checked_at
             )
+        genuine = "genuine, " if issuer_known else ""
         return Verdict(
-            "expired", f"Expired: genuine, {facts}, but it expired on {_date(expires_at)}.", rows, checked_at
+            "expired", f"Expired: {genuine}{facts}, but it expired on {_date(expires_at)}.", rows, checked_at
         )
     unknown = [
         name
@@ -306,4 +347,74 @@ def verdict(
             rows,
             checked_at,
         )
+    if not issuer_known:
+        return Verdict(
+            "unknown_issuer",
+            f"Unknown issuer: this badge is validly signed, but by {issuer}, and nothing shows who holds that "
+            f"key. It says it was issued to {learner} on {_date(issued_at)}.",
+            rows,
+            checked_at,
+        )
     return Verdict("genuine", f"Genuine: {facts}.", rows, checked_at)
+
+
+# --- who issued it, and to whom -------------------------------------------------------------------------
+
+
+def issuer_words(trust: IssuerTrust) -> str:
+    """The issuer as we can vouch for it: a known name, or "an issuer we don't know, calling itself X"."""
+    if trust.known and trust.name:
+        return trust.name
+    claimed = f"calling itself {trust.claimed_name}" if trust.claimed_name else "giving no name"
+    if trust.kind == "unknown":
+        return f"an issuer we don't know, {claimed}"
+    return f"an issuer {claimed}"
+
+
+def _short(identifier: str | None) -> str:
+    if not identifier:
+        return "unnamed"
+    return identifier if len(identifier) <= 60 else identifier[:40] + "…" + identifier[-8:]
+
+
+def _key_owner(trust: IssuerTrust | None) -> str:
+    return f"the issuer the badge names ({_short(trust.issuer_id if trust else None)})"
+
+
+def _issuer_row(trust: IssuerTrust) -> PanelRow:
+    detail = f"issuer id {_short(trust.issuer_id)}; signing key of {_short(trust.signer)}"
+    if trust.kind == "organisation":
+        return PanelRow("Issuer", "good", f"Known: {trust.name} issues badges on this service", detail)
+    if trust.kind == "registry":
+        return PanelRow("Issuer", "good", f"Known: listed as {trust.name} in {trust.registry}", detail)
+    if trust.kind == "unknown":
+        return PanelRow("Issuer", "unknown", f"Not known: {issuer_words(trust)}", detail)
+    return PanelRow("Issuer", "unknown", "Could not confirm who signed it", detail)
+
+
+def recipient_words(holder: HolderBinding, *, sharer: str) -> str:
+    """Whom the badge was issued to, as the badge names them (the sharer only when it is bound to them)."""
+    if holder.proven:
+        return sharer
+    return holder.subject.describe()
+
+
+def _holder_row(holder: HolderBinding, *, sharer: str) -> PanelRow:
+    named = holder.subject.describe()
+    detail = f"the badge names {named}"
+    if holder.by == "subject":
+        return PanelRow("Issued to", "good", f"{sharer}, who is sharing it: it names their wallet account here",
+                        detail)
+    if holder.by == "did":
+        return PanelRow("Issued to", "good", f"{sharer}, who is sharing it: they proved they hold the key it names",
+                        detail)
+    if holder.by == "email":
+        return PanelRow("Issued to", "unknown", f"{named}: the email address on the account of {sharer}, who is "
+                        "sharing it (not verified by us)", detail)
+    if holder.by == "name":
+        return PanelRow("Issued to", "unknown", f"{named}: the name on the account of {sharer}, who is sharing it "
+                        "(a name, not a proof)", detail)
+    if holder.copy:
+        return PanelRow("Issued to", "bad", f"{named}. Not bound to {sharer}, who is sharing it: a copy of a badge "
+                        "another wallet here holds", detail)
+    return PanelRow("Issued to", "unknown", f"{named}. Not bound to {sharer}, who is sharing it", detail)
