@@ -37,6 +37,7 @@ class Reason(StrEnum):
     PROOF_UNDEFINED_TERMS = "proof.undefined_terms"
     PROOF_NOT_CANONICALISABLE = "proof.not_canonicalisable"
     PROOF_CONTEXT_UNKNOWN = "proof.context_unknown"
+    PROOF_TOO_COMPLEX = "proof.too_complex"
     PROOF_CRYPTOSUITE_UNSUPPORTED = "proof.cryptosuite_unsupported"
     PROOF_TYPE_UNSUPPORTED = "proof.type_unsupported"
     PROOF_CHAIN_UNSUPPORTED = "proof.chain_unsupported"
@@ -143,6 +144,7 @@ FAILED = frozenset(
 INDETERMINATE = frozenset(
     {
         Reason.PROOF_CONTEXT_UNKNOWN,
+        Reason.PROOF_TOO_COMPLEX,
         Reason.PROOF_CRYPTOSUITE_UNSUPPORTED,
         Reason.PROOF_TYPE_UNSUPPORTED,
         Reason.PROOF_CHAIN_UNSUPPORTED,
