@@ -51,6 +51,7 @@ IssuerKeysResolver = Callable[[str], list[tuple[str, PublicKey]]]
 """Issuer id → its (verification method id, public key) pairs; raises LookupError when unreachable."""
 
 ALGORITHMS = ("EdDSA", "ES256", "ES384", "RS256", "PS256")
+MIN_RSA_BITS = 2048
 FORBIDDEN_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
 _EC_ALGORITHMS = {"ES256": "secp256r1", "ES384": "secp384r1"}
 _JWK_CURVES = {"OKP": ("Ed25519",), "EC": ("P-256", "P-384", "P-521"), "RSA": (None,)}
@@ -135,6 +136,8 @@ def jwk_to_public_key(jwk: Mapping[str, Any]) -> PublicKey:
         raise InvalidKey(f"unusable JWK: {type(exc).__name__}") from exc
     if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
         raise InvalidKey(f"the JWK is not a public key of type {kty!r}")
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise InvalidKey(f"a {key.key_size}-bit RSA key is too short to sign anything (at least {MIN_RSA_BITS})")
     return key
 
 

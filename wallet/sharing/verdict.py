@@ -16,7 +16,8 @@ and at the credential's own validity boundaries (so a badge never shows "not exp
 The page says when the shown result was computed ("last checked").
 
 **Words.** One sentence sums the result up. Anything that could not be established is said plainly
-("could not check"), never rounded to "not revoked".
+("could not check"), never rounded to "not revoked". What is said is decided by each check's ``outcome``
+and its reason code (:class:`wallet.credentials.reasons.Reason`), never by parsing its English ``detail``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wallet.credentials.reasons import Reason
 from wallet.models import HeldCredential, Organisation, StatusList
 from wallet.sharing.badge import decoded_credential
 
@@ -186,6 +188,15 @@ def _checks(report: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
+def _reasons(report: Mapping[str, Any]) -> dict[str, str]:
+    """Each check's reason code (empty for reports stored before codes existed)."""
+    return {
+        str(check.get("name")): str(check.get("reason") or "")
+        for check in report.get("checks", [])
+        if isinstance(check, Mapping)
+    }
+
+
 _UNKNOWN_WORDS = {
     "proof": "the signature",
     "issuer_key": "that the key belongs to the issuer",
@@ -195,7 +206,13 @@ _UNKNOWN_WORDS = {
 }
 
 
-def _rows(checks: dict[str, tuple[str, str]], *, issuer: str, expires_at: dt.datetime | None) -> list[PanelRow]:
+def _rows(
+    checks: dict[str, tuple[str, str]],
+    reasons: dict[str, str],
+    *,
+    issuer: str,
+    expires_at: dt.datetime | None,
+) -> list[PanelRow]:
     proof, proof_detail = checks.get("proof", ("indeterminate", "not checked"))
     key, key_detail = checks.get("issuer_key", ("indeterminate", "not checked"))
     status, status_detail = checks.get("status", ("indeterminate", "not checked"))
@@ -222,7 +239,7 @@ def _rows(checks: dict[str, tuple[str, str]], *, issuer: str, expires_at: dt.dat
     if status == "passed":
         rows.append(PanelRow("Revocation", "good", "Not revoked: checked with the issuer's status list", status_detail))
     elif status == "failed":
-        word = "Suspended" if "suspended" in status_detail else "Revoked"
+        word = "Suspended" if reasons.get("status") == Reason.STATUS_SUSPENDED else "Revoked"
         rows.append(PanelRow("Revocation", "bad", f"{word} by the issuer", status_detail))
     elif status == "skipped":
         rows.append(
@@ -240,9 +257,9 @@ def _rows(checks: dict[str, tuple[str, str]], *, issuer: str, expires_at: dt.dat
     elif validity == "failed":
         text = (
             f"Expired on {_date(expires_at)}"
-            if "expired" in validity_detail
+            if reasons.get("validity") == Reason.VALIDITY_EXPIRED
             else "Not valid yet"
-            if "not valid before" in validity_detail
+            if reasons.get("validity") == Reason.VALIDITY_NOT_YET_VALID
             else "Its dates are not valid"
         )
         rows.append(PanelRow("Expiry", "bad", text, validity_detail))
@@ -264,7 +281,8 @@ def verdict(
 ) -> Verdict:
     """The panel and its sentence for ``report`` (a :class:`VerificationReport` dict)."""
     checks = _checks(report)
-    rows = _rows(checks, issuer=issuer, expires_at=expires_at)
+    reasons = _reasons(report)
+    rows = _rows(checks, reasons, issuer=issuer, expires_at=expires_at)
     outcome = {name: result[0] for name, result in checks.items()}
     facts = f"issued by {issuer} to {learner} on {_date(issued_at)}"
     failed = [name for name, result in outcome.items() if result == "failed"]
@@ -278,7 +296,7 @@ def verdict(
         )
         return Verdict("not_genuine", f"Not genuine: {reason}. Do not rely on this badge.", rows, checked_at)
     if "status" in failed:
-        kind = "suspended" if "suspended" in checks["status"][1] else "revoked"
+        kind = "suspended" if reasons.get("status") == Reason.STATUS_SUSPENDED else "revoked"
         sentence = (
             f"Suspended: {issuer} has suspended this badge, which was {facts}."
             if kind == "suspended"
@@ -286,7 +304,7 @@ def verdict(
         )
         return Verdict(kind, sentence, rows, checked_at)
     if "validity" in failed:
-        if "not valid before" in checks["validity"][1]:
+        if reasons.get("validity") == Reason.VALIDITY_NOT_YET_VALID:
             return Verdict(
                 "not_yet_valid", f"Not valid yet: {facts}, but it only becomes valid later.", rows, checked_at
             )
