@@ -245,7 +245,10 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
         summary = checked.summary
         click.echo(f"{summary.achievement_name or 'Credential'} — issued by {summary.issuer_name or summary.issuer_id}")
         for check in report["checks"]:
-            click.echo(f"  {check['name']:<11} {check['outcome']:<14} {check['detail']}")
+            reason = f" [{check['reason']}]" if check.get("reason") else ""
+            click.echo(f"  {check['name']:<11} {check['outcome']:<14} {check['detail']}{reason}")
+        for warning in report.get("warnings", []):
+            click.echo(f"  warning     {warning['check']:<14} {warning['detail']} [{warning['reason']}]")
         click.echo(f"Result: {report['outcome'].upper()}")
     sys.exit(_VERIFY_EXIT.get(report["outcome"], 2))
 

@@ -30,6 +30,7 @@ from wallet.credentials.multikey import (
     resolve_did_key,
     verification_method_id,
 )
+from wallet.credentials.reasons import Reason
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 EDDSA = VECTORS / "w3c-vc-di-eddsa"
@@ -264,22 +265,42 @@ def test_flipping_any_signature_bit_breaks_it(byte: int, bit: int, cryptosuite: 
 def test_reasons_are_short_and_specific() -> None:
     signed = SIGNED["eddsa-rdfc-2022"]
     without_proof = {k: v for k, v in signed.items() if k != "proof"}
-    other_suite = copy.deepcopy(signed) | {"proof": signed["proof"] | {"cryptosuite": "ecdsa-rdfc-2019"}}
+    other_suite = copy.deepcopy(signed) | {"proof": signed["proof"] | {"cryptosuite": "ecdsa-sd-2023"}}
+    ecdsa_with_ed25519_key = copy.deepcopy(signed) | {"proof": signed["proof"] | {"cryptosuite": "ecdsa-rdfc-2019"}}
     unknown_context = copy.deepcopy(signed)
     unknown_context["@context"].append("https://evil.example/ctx")
     undefined_term = copy.deepcopy(signed)
     undefined_term["credentialSubject"]["shoeSize"] = 44
     other_purpose = copy.deepcopy(signed) | {"proof": signed["proof"] | {"proofPurpose": "authentication"}}
 
-    assert verify(without_proof, resolve_key=resolve_did_key).reason == "proof missing"
-    assert verify(other_suite, resolve_key=resolve_did_key).reason == "unsupported cryptosuite ecdsa-rdfc-2019"
+    def said(document: dict) -> tuple[str | None, Reason, bool]:
+        check = verify(document, resolve_key=resolve_did_key)
+        return check.reason, check.code, check.indeterminate
+
+    assert said(without_proof) == ("proof missing", Reason.PROOF_MISSING, False)
+    assert said(other_suite) == (
+        "cryptosuite ecdsa-sd-2023 is not implemented here",
+        Reason.PROOF_CRYPTOSUITE_UNSUPPORTED,
+        True,
+    )
+    assert said(ecdsa_with_ed25519_key)[1:] == (Reason.PROOF_KEY_TYPE_MISMATCH, False)
     assert verify(unknown_context, resolve_key=resolve_did_key) == ProofCheck(
-        False, verification_method_id(ISSUER_KEY), "eddsa-rdfc-2022", "unknown context https://evil.example/ctx", True
+        False,
+        verification_method_id(ISSUER_KEY),
+        "eddsa-rdfc-2022",
+        "unknown context https://evil.example/ctx",
+        True,
+        Reason.PROOF_CONTEXT_UNKNOWN,
     )
     assert verify(undefined_term, resolve_key=resolve_did_key) == ProofCheck(
-        False, verification_method_id(ISSUER_KEY), "eddsa-rdfc-2022", "undefined term shoeSize", False
+        False,
+        verification_method_id(ISSUER_KEY),
+        "eddsa-rdfc-2022",
+        "undefined term shoeSize",
+        False,
+        Reason.PROOF_UNDEFINED_TERMS,
     )
-    assert verify(other_purpose, resolve_key=resolve_did_key).reason == "proof purpose is not assertionMethod"
+    assert said(other_purpose) == ("proof purpose is not assertionMethod", Reason.PROOF_PURPOSE_MISMATCH, False)
 
 
 def test_key_that_cannot_be_resolved_is_indeterminate_not_invalid() -> None:
@@ -290,6 +311,7 @@ def test_key_that_cannot_be_resolved_is_indeterminate_not_invalid() -> None:
 
     assert not check.ok and check.indeterminate
     assert check.reason == "cannot resolve verification method: did:web host unreachable"
+    assert check.code == Reason.PROOF_KEY_UNRESOLVABLE
 
 
 def test_signature_by_another_key_does_not_match() -> None:

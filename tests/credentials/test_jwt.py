@@ -15,6 +15,7 @@ from wallet.credentials.jwt import (
     sign_vc_jwt,
     verify_vc_jwt,
 )
+from wallet.credentials.reasons import Reason
 
 ED_KEY = ed25519.Ed25519PrivateKey.generate()
 ISSUER = multikey.did_key_for(ED_KEY.public_key())
@@ -98,13 +99,20 @@ def test_a_token_signed_by_another_key_does_not_verify():
     assert not verify_vc_jwt(token).check.ok
 
 
-@pytest.mark.parametrize("alg", ["none", "HS256", "ES512"])
-def test_unaccepted_algorithms_are_refused(alg):
+@pytest.mark.parametrize(
+    ("alg", "code", "indeterminate"),
+    [
+        ("none", Reason.PROOF_ALGORITHM_FORBIDDEN, False),
+        ("HS256", Reason.PROOF_ALGORITHM_FORBIDDEN, False),
+        ("ES512", Reason.PROOF_ALGORITHM_UNSUPPORTED, True),
+    ],
+)
+def test_unaccepted_algorithms_are_refused(alg, code, indeterminate):
     header = {"alg": alg, "kid": multikey.verification_method_id(ED_KEY.public_key())}
     token = f"{b64(header)}.{b64({'vc': credential_v1()})}.c2ln"
     check = verify_vc_jwt(token).check
     assert not check.ok
-    assert "not accepted" in check.reason
+    assert (check.code, check.indeterminate) == (code, indeterminate)
 
 
 def test_an_algorithm_that_does_not_suit_the_key_is_refused():

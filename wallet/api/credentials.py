@@ -17,6 +17,7 @@ from wallet.accounts.tokens import derive_key
 from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
+from wallet.credentials.reasons import Reason
 from wallet.holding import exporting
 from wallet.holding import services as holding
 from wallet.holding.binding import PROOF_ALGORITHMS
@@ -50,10 +51,35 @@ _RAW_BODY = {
 }
 
 
+_REASON_CODES = sorted(reason.value for reason in Reason)
+
+
+class VerificationWarningSchema(OutputSchema):
+    reason = ma.fields.String(metadata={"description": "Stable code of the conformance remark", "enum": _REASON_CODES})
+    detail = ma.fields.String(metadata={"description": "The remark in words a person can read"})
+
+
+class ReportWarningSchema(VerificationWarningSchema):
+    check = ma.fields.String(metadata={"description": "The check it belongs to"})
+
+
 class VerificationCheckSchema(OutputSchema):
     name = ma.fields.String(metadata={"description": "proof, issuer_key, validity, status or shape"})
     outcome = ma.fields.String(metadata={"description": "passed, failed, indeterminate or skipped"})
-    detail = ma.fields.String(metadata={"description": "Why, in words a person can read"})
+    detail = ma.fields.String(metadata={"description": "Why, in words a person can read (may be reworded)"})
+    reason = ma.fields.String(
+        metadata={
+            "description": "Why, as a stable code (`<check>.<what>`, e.g. `proof.signature_mismatch`, "
+            "`status.revoked`): decide on this, never on `detail`. New codes may be added; treat an "
+            "unknown one by `outcome`. docs/credentials.md lists them.",
+            "enum": _REASON_CODES,
+            "example": "proof.verified",
+        }
+    )
+    warnings = ma.fields.List(
+        ma.fields.Nested(VerificationWarningSchema),
+        metadata={"description": "Conformance remarks that do not change the outcome"},
+    )
 
 
 class VerificationReportSchema(OutputSchema):
@@ -67,6 +93,17 @@ class VerificationReportSchema(OutputSchema):
     issuer = ma.fields.String(allow_none=True)
     verificationMethod = ma.fields.String(allow_none=True)
     verificationType = ma.fields.String(metadata={"description": "OB 2.0: hosted or signed"})
+    reasons = ma.fields.List(
+        ma.fields.String(metadata={"enum": _REASON_CODES}),
+        metadata={
+            "description": "The codes behind the outcome: the failed checks' when invalid, the "
+            "indeterminate checks' when it could not be checked, empty when valid"
+        },
+    )
+    warnings = ma.fields.List(
+        ma.fields.Nested(ReportWarningSchema),
+        metadata={"description": "Every check's warnings, with the check they belong to"},
+    )
     checks = ma.fields.List(ma.fields.Nested(VerificationCheckSchema))
 
 
@@ -416,8 +453,9 @@ class CredentialItem(MethodView):
     def delete(self, credential_id: uuid.UUID) -> None:
         """Delete a credential from your wallet"""
         db = context.db()
-        holding.delete_credential(db, account_id=context.principal().account_id, credential_id=credential_id,
-                                  now=context.now())
+        holding.delete_credential(
+            db, account_id=context.principal().account_id, credential_id=credential_id, now=context.now()
+        )
         db.commit()
 
 

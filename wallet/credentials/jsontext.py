@@ -14,10 +14,18 @@ from typing import Any
 MAX_DEPTH = 64
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def loads(text: str | bytes) -> Any:
-    """``json.loads`` that raises ``ValueError`` for nesting deeper than :data:`MAX_DEPTH`."""
+    """``json.loads`` that raises ``ValueError`` for nesting deeper than :data:`MAX_DEPTH`.
+
+    ``NaN``, ``Infinity`` and ``-Infinity`` (which Python's parser accepts) are refused too: they are not
+    JSON (RFC 8259 §6), and a date or number that is one must never reach a comparison.
+    """
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"JSON nested more than {MAX_DEPTH} levels deep") from None
     stack: list[tuple[Any, int]] = [(value, 1)]

@@ -33,6 +33,7 @@ from jwt.exceptions import InvalidTokenError
 
 from wallet.credentials.fetcher import JSON_TYPES, FetchError, FetchFailed, FetchResult
 from wallet.credentials.jwt import VcJwtError, decode_unverified
+from wallet.credentials.reasons import Reason
 from wallet.credentials.timestamps import parse_timestamp
 from wallet.credentials.verify import CheckResult, ReportOutcome, overall_outcome
 
@@ -114,16 +115,16 @@ def _resolve(fetcher: Fetcher, value: Any, what: str) -> dict[str, Any]:
 def _validity(assertion: Mapping[str, Any], now: datetime) -> CheckResult:
     issued = parse_timestamp(assertion.get("issuedOn"), allow_epoch=True)
     if issued is None:
-        return CheckResult("validity", "failed", "issuedOn is missing or not a date-time")
+        return CheckResult.of("validity", Reason.VALIDITY_MALFORMED_DATE, "issuedOn is missing or not a date-time")
     if now < issued:
-        return CheckResult("validity", "failed", f"issued in the future ({issued.isoformat()})")
+        return CheckResult.of("validity", Reason.VALIDITY_NOT_YET_VALID, f"issued in the future ({issued.isoformat()})")
     if "expires" in assertion:
         expires = parse_timestamp(assertion["expires"], allow_epoch=True)
         if expires is None:
-            return CheckResult("validity", "failed", "expires is not a date-time")
+            return CheckResult.of("validity", Reason.VALIDITY_MALFORMED_DATE, "expires is not a date-time")
         if now >= expires:
-            return CheckResult("validity", "failed", f"expired at {expires.isoformat()}")
-    return CheckResult("validity", "passed", "within its validity period")
+            return CheckResult.of("validity", Reason.VALIDITY_EXPIRED, f"expired at {expires.isoformat()}")
+    return CheckResult.of("validity", Reason.VALIDITY_CURRENT, "within its validity period")
 
 
 def _shape(assertion: Mapping[str, Any], badge: Mapping[str, Any], issuer: Mapping[str, Any]) -> CheckResult:
@@ -142,8 +143,8 @@ def _shape(assertion: Mapping[str, Any], badge: Mapping[str, Any], issuer: Mappi
         problems.append("issuer must be a Profile")
     problems += [f"issuer lacks {key}" for key in ("id", "name") if not issuer.get(key)]
     if problems:
-        return CheckResult("shape", "failed", "; ".join(problems))
-    return CheckResult("shape", "passed", "well-formed Open Badges 2.0 assertion")
+        return CheckResult.of("shape", Reason.SHAPE_NOT_AN_OPEN_BADGE, "; ".join(problems))
+    return CheckResult.of("shape", Reason.SHAPE_CONFORMS, "well-formed Open Badges 2.0 assertion")
 
 
 def _allowed_origin(assertion_id: str, issuer: Mapping[str, Any]) -> CheckResult:
@@ -162,8 +163,8 @@ def _allowed_origin(assertion_id: str, issuer: Mapping[str, Any]) -> CheckResult
         ok = bool(issuer_host) and host == issuer_host
         rule = f"the issuer's host {issuer_host}"
     if ok:
-        return CheckResult("issuer_key", "passed", f"{assertion_id} is allowed by {rule}")
-    return CheckResult("issuer_key", "failed", f"{assertion_id} is not allowed by {rule}")
+        return CheckResult.of("issuer_key", Reason.ISSUER_KEY_LISTED, f"{assertion_id} is allowed by {rule}")
+    return CheckResult.of("issuer_key", Reason.ISSUER_KEY_NOT_LISTED, f"{assertion_id} is not allowed by {rule}")
 
 
 def import_ob2(source: str | Mapping[str, Any], *, fetcher: Fetcher, now: datetime) -> Ob2Assertion:
@@ -216,17 +217,21 @@ def _import_hosted(url: str, *, fetcher: Fetcher, now: datetime) -> Ob2Assertion
     verification = assertion.get("verification")
     kind = str(verification.get("type", "")) if isinstance(verification, Mapping) else ""
     if kind.lower() not in ("hosted", "hostedbadge"):
-        proof = CheckResult("proof", "failed", f"verification type {kind or 'missing'!r} is not hosted")
+        proof = CheckResult.of(
+            "proof", Reason.PROOF_MALFORMED, f"verification type {kind or 'missing'!r} is not hosted"
+        )
     elif assertion.get("id") != url:
-        proof = CheckResult("proof", "failed", f"the assertion id {assertion.get('id')!r} is not its URL {url}")
+        proof = CheckResult.of(
+            "proof", Reason.PROOF_HOSTED_MISMATCH, f"the assertion id {assertion.get('id')!r} is not its URL {url}"
+        )
     else:
-        proof = CheckResult("proof", "passed", f"hosted assertion fetched from {url}")
+        proof = CheckResult.of("proof", Reason.PROOF_HOSTED_VERIFIED, f"hosted assertion fetched from {url}")
     if revoked is None and assertion.get("revoked") is True:
         revoked = "the hosted assertion says it is revoked"
     status = (
-        CheckResult("status", "failed", revoked)
+        CheckResult.of("status", Reason.STATUS_REVOKED, revoked)
         if revoked
-        else CheckResult("status", "passed", "the issuer still hosts the assertion")
+        else CheckResult.of("status", Reason.STATUS_ACTIVE, "the issuer still hosts the assertion")
     )
     checks = (
         proof,
@@ -262,52 +267,64 @@ def _signed_proof(
     token: str, header: Mapping[str, Any], creator: Any, issuer: Mapping[str, Any], fetcher: Fetcher
 ) -> tuple[CheckResult, CheckResult]:
     if header.get("alg") != "RS256":
-        failed = CheckResult("proof", "failed", f"algorithm {header.get('alg')!r} is not RS256")
-        return failed, CheckResult("issuer_key", "skipped", "no verified signature")
+        failed = CheckResult.of(
+            "proof", Reason.PROOF_ALGORITHM_FORBIDDEN, f"algorithm {header.get('alg')!r} is not RS256"
+        )
+        return failed, CheckResult.of("issuer_key", Reason.ISSUER_KEY_NOT_CHECKED, "no verified signature")
     if not isinstance(creator, str):
-        failed = CheckResult("proof", "failed", "verification.creator (the key URL) is missing")
-        return failed, CheckResult("issuer_key", "skipped", "no key named")
+        failed = CheckResult.of("proof", Reason.PROOF_MALFORMED, "verification.creator (the key URL) is missing")
+        return failed, CheckResult.of("issuer_key", Reason.ISSUER_KEY_NOT_CHECKED, "no key named")
     try:
         key_document = _get_json(fetcher, creator)
     except FetchError as exc:
         why = f"the signing key {creator} could not be fetched: {exc}"
-        return CheckResult("proof", "indeterminate", why), CheckResult("issuer_key", "indeterminate", why)
+        return CheckResult.of("proof", Reason.PROOF_KEY_UNRESOLVABLE, why), CheckResult.of(
+            "issuer_key", Reason.ISSUER_KEY_ISSUER_UNRESOLVABLE, why
+        )
     try:
         key = load_pem_public_key(str(key_document.get("publicKeyPem", "")).encode())
         if not isinstance(key, rsa.RSAPublicKey):
             raise ValueError("not an RSA key")
         pyjwt.PyJWS().decode(token, key=key, algorithms=["RS256"])
     except (ValueError, TypeError, AttributeError, InvalidTokenError) as exc:
-        failed = CheckResult("proof", "failed", f"signature does not verify with {creator}: {exc}")
-        return failed, CheckResult("issuer_key", "skipped", "no verified signature")
-    proof = CheckResult("proof", "passed", f"RS256 signature by {creator}")
+        failed = CheckResult.of(
+            "proof", Reason.PROOF_SIGNATURE_MISMATCH, f"signature does not verify with {creator}: {exc}"
+        )
+        return failed, CheckResult.of("issuer_key", Reason.ISSUER_KEY_NOT_CHECKED, "no verified signature")
+    proof = CheckResult.of("proof", Reason.PROOF_VERIFIED, f"RS256 signature by {creator}")
     owner = key_document.get("owner")
     listed = [k if isinstance(k, str) else k.get("id") for k in _as_list(issuer.get("publicKey")) if k]
     if owner != issuer.get("id"):
-        return proof, CheckResult("issuer_key", "failed", f"key owner {owner!r} is not the issuer {issuer.get('id')!r}")
+        return proof, CheckResult.of(
+            "issuer_key", Reason.ISSUER_KEY_NOT_LISTED, f"key owner {owner!r} is not the issuer {issuer.get('id')!r}"
+        )
     if listed and creator not in listed:
-        return proof, CheckResult("issuer_key", "failed", f"the issuer does not list {creator} as its key")
-    return proof, CheckResult("issuer_key", "passed", f"{creator} is owned by {owner}")
+        return proof, CheckResult.of(
+            "issuer_key", Reason.ISSUER_KEY_NOT_LISTED, f"the issuer does not list {creator} as its key"
+        )
+    return proof, CheckResult.of("issuer_key", Reason.ISSUER_KEY_LISTED, f"{creator} is owned by {owner}")
 
 
 def _revocation(assertion: Mapping[str, Any], issuer: Mapping[str, Any], fetcher: Fetcher) -> CheckResult:
     url = issuer.get("revocationList")
     if not isinstance(url, str):
-        return CheckResult("status", "skipped", "the issuer publishes no revocation list")
+        return CheckResult.of("status", Reason.STATUS_NONE, "the issuer publishes no revocation list")
     try:
         document = _get_json(fetcher, url)
     except FetchError as exc:
-        return CheckResult("status", "indeterminate", f"revocation list {url} could not be fetched: {exc}")
+        return CheckResult.of("status", Reason.STATUS_UNREACHABLE, f"revocation list {url} could not be fetched: {exc}")
     entries = document.get("revokedAssertions") if isinstance(document, Mapping) else None
     if not isinstance(entries, list):
-        return CheckResult("status", "indeterminate", f"{url} has no revokedAssertions list")
+        return CheckResult.of("status", Reason.STATUS_LIST_INVALID, f"{url} has no revokedAssertions list")
     ids = {assertion.get("id"), assertion.get("uid")} - {None}
     for entry in entries:
         entry_id = (entry.get("id") or entry.get("uid")) if isinstance(entry, Mapping) else entry
         if entry_id in ids:
             reason = entry.get("revocationReason") if isinstance(entry, Mapping) else None
-            return CheckResult("status", "failed", f"revoked: {reason}" if reason else f"revoked, listed in {url}")
-    return CheckResult("status", "passed", f"not listed in {url}")
+            return CheckResult.of(
+                "status", Reason.STATUS_REVOKED, f"revoked: {reason}" if reason else f"revoked, listed in {url}"
+            )
+    return CheckResult.of("status", Reason.STATUS_ACTIVE, f"not listed in {url}")
 
 
 def _normalised(

@@ -6,6 +6,12 @@ points at one bit with a ``BitstringStatusListEntry`` (``statusListCredential`` 
 ``statusPurpose``). Index 0 is the left-most (most significant) bit of the first byte. The legacy
 ``StatusList2021Entry`` works the same way (its lists may lack the ``u`` prefix) and is accepted.
 
+An entry may be wider than one bit (``statusSize`` *n*, 1 to 8): entry *i* is then the *n* bits starting at
+bit *i* times *n*, read most significant first, and its value names one of the entry's ``statusMessage``
+objects (``{"status": "0x2", "message": "pending_review"}``). For ``revocation`` and ``suspension`` any
+non-zero value is revoked / suspended; for ``message`` (or any other purpose) the value is reported as a
+status message and does not affect validity.
+
 1EdTech Revocation List (the method OB 3.0 names ``1EdTechRevocationList``): ``credentialStatus.id`` is a
 URL whose JSON lists ``revokedCredentials``, each an object with the revoked credential's ``id`` (and an
 optional ``revocationReason``).
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from wallet.credentials.reasons import Reason
 from wallet.credentials.timestamps import parse_timestamp
 
 MIN_BITS = 131_072
@@ -30,6 +37,9 @@ MIN_BITS = 131_072
 
 MAX_DECODED_BYTES = 16 * 1024 * 1024
 """Refuse to inflate a list past this size: a few bytes of GZIP can claim gigabytes."""
+
+MAX_STATUS_SIZE = 8
+"""The widest entry read (the spec gives no maximum; 8 bits is 256 messages, more than any list uses)."""
 
 BITSTRING_ENTRY_TYPES = frozenset({"BitstringStatusListEntry", "StatusList2021Entry"})
 BITSTRING_LIST_TYPES = frozenset({"BitstringStatusListCredential", "StatusList2021Credential"})
@@ -46,8 +56,15 @@ class StatusListError(ValueError):
 
 @dataclass(frozen=True)
 class StatusCheck:
+    """One entry's status: ``state`` for the verdict, ``code`` the stable reason, ``reason`` in words.
+
+    ``message`` is the entry's status message when the list carries one (``statusSize`` > 1).
+    """
+
     state: StatusState
     reason: str
+    code: Reason = Reason.STATUS_UNREACHABLE
+    message: str | None = None
 
 
 def encode_status_list(bits: bytes | bytearray) -> str:
@@ -82,6 +99,14 @@ def bit_is_set(bitstring: bytes | bytearray, index: int) -> bool:
     if index < 0 or index >= len(bitstring) * 8:
         raise StatusListError(f"index {index} is outside a list of {len(bitstring) * 8} bits")
     return bool(bitstring[index // 8] & (0x80 >> (index % 8)))
+
+
+def status_value(bitstring: bytes | bytearray, index: int, size: int) -> int:
+    """The ``size``-bit value of entry ``index`` (bits ``index*size`` … , most significant first)."""
+    value = 0
+    for position in range(index * size, index * size + size):
+        value = (value << 1) | int(bit_is_set(bitstring, position))
+    return value
 
 
 def set_bit(bitstring: bytearray, index: int, value: bool = True) -> None:
@@ -154,7 +179,33 @@ def check_status(
         return _check_bitstring(entry, fetch_json=fetch_json, verify_list=verify_list, now=now)
     if REVOCATION_LIST_TYPE in types:
         return _check_revocation_list(entry, fetch_json=fetch_json, credential_id=credential_id)
-    return StatusCheck("unknown", f"unsupported credentialStatus type {sorted(types) or 'missing'}")
+    return StatusCheck(
+        "unknown", f"unsupported credentialStatus type {sorted(types) or 'missing'}", Reason.STATUS_TYPE_UNSUPPORTED
+    )
+
+
+def _status_size(entry: Mapping[str, Any]) -> int | None:
+    raw = entry.get("statusSize", 1)
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        return None
+    try:
+        size = int(str(raw), 10)
+    except ValueError:
+        return None
+    return size if 1 <= size <= MAX_STATUS_SIZE else None
+
+
+def _status_message(entry: Mapping[str, Any], value: int) -> str | None:
+    for item in _as_list(entry.get("statusMessage")):
+        if not isinstance(item, Mapping) or not isinstance(item.get("status"), str):
+            continue
+        try:
+            status = int(item["status"], 16)
+        except ValueError:
+            continue
+        if status == value and isinstance(item.get("message"), str):
+            return item["message"]
+    return None
 
 
 def _check_bitstring(
@@ -167,53 +218,67 @@ def _check_bitstring(
     purpose = entry.get("statusPurpose")
     list_url = entry.get("statusListCredential")
     raw_index = entry.get("statusListIndex")
+    malformed = Reason.STATUS_ENTRY_MALFORMED
     if not isinstance(purpose, str) or not isinstance(list_url, str):
-        return StatusCheck("unknown", "status entry lacks statusPurpose or statusListCredential")
+        return StatusCheck("unknown", "status entry lacks statusPurpose or statusListCredential", malformed)
     try:
         index = int(str(raw_index), 10)
     except ValueError:
-        return StatusCheck("unknown", f"statusListIndex {raw_index!r} is not an integer")
-    if int(entry.get("statusSize", 1) or 1) != 1:
-        return StatusCheck("unknown", "status entries wider than one bit are not supported")
+        return StatusCheck("unknown", f"statusListIndex {raw_index!r} is not an integer", malformed)
+    size = _status_size(entry)
+    if size is None:
+        return StatusCheck(
+            "unknown", f"statusSize {entry.get('statusSize')!r} is not 1 to {MAX_STATUS_SIZE}", malformed
+        )
     try:
         list_credential = fetch_json(list_url)
     except Exception as exc:
-        return StatusCheck("unknown", f"status list {list_url} could not be fetched: {exc}")
+        return StatusCheck("unknown", f"status list {list_url} could not be fetched: {exc}", Reason.STATUS_UNREACHABLE)
+    invalid = Reason.STATUS_LIST_INVALID
     if not isinstance(list_credential, dict):
-        return StatusCheck("unknown", f"status list {list_url} is not a JSON object")
+        return StatusCheck("unknown", f"status list {list_url} is not a JSON object", invalid)
     if not set(_as_list(list_credential.get("type"))) & BITSTRING_LIST_TYPES:
-        return StatusCheck("unknown", f"{list_url} is not a BitstringStatusListCredential")
+        return StatusCheck("unknown", f"{list_url} is not a BitstringStatusListCredential", invalid)
     if verify_list is not None and not verify_list(list_credential):
-        return StatusCheck("unknown", f"the proof on status list {list_url} does not verify")
+        return StatusCheck("unknown", f"the proof on status list {list_url} does not verify", invalid)
     if now is not None:
         valid_from = parse_timestamp(list_credential.get("validFrom"))
         valid_until = parse_timestamp(list_credential.get("validUntil"))
+        stale = Reason.STATUS_LIST_NOT_CURRENT
         if valid_until is not None and now > valid_until:
-            return StatusCheck("unknown", f"status list {list_url} expired at {valid_until.isoformat()}")
+            return StatusCheck("unknown", f"status list {list_url} expired at {valid_until.isoformat()}", stale)
         if valid_from is not None and now < valid_from:
-            return StatusCheck("unknown", f"status list {list_url} is not valid before {valid_from.isoformat()}")
+            return StatusCheck("unknown", f"status list {list_url} is not valid before {valid_from.isoformat()}", stale)
     subject = list_credential.get("credentialSubject")
     if not isinstance(subject, dict):
-        return StatusCheck("unknown", f"status list {list_url} has no credentialSubject")
+        return StatusCheck("unknown", f"status list {list_url} has no credentialSubject", invalid)
     if purpose not in _as_list(subject.get("statusPurpose")):
         return StatusCheck(
-            "unknown", f"status list {list_url} is for {subject.get('statusPurpose')!r}, not {purpose!r}"
+            "unknown", f"status list {list_url} is for {subject.get('statusPurpose')!r}, not {purpose!r}", invalid
         )
     try:
         bits = decode_status_list(subject.get("encodedList", ""))
     except StatusListError as exc:
-        return StatusCheck("unknown", f"status list {list_url}: {exc}")
+        return StatusCheck("unknown", f"status list {list_url}: {exc}", invalid)
     if len(bits) * 8 < MIN_BITS:
-        return StatusCheck("unknown", f"status list {list_url} is shorter than the {MIN_BITS}-bit minimum")
-    if not 0 <= index < len(bits) * 8:
-        return StatusCheck("unknown", f"statusListIndex {index} is outside status list {list_url}")
-    if not bit_is_set(bits, index):
-        return StatusCheck("ok", f"{purpose} bit {index} is not set")
-    if purpose == "revocation":
-        return StatusCheck("revoked", f"revoked: bit {index} is set in {list_url}")
-    if purpose == "suspension":
-        return StatusCheck("suspended", f"suspended: bit {index} is set in {list_url}")
-    return StatusCheck("ok", f"{purpose} bit {index} is set; that purpose does not affect validity")
+        return StatusCheck("unknown", f"status list {list_url} is shorter than the {MIN_BITS}-bit minimum", invalid)
+    if index < 0 or (index + 1) * size > len(bits) * 8:
+        return StatusCheck("unknown", f"statusListIndex {index} is outside status list {list_url}", invalid)
+    value = status_value(bits, index, size)
+    message = _status_message(entry, value) if size > 1 else None
+    if size == 1:
+        where = f"bit {index} is"
+    else:
+        where = f"entry {index} is 0x{value:x}" + (f" ({message})" if message else "") + ","
+    if purpose == "revocation" and value:
+        return StatusCheck("revoked", f"revoked: {where} set in {list_url}", Reason.STATUS_REVOKED, message)
+    if purpose == "suspension" and value:
+        return StatusCheck("suspended", f"suspended: {where} set in {list_url}", Reason.STATUS_SUSPENDED, message)
+    if not value:
+        return StatusCheck("ok", f"{purpose} {where} not set", Reason.STATUS_ACTIVE)
+    if size > 1:
+        return StatusCheck("ok", f"{purpose} status: {where} in {list_url}", Reason.STATUS_MESSAGE, message)
+    return StatusCheck("ok", f"{purpose} {where} is set; that purpose does not affect validity", Reason.STATUS_MESSAGE)
 
 
 def _check_revocation_list(
@@ -221,19 +286,24 @@ def _check_revocation_list(
 ) -> StatusCheck:
     list_url = entry.get("id")
     if not isinstance(list_url, str):
-        return StatusCheck("unknown", "1EdTechRevocationList entry has no id")
+        return StatusCheck("unknown", "1EdTechRevocationList entry has no id", Reason.STATUS_ENTRY_MALFORMED)
     if not credential_id:
-        return StatusCheck("unknown", "the credential has no id to look up in its revocation list")
+        return StatusCheck(
+            "unknown", "the credential has no id to look up in its revocation list", Reason.STATUS_ENTRY_MALFORMED
+        )
     try:
         document = fetch_json(list_url)
     except Exception as exc:
-        return StatusCheck("unknown", f"revocation list {list_url} could not be fetched: {exc}")
+        return StatusCheck(
+            "unknown", f"revocation list {list_url} could not be fetched: {exc}", Reason.STATUS_UNREACHABLE
+        )
     revoked = document.get("revokedCredentials") if isinstance(document, dict) else None
     if not isinstance(revoked, list):
-        return StatusCheck("unknown", f"{list_url} has no revokedCredentials list")
+        return StatusCheck("unknown", f"{list_url} has no revokedCredentials list", Reason.STATUS_LIST_INVALID)
     for item in revoked:
         item_id = item.get("id") if isinstance(item, dict) else item
         if item_id == credential_id:
             reason = item.get("revocationReason") if isinstance(item, dict) else None
-            return StatusCheck("revoked", f"revoked: {reason}" if reason else f"revoked, listed in {list_url}")
-    return StatusCheck("ok", f"not listed in {list_url}")
+            text = f"revoked: {reason}" if reason else f"revoked, listed in {list_url}"
+            return StatusCheck("revoked", text, Reason.STATUS_REVOKED)
+    return StatusCheck("ok", f"not listed in {list_url}", Reason.STATUS_ACTIVE)

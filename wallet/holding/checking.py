@@ -27,7 +27,8 @@ from wallet.credentials.fetcher import JSON_TYPES, FetchError, FetchForbidden, F
 from wallet.credentials.jsonld import document_loader
 from wallet.credentials.ob2 import Ob2Error, import_ob2
 from wallet.credentials.parse import Detected, UnsupportedFormat, sniff
-from wallet.credentials.verify import CheckResult, overall_outcome, verify_credential
+from wallet.credentials.reasons import Reason
+from wallet.credentials.verify import CheckResult, report_dict, verify_credential
 from wallet.errors import DomainError
 from wallet.holding.summary import CredentialSummary, stored_format, summarise_detected, summarise_ob2
 
@@ -106,7 +107,7 @@ def _unknown_contexts(document: Mapping[str, Any]) -> list[str]:
 
 
 def _report(checks: tuple[CheckResult, ...], **extra: Any) -> dict[str, Any]:
-    return {"outcome": overall_outcome(checks), **extra, "checks": [check.to_dict() for check in checks]}
+    return report_dict(checks, **extra)
 
 
 def _fetch_json(fetcher: Fetcher | None) -> Any:
@@ -125,7 +126,8 @@ def _fetch_json(fetcher: Fetcher | None) -> Any:
 
 def _offline_ob2(summary: CredentialSummary, why: str) -> dict[str, Any]:
     checks = tuple(
-        CheckResult(name, "indeterminate", why) for name in ("proof", "issuer_key", "validity", "status", "shape")
+        CheckResult.of(name, Reason.CREDENTIAL_OFFLINE, why)
+        for name in ("proof", "issuer_key", "validity", "status", "shape")
     )
     return _report(checks, format="ob2", issuer=summary.issuer_id)
 

@@ -115,8 +115,13 @@ def summarise_detected(detected: Detected) -> CredentialSummary:
             _header, claims = decode_unverified(detected.payload)
             if detected.kind == "ob2-jws":
                 return summarise_ob2(claims)
+        except VcJwtError as exc:
+            raise UnsupportedFormat(str(exc)) from exc
+        try:
             return summarise_vc(merge_vc_claims(claims), "vc-jwt")
         except VcJwtError as exc:
+            if isinstance(claims.get("vc"), dict):  # claims that contradict it: the report says so
+                return summarise_vc(claims["vc"], "vc-jwt")
             raise UnsupportedFormat(str(exc)) from exc
     raise UnsupportedFormat(f"{detected.kind} cannot be held as a credential; fetch it first")
 

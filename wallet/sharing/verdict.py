@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wallet.credentials.reasons import Reason
 from wallet.holding.binding import HolderBinding
 from wallet.holding.trust import IssuerTrust
 from wallet.models import HeldCredential, Organisation, StatusList
@@ -189,6 +190,15 @@ def _checks(report: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
+def _reasons(report: Mapping[str, Any]) -> dict[str, str]:
+    """Each check's reason code (empty for reports stored before codes existed)."""
+    return {
+        str(check.get("name")): str(check.get("reason") or "")
+        for check in report.get("checks", [])
+        if isinstance(check, Mapping)
+    }
+
+
 _UNKNOWN_WORDS = {
     "proof": "the signature",
     "issuer_key": "that the key belongs to the issuer",
@@ -198,7 +208,13 @@ _UNKNOWN_WORDS = {
 }
 
 
-def _rows(checks: dict[str, tuple[str, str]], *, issuer: str, expires_at: dt.datetime | None) -> list[PanelRow]:
+def _rows(
+    checks: dict[str, tuple[str, str]],
+    reasons: dict[str, str],
+    *,
+    issuer: str,
+    expires_at: dt.datetime | None,
+) -> list[PanelRow]:
     proof, proof_detail = checks.get("proof", ("indeterminate", "not checked"))
     key, key_detail = checks.get("issuer_key", ("indeterminate", "not checked"))
     status, status_detail = checks.get("status", ("indeterminate", "not checked"))
@@ -225,7 +241,7 @@ def _rows(checks: dict[str, tuple[str, str]], *, issuer: str, expires_at: dt.dat
     if status == "passed":
         rows.append(PanelRow("Revocation", "good", "Not revoked: checked with the issuer's status list", status_detail))
     elif status == "failed":
-        word = "Suspended" if "suspended" in status_detail else "Revoked"
+        word = "Suspended" if reasons.get("status") == Reason.STATUS_SUSPENDED else "Revoked"
         rows.append(PanelRow("Revocation", "bad", f"{word} by the issuer", status_detail))
     elif status == "skipped":
         rows.append(
@@ -243,9 +259,9 @@ def _rows(checks: dict[str, tuple[str, str]], *, issuer: str, expires_at: dt.dat
     elif validity == "failed":
         text = (
             f"Expired on {_date(expires_at)}"
-            if "expired" in validity_detail
+            if reasons.get("validity") == Reason.VALIDITY_EXPIRED
             else "Not valid yet"
-            if "not valid before" in validity_detail
+            if reasons.get("validity") == Reason.VALIDITY_NOT_YET_VALID
             else "Its dates are not valid"
         )
         rows.append(PanelRow("Expiry", "bad", text, validity_detail))
@@ -280,12 +296,13 @@ def verdict(
         learner = recipient_words(holder, sharer=sharer)
     issuer_known = trust is None or trust.known
     checks = _checks(report)
-    rows = _rows(checks, issuer=issuer if issuer_known else _key_owner(trust), expires_at=expires_at)
+    reasons = _reasons(report)
+    rows = _rows(checks, reasons, issuer=issuer if issuer_known else _key_owner(trust), expires_at=expires_at)
     if trust is not None:
         rows.append(_issuer_row(trust))
     if holder is not None:
         rows.append(_holder_row(holder, sharer=sharer))
-    result = _verdict(checks, rows, checked_at=checked_at, issuer=issuer, learner=learner,
+    result = _verdict(checks, reasons, rows, checked_at=checked_at, issuer=issuer, learner=learner,
                       issued_at=issued_at, expires_at=expires_at, issuer_known=issuer_known)
     if holder is None or holder.bound or result.kind == "not_genuine":
         return result
@@ -296,6 +313,7 @@ def verdict(
 
 def _verdict(
     checks: dict[str, tuple[str, str]],
+    reasons: dict[str, str],
     rows: list[PanelRow],
     *,
     checked_at: dt.datetime,
@@ -318,7 +336,7 @@ def _verdict(
         )
         return Verdict("not_genuine", f"Not genuine: {reason}. Do not rely on this badge.", rows, checked_at)
     if "status" in failed:
-        kind = "suspended" if "suspended" in checks["status"][1] else "revoked"
+        kind = "suspended" if reasons.get("status") == Reason.STATUS_SUSPENDED else "revoked"
         sentence = (
             f"Suspended: {issuer} has suspended this badge, which was {facts}."
             if kind == "suspended"
@@ -326,7 +344,7 @@ def _verdict(
         )
         return Verdict(kind, sentence, rows, checked_at)
     if "validity" in failed:
-        if "not valid before" in checks["validity"][1]:
+        if reasons.get("validity") == Reason.VALIDITY_NOT_YET_VALID:
             return Verdict(
                 "not_yet_valid", f"Not valid yet: {facts}, but it only becomes valid later.", rows, checked_at
             )
