@@ -222,14 +222,20 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
     import json as jsonlib
     from pathlib import Path
 
-    from wallet.credentials.fetcher import GuardedFetcher
+    from wallet.fetching import build_fetcher
     from wallet.holding.checking import check_credential
 
     data = click.get_binary_stream("stdin").read() if file == "-" else Path(file).read_bytes()
-    fetcher = None if offline else GuardedFetcher(allow_private=_settings().fetch_allow_private)
+    settings = _settings()
     try:
-        checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=fetcher,
-                                   now=_now())
+        if offline:
+            checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=None,
+                                       now=_now())
+        else:
+            with _transaction(settings) as session:
+                fetcher = build_fetcher(settings, session=lambda: session)
+                checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()),
+                                           fetcher=fetcher, now=_now())
     except DomainError as error:
         if as_json:
             click.echo(jsonlib.dumps({"outcome": "indeterminate", "error": error.code, "detail": error.detail}))

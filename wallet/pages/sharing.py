@@ -24,26 +24,24 @@ import io
 import json as json_module
 import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
 
 from wallet.api import context
 from wallet.api.problems import problem_response
 from wallet.credentials.baking import BakingError, bake_png, is_png
-from wallet.credentials.fetcher import GuardedFetcher
 from wallet.errors import DomainError
 from wallet.holding.checking import check_credential
+from wallet.issuing.profiles import organisation_did_web, organisation_for_issuer, uses_did_web
 from wallet.models import Account, Achievement, HeldCredential, IssuerKey, Organisation, ShareLink, ShareTarget
 from wallet.qr.render import render_png
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import BadgeView, badge_view, linkedin_add_url, safe_url
-from wallet.sharing.fetching import ImageCache, LocalFirstFetcher
+from wallet.sharing.fetching import ImageCache
 from wallet.sharing.limits import MissLimiter
 from wallet.sharing.verdict import VerificationCache, cached_report, verdict
 
@@ -58,7 +56,6 @@ CSP = (
 )
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 JSON_TYPES = ("application/ld+json", "application/json", "application/vc+ld+json", "application/vc")
-FETCH_TIMEOUT_SECONDS = 3.0
 
 
 @dataclass
@@ -81,26 +78,6 @@ def sharing_state() -> SharingState:
 
 def _base_url() -> str:
     return context.state().settings.base_url.rstrip("/")
-
-
-def _fetcher() -> LocalFirstFetcher:
-    settings = context.state().settings
-    remote = GuardedFetcher(allow_private=settings.fetch_allow_private, timeout=FETCH_TIMEOUT_SECONDS)
-    return LocalFirstFetcher(
-        current_app._get_current_object(),
-        base_url=_base_url(),  # type: ignore[attr-defined]
-        remote=remote,
-        isolated=_isolated,
-    )
-
-
-@contextmanager
-def _isolated() -> Iterator[None]:
-    """Around an in-process request: end this request's (read-only) transaction first — on SQLite every
-    transaction holds the write lock, which the inner request would wait for — and give it its own ``g``."""
-    context.db().rollback()
-    with current_app.app_context():
-        yield
 
 
 def _page(html: str, *, status: int = 200, indexable: bool = False) -> Response:
@@ -219,7 +196,8 @@ def _issued_text(held: HeldCredential) -> tuple[bytes, str]:
 
 def _verify(held: HeldCredential) -> dict[str, Any]:
     try:
-        return check_credential(held.raw, content_type=held.media_type, fetcher=_fetcher(), now=context.now()).report
+        fetcher = context.fetcher()
+        return check_credential(held.raw, content_type=held.media_type, fetcher=fetcher, now=context.now()).report
     except DomainError as error:
         reason = f"could not be checked: {error.detail}"
         return {
@@ -231,24 +209,15 @@ def _verify(held: HeldCredential) -> dict[str, Any]:
         }
 
 
-_PROFILE = re.compile(r"^/issuers/(?P<slug>[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?)$")
-
-
 def _issuer_link(badge: BadgeView) -> tuple[str | None, bool]:
     """Where the issuer's name links: our issuer page for our organisations, else their own website."""
-    base = _base_url()
-    issuer_id = badge.issuer_id or ""
-    match = _PROFILE.match(issuer_id[len(base) :]) if issuer_id.startswith(base + "/") else None
-    if match is None and issuer_id.startswith("did:"):
-        slug = context.db().scalar(
-            select(Organisation.slug)
-            .join(IssuerKey, IssuerKey.organisation_id == Organisation.id)
-            .where(IssuerKey.did == issuer_id)
-        )
-        if slug:
-            return url_for("sharing_pages.issuer_page", slug=slug), True
-    if match is not None:
-        return url_for("sharing_pages.issuer_page", slug=match["slug"]), True
+    organisation = (
+        organisation_for_issuer(context.db(), issuer_id=badge.issuer_id, base_url=_base_url())
+        if badge.issuer_id
+        else None
+    )
+    if organisation is not None:
+        return url_for("sharing_pages.issuer_page", slug=organisation.slug), True
     return badge.issuer_url, False
 
 
@@ -347,7 +316,7 @@ def share_json(slug: str) -> Response:
 
 
 def _badge_image(held: HeldCredential) -> tuple[bytes, str] | None:
-    return sharing_state().images.load(badge_view(held).image_url, fetcher=_fetcher())
+    return sharing_state().images.load(badge_view(held).image_url, fetcher=context.fetcher())
 
 
 @blp.get("/s/<slug>/image")
@@ -442,6 +411,7 @@ def issuer_page(slug: str) -> Response:
         achievements=achievements,
         website=safe_url(organisation.url),
         profile_url=f"{_base_url()}/issuers/{slug}",
+        issuer_did=organisation_did_web(_base_url(), slug) if uses_did_web(_base_url()) else None,
         date=_date,
     )
     return _page(html, indexable=True)
