@@ -80,3 +80,27 @@ def test_did_key_badges_verify_in_verifier_core_and_vc_js_and_show_a_revocation(
 
     _assert_genuine(after["award"], revoked=True)
     _assert_genuine(after["claim"])
+
+
+def test_openid4vci_credentials_verify_in_verifier_core_vc_js_and_did_jwt_vc(did_key_server: Interop) -> None:
+    """Both formats, claimed with a PIN over OpenID4VCI (our test holder), checked by the three libraries."""
+    import httpx
+
+    from tests.oid4vci.holder import Holder, HolderKey
+
+    session = did_key_server.open_session(pin="4821")
+    with httpx.Client(base_url=did_key_server.running.url, timeout=30) as http:
+        clock = did_key_server.running.clock
+        ldp = Holder(http, lambda: clock.now.timestamp(), HolderKey("did:key")).claim(
+            did_key_server.offer(session), tx_code="4821", configuration="ldp_vc"
+        )
+        jwt = Holder(http, lambda: clock.now.timestamp(), HolderKey("did:key")).claim(
+            did_key_server.offer(session), tx_code="4821", configuration="jwt_vc_json"
+        )
+
+    results = did_key_server.node("verify.mjs", {"items": [{"name": "ldp", "credential": ldp},
+                                                           {"name": "jwt", "credential": jwt}]})
+
+    _assert_genuine(results["ldp"])
+    assert results["jwt"]["didJwtVc"]["verified"], results["jwt"]
+    assert results["jwt"]["didJwtVc"]["issuer"] == ldp["issuer"]["id"], results["jwt"]
