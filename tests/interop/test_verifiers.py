@@ -104,3 +104,21 @@ def test_openid4vci_credentials_verify_in_verifier_core_vc_js_and_did_jwt_vc(did
     _assert_genuine(results["ldp"])
     assert results["jwt"]["didJwtVc"]["verified"], results["jwt"]
     assert results["jwt"]["didJwtVc"]["issuer"] == ldp["issuer"]["id"], results["jwt"]
+
+
+def test_sphereons_holder_claims_both_formats_with_a_pin_and_the_badges_verify(did_key_server: Interop) -> None:
+    session = did_key_server.open_session(pin="4821")
+    offers = [
+        {"name": fmt, "offer": did_key_server.offer(session), "pin": "4821", "format": fmt}
+        for fmt in ("ldp_vc", "jwt_vc_json")
+    ]
+
+    claimed = did_key_server.node("holders.mjs", {"offers": offers})
+
+    ldp, jwt = claimed["ldp_vc"], claimed["jwt_vc_json"]
+    assert ldp["credential"]["credentialSubject"]["id"] == ldp["holder"]
+    assert isinstance(jwt["credential"], str) and jwt["credential"].count(".") == 2
+    results = did_key_server.node("verify.mjs", {"items": [{"name": "ldp", "credential": ldp["credential"]},
+                                                           {"name": "jwt", "credential": jwt["credential"]}]})
+    _assert_genuine(results["ldp"])
+    assert results["jwt"]["didJwtVc"]["verified"], results["jwt"]
