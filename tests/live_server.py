@@ -4,6 +4,7 @@ that must cross real sockets: a headless browser, the SDK's default transport, a
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,17 +32,21 @@ class Running:
 
 
 @contextlib.contextmanager
-def live_server(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[Running]:
+def live_server(
+    settings: Settings, engine: Engine, clock: FakeClock, *, tls: tuple[str, ssl.SSLContext] | None = None
+) -> Iterator[Running]:
     """The app on a free port of 127.0.0.1, committing for real; every table is emptied afterwards.
 
     The port is found before the app is built because the app must know its own base URL (links, QR codes).
+    ``tls`` (a host name and a server context for its certificate) serves https and makes the base URL
+    ``https://<host>:<port>``, a public https origin whose clients must map the name to 127.0.0.1.
     """
     probe = make_server("127.0.0.1", 0, Flask("probe"))
     port = probe.server_port
     probe.server_close()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"https://{tls[0]}:{port}" if tls else f"http://127.0.0.1:{port}"
     app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), clock=clock, engine=engine)
-    http = make_server("127.0.0.1", port, app, threaded=True)
+    http = make_server("127.0.0.1", port, app, threaded=True, ssl_context=tls[1] if tls else None)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     try:

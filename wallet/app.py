@@ -64,6 +64,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         ),
         clock=clock,
     )
+    from wallet.api import context
+    from wallet.fetching import build_fetcher
+
+    app.extensions["wallet"].fetcher = build_fetcher(settings, session=context.db)
     app.config.update(
         SECRET_KEY=instance_secrets.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,

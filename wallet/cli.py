@@ -222,14 +222,20 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
     import json as jsonlib
     from pathlib import Path
 
-    from wallet.credentials.fetcher import GuardedFetcher
+    from wallet.fetching import build_fetcher
     from wallet.holding.checking import check_credential
 
     data = click.get_binary_stream("stdin").read() if file == "-" else Path(file).read_bytes()
-    fetcher = None if offline else GuardedFetcher(allow_private=_settings().fetch_allow_private)
+    settings = _settings()
     try:
-        checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=fetcher,
-                                   now=_now())
+        if offline:
+            checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=None,
+                                       now=_now())
+        else:
+            with _transaction(settings) as session:
+                fetcher = build_fetcher(settings, session=lambda: session)
+                checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()),
+                                           fetcher=fetcher, now=_now())
     except DomainError as error:
         if as_json:
             click.echo(jsonlib.dumps({"outcome": "indeterminate", "error": error.code, "detail": error.detail}))
@@ -275,6 +281,29 @@ def issuer_rotate_key(slug: str) -> None:
     except DomainError as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"{slug} now signs with {method}")
+
+
+@issuer.command("reissue")
+@click.option("--slug", required=True, help="The organisation whose credentials to re-issue.")
+@click.option("--username", default=None, help="Only this learner's credentials.")
+def issuer_reissue(slug: str, username: str | None) -> None:
+    """Re-issue credentials that name an old issuer id under the organisation's current DID.
+
+    The new credential replaces the learner's held copy (share links follow it); the old one is not revoked.
+    """
+    from wallet.instance_secrets import load_or_create
+    from wallet.issuing.reissue import reissue
+
+    settings = _settings()
+    secrets_ = load_or_create(settings.resolved_instance_path(), secret_key=settings.secret_key,
+                              key_encryption_key=settings.key_encryption_key)
+    try:
+        with _transaction(settings) as session:
+            count = len(reissue(session, slug=slug, username=username, kek=secrets_.key_encryption_key,
+                                base_url=settings.base_url, now=_now()))
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"Re-issued {count} credential(s) of {slug}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from wallet import ratelimit
 from wallet.claims import maintenance
 from wallet.config import Settings
-from wallet.credentials.fetcher import GuardedFetcher
+from wallet.fetching import build_fetcher
 from wallet.holding import services as holding
 from wallet.models import JobLock
 from wallet.oid4vci import grants as oid4vci_grants
@@ -79,9 +79,10 @@ def jobs_for(settings: Settings) -> tuple[Job, ...]:
 
     def refresh_verifications(db: Session, *, now: dt.datetime) -> int:
         """Re-check held credentials whose revocation status is older than a day (devices hear via sync)."""
-        fetcher = GuardedFetcher(allow_private=settings.fetch_allow_private)
-        return holding.refresh_stale_verifications(db, now=now, max_age=VERIFICATION_MAX_AGE, fetcher=fetcher,
-                                                   limit=VERIFICATIONS_PER_RUN)
+        fetcher = build_fetcher(settings, session=lambda: db)
+        return holding.refresh_stale_verifications(
+            db, now=now, max_age=VERIFICATION_MAX_AGE, fetcher=fetcher, limit=VERIFICATIONS_PER_RUN
+        )
 
     def compact_sync(db: Session, *, now: dt.datetime) -> int:
         """Purge sync tombstones every active device has seen, or older than the horizon."""

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wallet.accounts.services import TokenPolicy
 from wallet.config import Settings
+from wallet.credentials.fetcher import LocalFirstFetcher
 from wallet.instance_secrets import InstanceSecrets
 
 
@@ -29,4 +30,6 @@ class WalletState:
     hasher: PasswordHasher
     token_policy: TokenPolicy
     clock: Callable[[], dt.datetime] = utc_now
+    fetcher: LocalFirstFetcher | None = None
+    """The app's one fetcher (:func:`wallet.fetching.build_fetcher`), bound to the request's session."""
     extras: dict[str, Any] = field(default_factory=dict)

@@ -20,6 +20,7 @@ PUBLIC = {
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/refresh",  # the refresh token is the credential
     "GET /issuers/{slug}",  # issuer profile and keys: verifiers anywhere must read it
+    "GET /issuers/{slug}/did.json",  # the issuer's did:web DID document, likewise
     "GET /achievements/{achievement_id}",  # the achievement a credential names
     "GET /achievements/{achievement_id}/image",  # badge images shown by any wallet or verifier
     "GET /status/{slug}/revocation/{list_no}",  # revocation lists: verifiers anywhere must read them

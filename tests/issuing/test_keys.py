@@ -79,11 +79,13 @@ def test_the_issuer_profile_lists_its_keys(client: Any, sign_up: Any, award: Any
         "https://www.w3.org/ns/credentials/v2",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
     ]
-    assert profile["assertionMethod"] == [method]
-    did = method.split("#")[0]
+    multibase = method.partition("#")[2]
+    did_key = f"did:key:{multibase}"
+    assert profile["assertionMethod"] == [f"{did_key}#{multibase}"]
     assert profile["verificationMethod"] == [
-        {"id": method, "type": "Multikey", "controller": did, "publicKeyMultibase": did.removeprefix("did:key:")}
+        {"id": f"{did_key}#{multibase}", "type": "Multikey", "controller": did_key, "publicKeyMultibase": multibase}
     ]
+    assert profile["alsoKnownAs"] == ["did:web:wallet.test:issuers:makerspace-north"]
     assert client.get("/issuers/nobody-here").status_code == 404
 
 
@@ -100,13 +102,15 @@ def test_after_rotation_new_badges_use_the_new_key_and_old_ones_still_verify(
     db.commit()
     new = award("kim")["credential"]
 
-    assert new["proof"]["verificationMethod"] == rotated.verification_method
+    did = "did:web:wallet.test:issuers:makerspace-north"
+    assert new["proof"]["verificationMethod"] == f"{did}#{rotated.public_key_multibase}"
     assert new["proof"]["verificationMethod"] != old["proof"]["verificationMethod"]
+    assert new["issuer"]["id"] == old["issuer"]["id"] == did
     for credential in (old, new):
         report = verify_credential(credential, now=clock.now, fetch_json=fetch_json)
         assert report.outcome == "valid", report.checks
-    profile = client.get("/issuers/makerspace-north").json
-    assert profile["assertionMethod"] == [new["proof"]["verificationMethod"], old["proof"]["verificationMethod"]]
+    document = client.get("/issuers/makerspace-north/did.json").json
+    assert document["assertionMethod"] == [new["proof"]["verificationMethod"], old["proof"]["verificationMethod"]]
     keys = db.scalars(select(IssuerKey).where(IssuerKey.organisation_id == _organisation_id(db))).all()
     assert sorted(key.retired_at is None for key in keys) == [False, True]
 
@@ -153,7 +157,8 @@ def test_the_profile_document_is_json_ld_that_loses_nothing(client: Any, sign_up
     from wallet.credentials.jsonld import canonize
 
     sign_up("sam")
-    method = award("sam")["credential"]["proof"]["verificationMethod"]
+    multibase = award("sam")["credential"]["proof"]["verificationMethod"].partition("#")[2]
+    method = f"did:key:{multibase}#{multibase}"
     profile = client.get("/issuers/makerspace-north").json
 
     quads = canonize(profile)

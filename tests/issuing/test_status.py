@@ -56,7 +56,12 @@ def test_revoking_flips_exactly_that_badges_bit_in_the_signed_list(
     assert after.json["id"] == list_url
     assert after.json["credentialSubject"]["id"] == f"{list_url}#list"
     assert after.json["credentialSubject"]["statusPurpose"] == "revocation"
-    assert dataintegrity.verify(after.json, resolve_key=multikey.resolve_did_key).ok
+    assert after.json["issuer"] == "did:web:wallet.test:issuers:makerspace-north"
+    method = after.json["proof"]["verificationMethod"]
+    assert method.startswith("did:web:wallet.test:issuers:makerspace-north#z6Mk")
+    assert dataintegrity.verify(
+        after.json, resolve_key=lambda method: multikey.resolve_did_key("did:key:" + method.partition("#")[2])
+    ).ok
 
 
 def test_a_verifier_sees_the_revocation_at_once(

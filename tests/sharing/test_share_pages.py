@@ -261,7 +261,8 @@ def test_the_issuer_page_shows_who_they_are_their_keys_and_badges(client: Any, a
     assert '<h1 id="issuer-name">Makerspace North</h1>' in html
     assert "Laser cutting basics" in html
     key = db.query(IssuerKey).one()
-    assert key.verification_method in html
+    assert "did:web:wallet.test:issuers:makerspace-north" in html
+    assert f"did:web:wallet.test:issuers:makerspace-north#{key.public_key_multibase}" in html
     assert client.get("/issuers/nobody/about").status_code == 404
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from wallet.accounts import services as accounts
 from wallet.accounts import tokens
-from wallet.credentials.fetcher import GuardedFetcher
+from wallet.credentials.fetcher import LocalFirstFetcher
 from wallet.errors import DomainError
 from wallet.state import WalletState
 
@@ -56,9 +56,11 @@ def principal() -> Principal:
     return g.principal
 
 
-def fetcher() -> GuardedFetcher:
-    """The guarded fetcher for credentials and status lists, with the app's private-address policy."""
-    return GuardedFetcher(allow_private=state().settings.fetch_allow_private)
+def fetcher() -> LocalFirstFetcher:
+    """The app's fetcher: its own documents from the request's session, other URLs through the guard."""
+    fetcher = state().fetcher
+    assert fetcher is not None, "create_app() builds the fetcher"
+    return fetcher
 
 
 def client_ip() -> str:

@@ -1,5 +1,7 @@
-"""Public issuer documents that credentials point at: issuer profiles with their keys, achievements and
-their images, and signed revocation status lists. No sign-in: verifiers anywhere must be able to read them.
+"""Public issuer documents that credentials point at: issuer profiles with their keys, did:web DID
+documents, achievements and their images, and signed revocation status lists. No sign-in: verifiers
+anywhere must be able to read them. The bytes come from :mod:`wallet.issuing.published`, which also
+answers the app's own fetcher, so a verifier here and one elsewhere read the same documents.
 
 These answer JSON for now; HTML for people arrives with the public pages.
 """
@@ -7,7 +9,6 @@ These answer JSON for now; HTML for people arrives with the public pages.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 
 from flask import Response, request
@@ -15,16 +16,12 @@ from flask.views import MethodView
 
 from wallet.api import context
 from wallet.api.core import Blueprint
-from wallet.errors import DomainError
-from wallet.issuing import achievements
-from wallet.issuing.credentials import achievement_document
-from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, profile_document
-from wallet.issuing.status import REVOCATION, published_list
-from wallet.organisations.services import get_by_slug
+from wallet.issuing import published
 
 blp = Blueprint("issuers", __name__, description="Public documents of issuers (no sign-in)")
 
 JSON_TYPES = ["application/json", "application/ld+json"]
+DID_TYPES = ["application/did+json", "application/did+ld+json", *JSON_TYPES]
 CREDENTIAL_TYPES = [*JSON_TYPES, "application/vc+ld+json", "application/vc"]
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -50,10 +47,24 @@ class IssuerProfile(MethodView):
     @blp.alt_response(404, description="No such issuer")
     def get(self, slug: str) -> Response:
         """An issuer's profile and keys"""
-        db = context.db()
-        organisation = get_by_slug(db, slug=slug)
-        document = profile_document(db, organisation=organisation, base_url=context.state().settings.base_url)
-        return _json(json.dumps(document, ensure_ascii=False), offered=JSON_TYPES, max_age=300)
+        text = published.issuer_profile_text(context.db(), slug=slug, base_url=context.state().settings.base_url)
+        return _json(text, offered=JSON_TYPES, max_age=300)
+
+
+@blp.route("/issuers/<slug>/did.json")
+class IssuerDidDocument(MethodView):
+    @blp.response(
+        200,
+        description="The issuer's did:web DID document: every key the organisation ever signed with, current "
+        "first, under `assertionMethod` (did:web method, § Read)",
+        content_type="application/did+json",
+    )
+    @blp.alt_response(304, description="Unchanged since the `If-None-Match` ETag")
+    @blp.alt_response(404, description="No such issuer, or this deployment has no public https origin (did:key)")
+    def get(self, slug: str) -> Response:
+        """An issuer's did:web DID document"""
+        text = published.did_document_text(context.db(), slug=slug, base_url=context.state().settings.base_url)
+        return _json(text, offered=DID_TYPES, max_age=300)
 
 
 @blp.route("/achievements/<uuid:achievement_id>")
@@ -62,12 +73,10 @@ class PublicAchievement(MethodView):
     @blp.alt_response(404, description="No such achievement")
     def get(self, achievement_id: uuid.UUID) -> Response:
         """An achievement's public description"""
-        achievement = achievements.public_achievement(context.db(), achievement_id=achievement_id)
-        document = {
-            "@context": [VC_CONTEXT, OB_CONTEXT],
-            **achievement_document(achievement, base_url=context.state().settings.base_url),
-        }
-        return _json(json.dumps(document, ensure_ascii=False), offered=JSON_TYPES, max_age=300)
+        text = published.achievement_text(
+            context.db(), achievement_id=achievement_id, base_url=context.state().settings.base_url
+        )
+        return _json(text, offered=JSON_TYPES, max_age=300)
 
 
 @blp.route("/achievements/<uuid:achievement_id>/image")
@@ -77,15 +86,13 @@ class PublicAchievementImage(MethodView):
     @blp.alt_response(404, description="No such achievement, or it has no image")
     def get(self, achievement_id: uuid.UUID) -> Response:
         """An achievement's image"""
-        achievement = achievements.public_achievement(context.db(), achievement_id=achievement_id)
-        if achievement.image is None or achievement.image_sha256 is None:
-            raise DomainError("request.not_found", "This achievement has no image.")
-        response = Response(achievement.image, mimetype=achievement.image_media_type)
+        image = published.achievement_image(context.db(), achievement_id=achievement_id)
+        response = Response(image.data, mimetype=image.media_type)
         response.headers["Cache-Control"] = "public, max-age=86400"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        if achievement.image_media_type == "image/svg+xml":
+        if image.media_type == "image/svg+xml":
             response.headers["Content-Security-Policy"] = SVG_CSP
-        response.set_etag(achievement.image_sha256)
+        response.set_etag(image.sha256)
         return response.make_conditional(request)
 
 
@@ -100,5 +107,5 @@ class RevocationList(MethodView):
     @blp.alt_response(404, description="No such status list")
     def get(self, slug: str, list_no: int) -> Response:
         """An issuer's revocation list; cached briefly so that a revocation shows within a minute"""
-        status_list = published_list(context.db(), slug=slug, purpose=REVOCATION, list_no=list_no)
-        return _json(status_list.signed_document, offered=CREDENTIAL_TYPES, max_age=60)
+        text = published.status_list_text(context.db(), slug=slug, list_no=list_no)
+        return _json(text, offered=CREDENTIAL_TYPES, max_age=60)

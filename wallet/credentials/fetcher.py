@@ -18,6 +18,9 @@ request its own admin ports or cloud metadata (SSRF). :class:`GuardedFetcher` th
 ``allowed_hosts`` names hosts whose addresses are trusted without the check (an internal service in a
 deployment, ``localhost`` in tests). A redirect from such a host to a bare address is checked like any
 other hop: trust is given to names, never inherited.
+
+:class:`LocalFirstFetcher` puts the app's own documents in front of the guard (the app never calls
+itself over HTTP); the app builds one in :func:`wallet.fetching.build_fetcher`.
 """
 
 from __future__ import annotations
@@ -289,3 +292,44 @@ class GuardedFetcher:
         except httpx.HTTPError as exc:
             raise FetchFailed(f"could not read {current}: {exc}", url=current) from exc
         return b"".join(chunks)
+
+
+LocalAnswer = Callable[[str], "FetchResult | None"]
+
+
+class LocalFirstFetcher:
+    """The app's one fetcher: its own public documents answered in process, every other URL guarded.
+
+    ``local`` (the app's resolver, :class:`wallet.issuing.published.PublishedDocuments`) answers a URL
+    under the app's base URL from the services, or ``None`` when it is not a document it publishes; those
+    and all foreign URLs go to ``remote`` (a :class:`GuardedFetcher`), or fail when ``remote`` is ``None``
+    (offline). A local answer obeys the same contract as a remote one: 2xx and an acceptable type.
+    """
+
+    def __init__(self, *, local: LocalAnswer | None, remote: GuardedFetcher | None) -> None:
+        self.local = local
+        self.remote = remote
+
+    def get(self, url: str, *, accept: tuple[str, ...]) -> FetchResult:
+        answer = self.local(url) if self.local is not None else None
+        if answer is None:
+            if self.remote is None:
+                raise FetchFailed(f"{url} is not fetched (offline)", url=url)
+            return self.remote.get(url, accept=accept)
+        if not 200 <= answer.status < 300:
+            raise FetchFailed(f"{url} answered HTTP {answer.status}", url=url, status=answer.status, body=answer.body)
+        if not _accepts(answer.content_type, accept):
+            raise FetchFailed(
+                f"{url} is {_media_type(answer.content_type) or 'untyped'}, expected one of {', '.join(accept)}",
+                url=url,
+                status=answer.status,
+            )
+        return answer
+
+    def get_json(self, url: str, *, accept: tuple[str, ...] = JSON_TYPES) -> Any:
+        """GET ``url`` and parse it as JSON (the ``fetch_json`` shape the verifiers take)."""
+        result = self.get(url, accept=accept)
+        try:
+            return result.json()
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FetchFailed(f"{result.url} did not return valid JSON: {exc}", url=result.url) from exc

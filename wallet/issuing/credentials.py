@@ -1,9 +1,10 @@
 """Issuing Open Badges 3.0 credentials (``OpenBadgeCredential`` on VC Data Model 2.0) and revoking them.
 
 A credential names its learner only by ``Account.subject_id`` (a random ``urn:uuid``): no email, no
-username, nothing a reader could contact. It is signed with ``eddsa-rdfc-2022`` by the organisation's
-active did:key, after :func:`wallet.credentials.jsonld.assert_portable` refuses terms that context copies
-disagree on. Shape and an example: docs/credentials.md.
+username, nothing a reader could contact. Its issuer is the organisation's DID (:mod:`wallet.issuing.profiles`)
+and it is signed with ``eddsa-rdfc-2022`` by the organisation's active key, after
+:func:`wallet.credentials.jsonld.assert_portable` refuses terms that context copies disagree on. Shape and
+an example: docs/credentials.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from wallet.accounts.services import normalise_username
 from wallet.credentials import dataintegrity, jsonld
 from wallet.errors import DomainError
 from wallet.issuing.keys import ensure_active_key, private_key_of
-from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, issuer_profile
+from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, issuer_profile, signing_method
 from wallet.issuing.status import allocate_index, isoformat, set_status, status_list_url
 from wallet.models import Account, Achievement, IssuedCredential, Organisation
 from wallet.organisations.services import ADMINS, get_by_slug, require_role
@@ -110,7 +111,7 @@ def issue_credential(
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": credential_id,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": issuer_profile(organisation, base_url=base_url),
+        "issuer": issuer_profile(organisation, base_url=base_url, key=key),
         "validFrom": isoformat(valid_from),
         "name": achievement.name,
         "credentialSubject": subject,
@@ -130,7 +131,7 @@ def issue_credential(
     signed = dataintegrity.sign(
         credential,
         private_key=private_key_of(key, kek=kek),
-        verification_method=key.verification_method,
+        verification_method=signing_method(organisation, key, base_url=base_url),
         created=isoformat(now),
         cryptosuite="eddsa-rdfc-2022",
     )

@@ -32,7 +32,7 @@ from wallet.credentials import dataintegrity
 from wallet.credentials.status_list import MIN_BITS, build_status_list_credential, set_bit
 from wallet.errors import DomainError
 from wallet.issuing.keys import ensure_active_key, private_key_of
-from wallet.issuing.profiles import profile_url
+from wallet.issuing.profiles import issuer_did, signing_method
 from wallet.models import Organisation, StatusList
 
 REVOCATION = "revocation"
@@ -64,7 +64,7 @@ def sign_status_list(
     key = ensure_active_key(db, organisation_id=organisation.id, kek=kek, now=now)
     unsigned = build_status_list_credential(
         list_id=status_list_url(base_url, organisation.slug, status_list.list_no, status_list.purpose),
-        issuer=profile_url(base_url, organisation.slug),
+        issuer=issuer_did(organisation, key, base_url=base_url),
         purpose=status_list.purpose,
         bits=status_list.bits,
         valid_from=now.replace(microsecond=0),
@@ -72,7 +72,7 @@ def sign_status_list(
     signed = dataintegrity.sign(
         unsigned,
         private_key=private_key_of(key, kek=kek),
-        verification_method=key.verification_method,
+        verification_method=signing_method(organisation, key, base_url=base_url),
         created=isoformat(now),
         cryptosuite="eddsa-rdfc-2022",
     )

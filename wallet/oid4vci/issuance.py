@@ -34,7 +34,8 @@ from wallet.credentials.jwt import sign_vc_jwt
 from wallet.errors import DomainError
 from wallet.issuing.credentials import issue_credential
 from wallet.issuing.keys import private_key_of
-from wallet.models import AccessToken, ClaimCode, ClaimSession, HolderClaim, IssuedCredential, IssuerKey
+from wallet.issuing.profiles import key_for_method
+from wallet.models import AccessToken, ClaimCode, ClaimSession, HolderClaim, IssuedCredential
 from wallet.oid4vci.grants import authorise, refuse_moderated, spend_nonce
 from wallet.oid4vci.metadata import CONFIGURATION_IDS, LDP_VC, issuer_identifier
 from wallet.oid4vci.proofs import verify_key_proof
@@ -170,15 +171,18 @@ def _render(db: Session, claim: HolderClaim, configuration_id: str, config: Clai
     if configuration_id == LDP_VC:
         return document
     if claim.credential_jwt is None:
-        claim.credential_jwt = _as_vc_jwt(db, document, kek=config.kek)
+        claim.credential_jwt = _as_vc_jwt(db, document, organisation_id=issued.organisation_id, kek=config.kek)
         db.flush()
     return claim.credential_jwt
 
 
-def _as_vc_jwt(db: Session, document: dict[str, Any], *, kek: bytes) -> str:
-    """The recorded credential, proof removed, signed as a VC-JWT by the key that signed its proof."""
+def _as_vc_jwt(db: Session, document: dict[str, Any], *, organisation_id: uuid.UUID, kek: bytes) -> str:
+    """The recorded credential, proof removed, signed as a VC-JWT by the key that signed its proof.
+
+    ``iss`` is the credential's issuer DID and ``kid`` the proof's verification method, which that DID
+    controls (did-jwt-vc and OB 3.0 §8.2 resolve the key through them)."""
     method = document["proof"]["verificationMethod"]
-    key = db.scalar(select(IssuerKey).where(IssuerKey.verification_method == method))
+    key = key_for_method(db, organisation_id=organisation_id, method=method)
     if key is None:
         raise DomainError("claim.rejected", "The key that signed this credential is gone.")
     unsecured = {name: value for name, value in document.items() if name != "proof"}

@@ -22,26 +22,24 @@ from __future__ import annotations
 import datetime as dt
 import json as json_module
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.blueprints import BlueprintSetupState
 
 from wallet.api import context
 from wallet.api.problems import problem_response
-from wallet.credentials.fetcher import GuardedFetcher
 from wallet.errors import DomainError
 from wallet.holding.registry import IssuerRegistry, RegistryFile
 from wallet.holding.services import verify_held
+from wallet.issuing.profiles import organisation_did_web, uses_did_web
 from wallet.models import HeldCredential, ShareLink, ShareTarget
 from wallet.qr.render import render_png
 from wallet.sharing import pages as read_models
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import badge_view
-from wallet.sharing.fetching import ImageCache, LocalFirstFetcher
+from wallet.sharing.fetching import ImageCache
 from wallet.sharing.images import baked_badge_png
 from wallet.sharing.limits import MissLimiter
 from wallet.sharing.verdict import VerificationCache
@@ -57,7 +55,6 @@ CSP = (
 )
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 JSON_TYPES = ("application/ld+json", "application/json", "application/vc+ld+json", "application/vc")
-FETCH_TIMEOUT_SECONDS = 3.0
 
 
 @dataclass
@@ -87,26 +84,6 @@ def _registry() -> IssuerRegistry:
 
 def _base_url() -> str:
     return context.state().settings.base_url.rstrip("/")
-
-
-def _fetcher() -> LocalFirstFetcher:
-    settings = context.state().settings
-    remote = GuardedFetcher(allow_private=settings.fetch_allow_private, timeout=FETCH_TIMEOUT_SECONDS)
-    return LocalFirstFetcher(
-        current_app._get_current_object(),
-        base_url=_base_url(),  # type: ignore[attr-defined]
-        remote=remote,
-        isolated=_isolated,
-    )
-
-
-@contextmanager
-def _isolated() -> Iterator[None]:
-    """Around an in-process request: end this request's (read-only) transaction first — on SQLite every
-    transaction holds the write lock, which the inner request would wait for — and give it its own ``g``."""
-    context.db().rollback()
-    with current_app.app_context():
-        yield
 
 
 def _page(html: str, *, status: int = 200, indexable: bool = False) -> Response:
@@ -203,7 +180,7 @@ def _open_collection(slug: str, link: ShareLink, *, json: bool = False) -> shari
 
 
 def _verify(held: HeldCredential) -> dict[str, Any]:
-    return verify_held(held, fetcher=_fetcher(), now=context.now())
+    return verify_held(held, fetcher=context.fetcher(), now=context.now())
 
 
 def _models() -> dict[str, Any]:
@@ -274,7 +251,7 @@ def share_json(slug: str) -> Response:
 
 
 def _badge_image(held: HeldCredential) -> tuple[bytes, str] | None:
-    return sharing_state().images.load(badge_view(held).image_url, fetcher=_fetcher())
+    return sharing_state().images.load(badge_view(held).image_url, fetcher=context.fetcher())
 
 
 @blp.get("/s/<slug>/image")
@@ -326,6 +303,7 @@ def issuer_page(slug: str) -> Response:
         achievements=about.achievements,
         website=about.website,
         profile_url=about.profile_url,
+        issuer_did=organisation_did_web(_base_url(), slug) if uses_did_web(_base_url()) else None,
         date=_date,
     )
     return _page(html, indexable=True)

@@ -1,10 +1,5 @@
-"""Fetching for the share page: this service's own URLs answered in process, others through the guard.
-
-Credentials issued here name URLs under ``base_url`` (issuer profile, status list, achievement image).
-Fetching those over the network from inside a request would need the server to reach its own public
-address (often impossible behind a proxy, and a deadlock for a single-threaded server), so they are
-answered by calling the WSGI app directly. Everything else goes through
-:class:`wallet.credentials.fetcher.GuardedFetcher` (SSRF-safe).
+"""Badge images for the share page, fetched through the app's fetcher (:func:`wallet.fetching.build_fetcher`:
+this service's own images come straight from the database, others through the SSRF guard).
 
 Images are cached by URL with a byte budget: the page serves badge images from its own origin, so an
 employer's browser never contacts a third party (no tracking pixels, no leaked share URLs).
@@ -16,13 +11,9 @@ import base64
 import binascii
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Protocol
+from typing import Protocol
 
-from werkzeug.test import Client
-
-from wallet.credentials.fetcher import FetchFailed, FetchResult
+from wallet.credentials.fetcher import FetchResult
 
 IMAGE_TYPES = ("image/png", "image/svg+xml")
 MAX_IMAGE_BYTES = 2_000_000
@@ -31,43 +22,6 @@ IMAGE_CACHE_BYTES = 64_000_000
 
 class Fetcher(Protocol):
     def get(self, url: str, *, accept: tuple[str, ...]) -> FetchResult: ...
-
-
-class LocalFirstFetcher:
-    """A :class:`Fetcher` that serves ``base_url`` URLs from ``wsgi_app`` and sends the rest to ``remote``.
-
-    ``isolated`` opens a fresh per-request context around the inner call. Flask needs it: a request made
-    inside another request of the same app would otherwise share its ``g``, and close its database session.
-    """
-
-    def __init__(
-        self,
-        wsgi_app: Callable[..., Any],
-        *,
-        base_url: str,
-        remote: Fetcher | None,
-        isolated: Callable[[], AbstractContextManager[Any]] = nullcontext,
-    ) -> None:
-        self._app = wsgi_app
-        self._base = base_url.rstrip("/")
-        self._remote = remote
-        self._isolated = isolated
-
-    def get(self, url: str, *, accept: tuple[str, ...]) -> FetchResult:
-        if url.startswith(self._base + "/"):
-            with self._isolated():
-                response = Client(self._app).get(url[len(self._base) :], headers={"Accept": ", ".join(accept)})
-                body = response.get_data()
-            content_type = response.headers.get("Content-Type", "")
-            if not 200 <= response.status_code < 300:
-                raise FetchFailed(f"{url} answered {response.status_code}", url=url, status=response.status_code)
-            media = content_type.split(";", 1)[0].strip().lower()
-            if accept and media not in accept:
-                raise FetchFailed(f"{url} is {media or 'untyped'}, not {' or '.join(accept)}", url=url)
-            return FetchResult(url=url, status=response.status_code, content_type=content_type, body=body)
-        if self._remote is None:
-            raise FetchFailed(f"{url} is not fetched (offline)", url=url)
-        return self._remote.get(url, accept=accept)
 
 
 def _data_uri(url: str) -> tuple[bytes, str] | None:
