@@ -54,13 +54,30 @@ NAMES = ("Portfolio", "Work", "Sport")
 class _CountingTransport(httpx.BaseTransport):
     """httpx's default transport, counting sync bytes on the wire (gzip as sent)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, drop_rate: float = 0.0, lose_rate: float = 0.0, rng: random.Random | None = None) -> None:
         self.inner = httpx.HTTPTransport()
         self.up = 0
         self.down = 0
+        self.drop_rate = drop_rate
+        self.lose_rate = lose_rate
+        self.rng = rng or random.Random()
+        self.dropped = 0
+        self.lost = 0
+        self.refreshes = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Fault mode: drop a request before it leaves, or let the server answer and lose the answer."""
+        if request.url.path.endswith("/auth/refresh"):
+            self.refreshes += 1
+        if self.rng.random() < self.drop_rate:
+            self.dropped += 1
+            raise httpx.ConnectError("injected: request dropped", request=request)
         response = self.inner.handle_request(request)
+        if self.rng.random() < self.lose_rate:
+            response.read()
+            response.close()
+            self.lost += 1
+            raise httpx.ReadError("injected: answer lost", request=request)
         if request.url.path.endswith("/sync"):
             self.up += len(request.read())
             response.read()
@@ -137,19 +154,18 @@ def _load_log(log_path: Path) -> dict[tuple[str, int], str]:
 
 def run_client(args: argparse.Namespace) -> int:
     """One device: random offline edits at a fixed rate, a sync every few edits, until told to drain."""
-    from wallet_client import AuthError, OfflineWallet, WalletClient, WalletError
-    from wallet_client.client import FileTokenStore
+    from wallet_client import AuthError, OfflineWallet, ReplicaTokenStore, SignedOut, WalletClient, WalletError
 
     home = Path(args.home)
     home.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"{args.seed}-{time.time_ns()}")
-    transport = _CountingTransport()
+    transport = _CountingTransport(drop_rate=args.drop_rate, lose_rate=args.lose_rate, rng=random.Random(rng.random()))
     client = WalletClient(
         args.base_url,
         transport=transport,
         timeout=10.0,
         max_retries=3,
-        token_store=FileTokenStore(home / "tokens.json"),
+        token_store=ReplicaTokenStore(home / "replica.sqlite3"),
     )
     for attempt in range(30):
         if client.token_store.load() is not None:
@@ -168,11 +184,13 @@ def run_client(args: argparse.Namespace) -> int:
     def sync_once() -> bool:
         started = time.perf_counter()
         up, down = transport.up, transport.down
+        faults = (transport.dropped, transport.lost, transport.refreshes)
+        signed_out = False
         try:
             report = wallet.sync()
             ok = True
-        except AuthError:
-            ok, report = False, None
+        except AuthError as error:
+            ok, report, signed_out = False, None, isinstance(error, SignedOut)
             with contextlib.suppress(WalletError):
                 client.login(USERNAME, PASSWORD, device_name=home.name)
         except WalletError:
@@ -184,6 +202,10 @@ def run_client(args: argparse.Namespace) -> int:
             "down": transport.down - down,
             "requests": report.requests if report else 0,
             "rejected": len(report.rejected) if report else 0,
+            "signed_out": signed_out,
+            "dropped": transport.dropped - faults[0],
+            "lost": transport.lost - faults[1],
+            "refreshes": transport.refreshes - faults[2],
         }
         metrics.write(json.dumps(record) + "\n")
         metrics.flush()
@@ -269,6 +291,9 @@ class Harness:
     rate: float
     sync_every: int
     seed: int
+    access_token_ttl: int = 86400
+    drop_rate: float = 0.0
+    lose_rate: float = 0.0
     server: subprocess.Popen[bytes] | None = None
     procs: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
     stopped: set[int] = field(default_factory=set)
@@ -291,7 +316,7 @@ class Harness:
             "WALLET_PASSWORD_HASH_PROFILE": "CHEAPEST",
             "WALLET_RUN_SCHEDULER": "false",
             "WALLET_LOG_LEVEL": "ERROR",
-            "WALLET_ACCESS_TOKEN_TTL_SECONDS": "86400",
+            "WALLET_ACCESS_TOKEN_TTL_SECONDS": str(self.access_token_ttl),
             "WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE": "100000",
             "WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE": "100000",
             "WALLET_RATELIMIT_REFRESH_PER_IP_PER_MINUTE": "100000",
@@ -334,6 +359,10 @@ class Harness:
             str(self.seed * 100 + index),
             "--drain-file",
             str(self.drain_file),
+            "--drop-rate",
+            str(self.drop_rate),
+            "--lose-rate",
+            str(self.lose_rate),
         ]
         log = (self.workdir / f"client-{index}.log").open("ab")
         self.procs[index] = subprocess.Popen(command, stdout=log, stderr=log, cwd=ROOT)
@@ -429,6 +458,10 @@ def _check(harness: Harness, account_id: uuid.UUID) -> dict[str, Any]:
         "failed_syncs": len(syncs) - len(ok_syncs),
         "sync_p50_ms": round(1000 * _percentile([s["seconds"] for s in ok_syncs], 0.5), 1),
         "sync_p95_ms": round(1000 * _percentile([s["seconds"] for s in ok_syncs], 0.95), 1),
+        "signed_out": sum(1 for s in syncs if s.get("signed_out")),
+        "refreshes": sum(s.get("refreshes", 0) for s in syncs),
+        "requests_dropped": sum(s.get("dropped", 0) for s in syncs),
+        "answers_lost": sum(s.get("lost", 0) for s in syncs),
         "bytes_up": sum(s["up"] for s in syncs),
         "bytes_down": sum(s["down"] for s in syncs),
         "credentials_shown": len(server_view["credentials"]),
@@ -447,12 +480,16 @@ def run_soak(
     server_restarts: int,
     seed: int,
     drain_seconds: float = 90.0,
+    access_token_ttl: int = 86400,
+    drop_rate: float = 0.0,
+    lose_rate: float = 0.0,
 ) -> dict[str, Any]:
     """The whole run; returns the result table as a dict (``passed`` says whether every check held)."""
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{workdir / 'server.sqlite3'}"
     account_id = _seed(database_url)
-    harness = Harness(workdir, database_url, free_port(), clients, rate, sync_every, seed)
+    harness = Harness(workdir, database_url, free_port(), clients, rate, sync_every, seed, access_token_ttl,
+                      drop_rate, lose_rate)
     rng = random.Random(seed)
     started = time.monotonic()
     try:
@@ -494,6 +531,7 @@ def run_soak(
         and result["stuck_queues"] == 0
         and result["divergent_replicas"] == 0
         and result["model_matches_server"]
+        and result["signed_out"] == 0
     )
     return result
 
@@ -518,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--drain-file", required=True)
     client.add_argument("--max-seconds", type=float, default=3600.0, help="stop editing after this long anyway")
     client.add_argument("--drain-seconds", type=float, default=90.0)
+    client.add_argument("--drop-rate", type=float, default=0.0)
+    client.add_argument("--lose-rate", type=float, default=0.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=4.0, help="edits per second per client")
@@ -527,6 +567,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None, help="kept for inspection (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
+    parser.add_argument("--access-token-ttl", type=int, default=86400, help="server's access-token lifetime (s)")
+    parser.add_argument("--drop-rate", type=float, default=0.0,
+                        help="fault mode: share of client requests dropped before they leave")
+    parser.add_argument("--lose-rate", type=float, default=0.0,
+                        help="fault mode: share of client requests the server answers but the client never hears")
     args = parser.parse_args(argv)
     if args.command == "client":
         return run_client(args)
@@ -543,6 +588,9 @@ def main(argv: list[str] | None = None) -> int:
             fault_interval=args.fault_interval,
             server_restarts=args.server_restarts,
             seed=args.seed,
+            access_token_ttl=args.access_token_ttl,
+            drop_rate=args.drop_rate,
+            lose_rate=args.lose_rate,
         )
     _print_table(result)
     if args.json:

@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
             access_key=derive_key(instance_secrets.secret_key, "access-token"),
             access_ttl=dt.timedelta(seconds=settings.access_token_ttl_seconds),
             refresh_ttl=dt.timedelta(days=settings.refresh_token_ttl_days),
+            successor_key=derive_key(instance_secrets.secret_key, "refresh-token-successor"),
+            refresh_grace=dt.timedelta(seconds=max(0, settings.refresh_grace_seconds)),
         ),
         clock=clock,
     )

@@ -61,6 +61,12 @@ class Settings:
     refresh_token_ttl_days: int = field(
         default=90, metadata={"doc": "Lifetime of a refresh token; each refresh issues a new one."}
     )
+    refresh_grace_seconds: int = field(
+        default=60,
+        metadata={"doc": "Seconds after a refresh during which the same client may present the spent refresh "
+                  "token again (same `idempotency_key`) and get the same new pair back, so a lost answer "
+                  "does not sign the device out. 0: strict rotation. See docs/security.md."},
+    )
     max_request_bytes: int = field(
         default=2_000_000, metadata={"doc": "Largest request body accepted (413 above it)."}
     )

@@ -11,11 +11,12 @@ from wallet_client.errors import (
     NotFound,
     RateLimited,
     ServerError,
+    SignedOut,
     TransportError,
     ValidationFailed,
     WalletError,
 )
-from wallet_client.offline import OfflineWallet, SyncReport
+from wallet_client.offline import OfflineWallet, ReplicaTokenStore, SyncReport
 
 __all__ = [
     "AuthError",
@@ -25,7 +26,9 @@ __all__ = [
     "NotFound",
     "OfflineWallet",
     "RateLimited",
+    "ReplicaTokenStore",
     "ServerError",
+    "SignedOut",
     "SyncReport",
     "TokenStore",
     "Tokens",

@@ -1,10 +1,17 @@
 """The HTTP client: one class, keyword-only configuration, a default timeout, a replaceable transport.
 
 Retries are bounded and jittered (0.5 s doubling to 8 s, at most ``max_retries`` attempts) and only
-for requests that are safe to repeat: GETs, and sync requests (their ops are idempotent by
-``op_seq``). They cover connection failures, 5xx and 429 (``Retry-After`` honoured). An expired
-access token (``auth.invalid_token``) is refreshed once, transparently, under a lock — a refresh
-token works once, so two threads must never both spend it.
+for requests that are safe to repeat: GETs, sync requests (their ops are idempotent by ``op_seq``)
+and token refreshes (idempotent by their ``idempotency_key`` within the server's grace window). They
+cover connection failures, 5xx and 429 (``Retry-After`` honoured).
+
+Tokens (docs/sync.md, "Signing in and staying signed in"): an expired access token
+(``auth.invalid_token``) is refreshed transparently, under a lock, so two threads never spend one
+refresh token. Before a refresh is sent, the idempotency key it carries is saved with the tokens; the
+new pair is saved before it is used. So a refresh whose answer was lost — a dropped connection, a
+timeout, the app killed — is simply sent again (by the retry loop, or by the next process from the
+store) and the server returns the same pair. A refresh that can never succeed raises
+:class:`~wallet_client.errors.SignedOut` and forgets the dead tokens: show the sign-in screen.
 """
 
 from __future__ import annotations
@@ -13,23 +20,35 @@ import gzip
 import json
 import os
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 from wallet_protocol.sync.wire import BLOBS_PATH, REGISTER_CLIENT_PATH, SYNC_PATH
 
-from wallet_client.errors import AuthError, RateLimited, ServerError, TransportError, WalletError, error_for
+from wallet_client.errors import (
+    AuthError,
+    RateLimited,
+    ServerError,
+    SignedOut,
+    TransportError,
+    error_for,
+)
 
 DEFAULT_TIMEOUT = 10.0
 BACKOFF_START = 0.5
 BACKOFF_CAP = 8.0
 MAX_RETRY_AFTER = 60.0
 GZIP_MIN_BYTES = 1024
+REFRESH_PATH = "/api/v1/auth/refresh"
+MAX_REFRESHES_PER_REQUEST = 2
+"""A request refreshes at most this often (a repeated refresh may hand back an access token that is
+already expired when the access lifetime is shorter than the time since the exchange)."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +57,18 @@ class Tokens:
     refresh_token: str
     account_id: str | None = None
     device_id: str | None = None
+    idempotency_key: str | None = None
+    """Set while a refresh of ``refresh_token`` may be on its way: resent with it, so a repeat of that
+    exchange gets the same new pair instead of signing the device out."""
 
 
 class TokenStore(Protocol):
-    """Where the client keeps its tokens (a keychain on a phone; memory or a file elsewhere)."""
+    """Where the client keeps its tokens (a keychain on a phone; the replica, memory or a file elsewhere).
+
+    ``save`` must be durable when it returns: the client saves a refresh's idempotency key before
+    sending it and the new pair before using it, and relies on finding them after a crash.
+    :class:`~wallet_client.offline.ReplicaTokenStore` keeps them in the offline replica's SQLite file.
+    """
 
     def load(self) -> Tokens | None: ...
 
@@ -77,11 +104,20 @@ class FileTokenStore:
             return None
 
     def save(self, tokens: Tokens) -> None:
+        """Write a new file, flush it to disk, then rename it over the old one (and flush the folder)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(tokens.__dict__))
-        temporary.chmod(0o600)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(json.dumps(tokens.__dict__))
+            file.flush()
+            os.fsync(file.fileno())
         temporary.replace(self.path)
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -150,7 +186,7 @@ class WalletClient:
         if authenticated:
             tokens = self.token_store.load()
             if tokens is None:
-                raise AuthError("auth.required", "Sign in first.")
+                raise SignedOut("auth.required", "Sign in first.")
             headers["Authorization"] = f"Bearer {tokens.access_token}"
         try:
             return self._http.request(method, path, content=content, headers=headers)
@@ -185,7 +221,7 @@ class WalletClient:
             if gzip_body and len(content) >= GZIP_MIN_BYTES:
                 content = gzip.compress(content, mtime=0)
                 send_headers["Content-Encoding"] = "gzip"
-        refreshed = False
+        refreshes = 0
         attempt = 0
         while True:
             attempt += 1
@@ -207,38 +243,61 @@ class WalletClient:
                 isinstance(error, AuthError)
                 and error.code == "auth.invalid_token"
                 and authenticated
-                and not refreshed
-                and self._refresh_after(rejected_header=response.request.headers)
+                and refreshes < MAX_REFRESHES_PER_REQUEST
             ):
-                refreshed = True
+                self._refresh_after(rejected_header=response.request.headers)
+                refreshes += 1
                 continue
+            if isinstance(error, SignedOut) and authenticated:
+                self._forget(rejected_header=response.request.headers)
             if safe and attempt < self.max_retries and isinstance(error, ServerError | RateLimited):
                 wait = getattr(error, "retry_after", None)
                 self._sleep(wait if wait is not None else backoff_delay(attempt, rand=self._rand))
                 continue
             raise error
 
-    def _refresh_after(self, *, rejected_header: httpx.Headers) -> bool:
-        """Refresh unless another thread already did since the rejected request was sent."""
+    def _refresh_after(self, *, rejected_header: httpx.Headers) -> None:
+        """Refresh unless another thread already did since the rejected request was sent.
+
+        Raises what the refresh raised: :class:`SignedOut` (sign in again), or a transport or server
+        error once the refresh's own retries are spent (the next call repeats it, safely).
+        """
         with self._refresh_lock:
             tokens = self.token_store.load()
             if tokens is None:
-                return False
+                raise SignedOut("auth.required", "Sign in first.")
             if rejected_header.get("Authorization") != f"Bearer {tokens.access_token}":
-                return True
-            try:
-                self._refresh_locked(tokens)
-            except WalletError:
-                return False
-            return True
+                return
+            self._refresh_locked(tokens)
 
     def _refresh_locked(self, tokens: Tokens) -> Tokens:
-        body = self.request(
-            "POST", "/api/v1/auth/refresh", json_body={"refresh_token": tokens.refresh_token}, authenticated=False
-        )
+        """One refresh exchange, repeatable: its idempotency key is stored before it is first sent."""
+        if tokens.idempotency_key is None:
+            tokens = replace(tokens, idempotency_key=secrets.token_urlsafe(24))
+            self.token_store.save(tokens)
+        try:
+            body = self.request(
+                "POST",
+                REFRESH_PATH,
+                json_body={"refresh_token": tokens.refresh_token, "idempotency_key": tokens.idempotency_key},
+                authenticated=False,
+                safe=True,
+            )
+        except SignedOut:
+            if self.token_store.load() == tokens:
+                self.token_store.clear()
+            raise
         return self._keep(body)
 
+    def _forget(self, *, rejected_header: httpx.Headers) -> None:
+        """Drop tokens the server just called dead (unless a sign-in replaced them meanwhile)."""
+        with self._refresh_lock:
+            tokens = self.token_store.load()
+            if tokens is not None and rejected_header.get("Authorization") == f"Bearer {tokens.access_token}":
+                self.token_store.clear()
+
     def _keep(self, body: dict[str, Any]) -> Tokens:
+        """Store a new pair (durably, before anyone uses it) and return it."""
         tokens = Tokens(
             body["access_token"],
             body["refresh_token"],
@@ -290,11 +349,14 @@ class WalletClient:
         return body
 
     def refresh(self) -> Tokens:
-        """Exchange the refresh token now (normally automatic on an expired access token)."""
+        """Exchange the refresh token now (normally automatic on an expired access token).
+
+        Raises :class:`SignedOut` if it can never work again (the tokens are forgotten).
+        """
         with self._refresh_lock:
             tokens = self.token_store.load()
             if tokens is None:
-                raise AuthError("auth.required", "Sign in first.")
+                raise SignedOut("auth.required", "Sign in first.")
             return self._refresh_locked(tokens)
 
     def logout(self) -> None:

@@ -28,7 +28,28 @@ class TransportError(WalletError):
 
 
 class AuthError(WalletError):
-    """401: sign in (again). ``auth.invalid_token`` is refreshed automatically once."""
+    """401. ``auth.invalid_token`` ("refresh your access token") is refreshed automatically; what
+    reaches you is either :class:`SignedOut` or a wrong password at sign-in."""
+
+
+class SignedOut(AuthError):
+    """401: this device is signed out — show the sign-in screen.
+
+    Raised when the refresh token can never work again (reused, unknown, expired), the device was signed
+    out (from another device, by a password change), or there are no tokens at all. Edits queued in an
+    :class:`~wallet_client.OfflineWallet` are kept and pushed once the learner signs in again on the same
+    replica.
+    """
+
+
+SIGNED_OUT_CODES = frozenset({
+    "auth.signed_out",
+    "auth.device_revoked",
+    "auth.required",
+    "auth.refresh_token_invalid",
+    "auth.refresh_token_reused",
+})
+"""Codes that mean "sign in again" (the last two from servers older than ``auth.signed_out``)."""
 
 
 class Forbidden(WalletError):
@@ -85,6 +106,8 @@ def error_for(status: int, body: Any, *, retry_after: float | None = None) -> Wa
     if status == 429:
         return RateLimited(code, detail, status=status, body=problem, retry_after=retry_after)
     cls = _BY_STATUS.get(status)
+    if status == 401 and code in SIGNED_OUT_CODES:
+        cls = SignedOut
     if cls is None:
         cls = ServerError if status >= 500 else ValidationFailed
     return cls(code, detail, status=status, body=problem)

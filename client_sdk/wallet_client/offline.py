@@ -4,7 +4,8 @@ Local tables (docs/sync.md §12): ``base_rows`` (row states the server confirmed
 pages of a reset snapshot, swapped into ``base_rows`` after its last page), ``pending_ops`` (local
 edits not yet acknowledged), ``blobs`` (credential bytes by hash, each checked against its hash),
 ``blob_misses`` (ids the server could not serve, asked again later), ``rejections`` (ops the server
-refused, for the UI) and ``meta`` (client id, cursor, next op_seq, clock, the in-flight request).
+refused, for the UI) and ``meta`` (client id, cursor, next op_seq, clock, the in-flight request); with a
+:class:`ReplicaTokenStore` on the same file, ``auth_tokens`` holds the device's tokens.
 What the learner sees is ``view(base ⊕ pending)``: the pending ops applied to the base with the same
 shared merge functions the server uses (``wallet_protocol.sync``), so the optimistic view and the
 server can only differ by ops the server has not seen yet.
@@ -65,7 +66,7 @@ from wallet_protocol.sync.wire import (
     PROTOCOL_VERSION,
 )
 
-from wallet_client.client import WalletClient
+from wallet_client.client import Tokens, WalletClient
 from wallet_client.errors import NotFound, ValidationFailed
 
 DEFAULT_BATCH = 200
@@ -97,6 +98,53 @@ _SNAPSHOT_SQL = (
     "SELECT state FROM snapshot_rows WHERE kind = ? AND id = ?",
     "INSERT OR REPLACE INTO snapshot_rows (kind, id, state) VALUES (?, ?, ?)",
 )
+
+
+class ReplicaTokenStore:
+    """A :class:`~wallet_client.client.TokenStore` in the replica's own SQLite file (table ``auth_tokens``).
+
+    Give it the same path as the :class:`OfflineWallet`, so the tokens and the edits they will push live
+    and die together, and a fresh process on the same file carries on where a killed one stopped::
+
+        client = WalletClient(url, token_store=ReplicaTokenStore("wallet.sqlite3"))
+        wallet = OfflineWallet("wallet.sqlite3", client)
+
+    Every save is one committed transaction with ``synchronous=FULL``: on disk when ``save`` returns. On
+    a phone the platform's keychain is the better home for a refresh token; it must be as durable.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS auth_tokens (slot INTEGER PRIMARY KEY CHECK (slot = 1), tokens TEXT NOT NULL)"
+        )
+
+    def load(self) -> Tokens | None:
+        with self._lock:
+            row = self._db.execute("SELECT tokens FROM auth_tokens WHERE slot = 1").fetchone()
+        if row is None:
+            return None
+        try:
+            return Tokens(**json.loads(row[0]))
+        except (ValueError, TypeError):
+            return None
+
+    def save(self, tokens: Tokens) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO auth_tokens (slot, tokens) VALUES (1, ?)", (json.dumps(tokens.__dict__),)
+            )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM auth_tokens")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
 
 @dataclass

@@ -37,6 +37,10 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("auth.required", 401, "Sign in to do this"),
     ErrorCode("auth.invalid_token", 401, "The access token is missing, malformed or expired"),
     ErrorCode("auth.invalid_credentials", 401, "Wrong username or password"),
+    # A refresh that can never succeed (token reused, unknown, expired, or its device signed out): show
+    # the sign-in screen. The problem's ``reason`` says which, for logs. Replaces the two codes below,
+    # which the server no longer sends but which keep their meaning for older clients.
+    ErrorCode("auth.signed_out", 401, "This device is signed out; sign in again"),
     ErrorCode("auth.refresh_token_invalid", 401, "The refresh token is unknown or expired"),
     ErrorCode("auth.refresh_token_reused", 401, "The refresh token was already used; the device was signed out"),
     ErrorCode("auth.device_revoked", 401, "This device was signed out"),

@@ -84,7 +84,8 @@ def test_refresh_tokens_rotate_and_reuse_signs_the_device_out(client: Any, sign_
 
     replay = client.post("/api/v1/auth/refresh", json={"refresh_token": learner.refresh_token})
     assert replay.status_code == 401
-    assert replay.json["code"] == "auth.refresh_token_reused"
+    assert replay.json["code"] == "auth.signed_out"
+    assert replay.json["reason"] == "reused"
 
     # The whole chain is dead: even the newest token and access token no longer work.
     newest = client.post("/api/v1/auth/refresh", json={"refresh_token": first.json["refresh_token"]})
@@ -112,7 +113,8 @@ def test_refresh_tokens_expire(client: Any, sign_up: Any, clock: Any) -> None:
     response = client.post("/api/v1/auth/refresh", json={"refresh_token": learner.refresh_token})
 
     assert response.status_code == 401
-    assert response.json["code"] == "auth.refresh_token_invalid"
+    assert response.json["code"] == "auth.signed_out"
+    assert response.json["reason"] == "unknown_or_expired"
 
 
 def test_a_tampered_access_token_is_refused(client: Any, sign_up: Any) -> None:

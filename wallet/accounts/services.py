@@ -39,6 +39,10 @@ class TokenPolicy:
     access_key: bytes
     access_ttl: dt.timedelta
     refresh_ttl: dt.timedelta
+    successor_key: bytes
+    """Derives a refresh's successor from the spent token and the client's idempotency key."""
+    refresh_grace: dt.timedelta
+    """How long after a refresh the same client may repeat it and get the same pair back (0: never)."""
 
 
 def normalise_username(username: str) -> str:
@@ -98,8 +102,9 @@ def open_device(db: Session, *, account: Account, name: str, platform: str, poli
     return _issue_pair(db, device=device, policy=policy, now=now)
 
 
-def _issue_pair(db: Session, *, device: Device, policy: TokenPolicy, now: dt.datetime) -> TokenPair:
-    refresh = tokens.new_refresh_token()
+def _issue_pair(db: Session, *, device: Device, policy: TokenPolicy, now: dt.datetime,
+                refresh: str | None = None) -> TokenPair:
+    refresh = refresh or tokens.new_refresh_token()
     db.add(RefreshToken(device_id=device.id, token_hash=tokens.hash_refresh_token(refresh),
                         created_at=now, expires_at=now + policy.refresh_ttl))
     access = tokens.mint_access_token(policy.access_key, account_id=device.account_id, device_id=device.id,
@@ -110,11 +115,27 @@ def _issue_pair(db: Session, *, device: Device, policy: TokenPolicy, now: dt.dat
                      account_id=device.account_id)
 
 
-def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy, now: dt.datetime) -> TokenPair:
+def _signed_out(reason: str) -> DomainError:
+    """A refresh that can never succeed: the app must show the sign-in screen (``reason`` is for logs)."""
+    details = {
+        "reused": "This refresh token was already used, so the device was signed out. Sign in again.",
+        "device_revoked": "This device was signed out. Sign in again.",
+        "unknown_or_expired": "This refresh token is unknown or expired. Sign in again.",
+    }
+    return DomainError("auth.signed_out", details[reason], reason=reason)
+
+
+def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy, now: dt.datetime,
+                         idempotency_key: str | None = None) -> TokenPair:
     """Exchange a refresh token for a new pair; a second use of any token revokes its device.
 
     The exchange is one conditional UPDATE (``used_at IS NULL``), so two concurrent refreshes with
-    the same token cannot both succeed: the loser sees reuse.
+    the same token cannot both spend it. The one exception to "a second use revokes" is a *repeat*
+    (docs/security.md, "Refresh tokens"): the same token with the same ``idempotency_key`` within
+    ``policy.refresh_grace`` of the exchange, while its successor is still unspent, gets the same pair
+    again — so a lost answer, a killed app or the loser of a race does not sign the device out.
+    Anything else that presents a spent token (no key, another key, too late, successor already
+    refreshed) revokes the device's chain. Every refusal is ``auth.signed_out``.
     """
     token_hash = tokens.hash_refresh_token(refresh_token)
     claimed = db.execute(
@@ -126,15 +147,52 @@ def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy
     ).first()
     if claimed is None:
         known = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
-        if known is not None and known.used_at is not None:
-            revoke_device_chain(db, device_id=known.device_id, now=now)
-            raise DomainError("auth.refresh_token_reused")
-        raise DomainError("auth.refresh_token_invalid")
+        if known is None or known.used_at is None:
+            raise _signed_out("unknown_or_expired")
+        repeat = _repeated_pair(db, spent=known, refresh_token=refresh_token, idempotency_key=idempotency_key,
+                                policy=policy, now=now)
+        if repeat is not None:
+            return repeat
+        revoke_device_chain(db, device_id=known.device_id, now=now)
+        raise _signed_out("reused")
     device = db.get(Device, claimed.device_id)
     if device is None or device.revoked_at is not None:
-        raise DomainError("auth.device_revoked")
+        raise _signed_out("device_revoked")
     device.last_seen_at = now
-    return _issue_pair(db, device=device, policy=policy, now=now)
+    successor = None
+    if idempotency_key:
+        successor = tokens.successor_refresh_token(policy.successor_key, spent=refresh_token,
+                                                   idempotency_key=idempotency_key)
+    return _issue_pair(db, device=device, policy=policy, now=now, refresh=successor)
+
+
+def _repeated_pair(db: Session, *, spent: RefreshToken, refresh_token: str, idempotency_key: str | None,
+                   policy: TokenPolicy, now: dt.datetime) -> TokenPair | None:
+    """The pair a spent token was exchanged for, if this presentation is a repeat of that exchange.
+
+    Nothing secret is stored for this: the successor is re-derived from the token and the key (and
+    only matches if the key is the one the exchange used), and the access token is minted again with
+    the exchange's time, which gives the identical JWT (HS256 is deterministic).
+    """
+    if not idempotency_key or spent.used_at is None or policy.refresh_grace <= dt.timedelta(0):
+        return None
+    if now - spent.used_at > policy.refresh_grace:
+        return None
+    successor = tokens.successor_refresh_token(policy.successor_key, spent=refresh_token,
+                                               idempotency_key=idempotency_key)
+    issued = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.hash_refresh_token(successor),
+                                                  RefreshToken.device_id == spent.device_id))
+    if issued is None or issued.used_at is not None:
+        return None
+    device = db.get(Device, spent.device_id)
+    if device is None or device.revoked_at is not None:
+        return None
+    access = tokens.mint_access_token(policy.access_key, account_id=device.account_id, device_id=device.id,
+                                      now=issued.created_at, ttl=policy.access_ttl)
+    remaining = issued.created_at + policy.access_ttl - now
+    return TokenPair(access_token=access, refresh_token=successor,
+                     expires_in=max(0, int(remaining.total_seconds())), device_id=device.id,
+                     account_id=device.account_id)
 
 
 def revoke_device_chain(db: Session, *, device_id: uuid.UUID, now: dt.datetime) -> None:

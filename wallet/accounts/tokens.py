@@ -2,11 +2,15 @@
 
 An access token is an HS256 JWT naming the account and the device; it lives minutes, and every
 request also checks that the device is not revoked, so signing a device out takes effect at once.
-A refresh token is 256 random bits; only its SHA-256 is stored.
+A refresh token is 256 random bits; only its SHA-256 is stored. A refresh that carries the client's
+``idempotency_key`` gets a successor derived from the spent token and that key with a server key
+(HMAC-SHA-256), so the server can re-derive it for a retry inside the grace window without ever
+storing a usable token (docs/security.md, "Refresh tokens").
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -69,3 +73,14 @@ def new_refresh_token() -> str:
 
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def successor_refresh_token(key: bytes, *, spent: str, idempotency_key: str) -> str:
+    """The refresh token that replaces ``spent`` when the client sent ``idempotency_key``.
+
+    Deterministic, so a retry of the same exchange (same token, same key) re-derives the same successor;
+    unguessable without ``key``, and a different key gives an unrelated token.
+    """
+    message = f"{spent}\n{idempotency_key}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return "rt_" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -26,6 +26,15 @@ class LoginSchema(StrictSchema):
 
 class RefreshSchema(StrictSchema):
     refresh_token = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    idempotency_key = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(r"^[A-Za-z0-9_-]{16,128}$", error="16 to 128 characters: A-Z a-z 0-9 _ -"),
+        metadata={"description": "A random value the client chose for this exchange and kept with the refresh "
+                  "token. Sending the same token with the same key again within the grace window "
+                  "(`WALLET_REFRESH_GRACE_SECONDS`) returns the same new pair instead of signing the "
+                  "device out, so a lost answer can be fetched again. Without it, any repeat signs out.",
+                  "example": "b3JhbmdlLXRyZWUtNDI"},
+    )
 
 
 @blp.route("/login")
@@ -62,14 +71,16 @@ class Login(MethodView):
 class Refresh(MethodView):
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokenPairSchema)
-    @blp.alt_response(401, description="Unknown, expired or reused refresh token "
-                      "(`auth.refresh_token_invalid`, `auth.refresh_token_reused`, `auth.device_revoked`)")
+    @blp.alt_response(401, description="Signed out: the refresh token is unknown, expired or reused, or the "
+                      "device was signed out (`auth.signed_out`, with `reason`). Show the sign-in screen.")
     @blp.alt_response(429, description="Too many refreshes from this IP "
                       "(`request.rate_limited`, with `Retry-After`)")
     def post(self, body: dict[str, Any]) -> dict[str, object]:
         """Exchange a refresh token for a new token pair
 
-        Each refresh token works once. Presenting one a second time signs that device out.
+        Each refresh token works once. Presenting one a second time signs that device out, except a
+        repeat with the same `idempotency_key` inside the grace window while the new pair is unused,
+        which returns that same pair (so a lost answer can be fetched again).
         """
         settings = context.state().settings
         limits.enforce(limits.by_client_ip("refresh", limit=settings.ratelimit_refresh_per_ip_per_minute,
@@ -77,6 +88,7 @@ class Refresh(MethodView):
         db = context.db()
         try:
             pair = accounts.rotate_refresh_token(db, refresh_token=body["refresh_token"],
+                                                 idempotency_key=body["idempotency_key"],
                                                  policy=context.state().token_policy, now=context.now())
         except DomainError:
             db.commit()  # keep the revocation that reuse detection just made
