@@ -53,8 +53,10 @@ from sqlalchemy.engine import make_url
 from wallet.accounts import services as accounts
 from wallet.app import create_app
 from wallet.claims import sessions as claim_sessions
+from wallet.claims.admission import deliver_claim
+from wallet.claims.guessing import CodeGuard, Guesser, GuessPolicy
 from wallet.claims.policy import claim_config
-from wallet.claims.redeem import issue_for_claim, redeem_code
+from wallet.claims.redeem import redeem_code
 from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
 from wallet.issuing import achievements
@@ -62,6 +64,7 @@ from wallet.issuing.credentials import achievement_url
 from wallet.migrate import upgrade
 from wallet.models import Account, Claim, ClaimSession, ClaimStatus, HeldCredential, IssuedCredential, Role, SessionMode
 from wallet.organisations import services as organisations
+from wallet.ratelimit import reserve_hits
 
 PASSWORD = "correct horse battery"
 PIN = "4821"
@@ -459,7 +462,7 @@ def summarise(database: str, scenario: str, outcomes: list[Outcome], cpu: dict[s
 def in_process(world: World, *, achievement_id: uuid.UUID, count: int) -> tuple[Row, float]:
     """The service alone: ``count`` redemptions, one transaction each, one after another; then issuance alone.
 
-    Returns the row and the mean milliseconds of ``issue_for_claim`` (sign, status-list index, store, hold)
+    Returns the row and the mean milliseconds of ``deliver_claim`` (sign, status-list index, store, hold)
     measured in rolled-back transactions for the same learners.
     """
     settings = world.settings
@@ -503,6 +506,11 @@ def in_process(world: World, *, achievement_id: uuid.UUID, count: int) -> tuple[
                     scanned_at=None,
                     now=dt.datetime.now(dt.UTC),
                     config=config,
+                    guard=CodeGuard(  # the guessing limit off: this row times the service alone
+                        GuessPolicy(0, 0, 0),
+                        Guesser("bench"),
+                        lambda limits, cost: reserve_hits(factory, limits, cost=cost, now=dt.datetime.now(dt.UTC)),
+                    ),
                 )
             outcomes.append(
                 Outcome(
@@ -525,9 +533,7 @@ def in_process(world: World, *, achievement_id: uuid.UUID, count: int) -> tuple[
                 )
                 assert claimed is not None
                 started = time.perf_counter()
-                issue_for_claim(
-                    db, session=redemption.session, claim=claimed, config=config, now=dt.datetime.now(dt.UTC)
-                )
+                deliver_claim(db, session=redemption.session, claim=claimed, config=config, now=dt.datetime.now(dt.UTC))
                 issue_ms.append((time.perf_counter() - started) * 1000)
                 db.rollback()
     finally:
@@ -577,7 +583,15 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
         print(f"[{kind}] setup: {args.claimants} learners in {time.monotonic() - started:.1f} s", flush=True)
         try:
             with (
-                running_server(url, folder, port, WALLET_ACCESS_TOKEN_TTL_SECONDS="3600") as server,
+                running_server(
+                    url,
+                    folder,
+                    port,
+                    WALLET_ACCESS_TOKEN_TTL_SECONDS="3600",
+                    # every learner here comes from one IP: the claim-code guessing limit per IP is off
+                    WALLET_RATELIMIT_CLAIM_CODE_PER_IP_PER_MINUTE="0",
+                    WALLET_RATELIMIT_CLAIM_CODE_PER_IP_PER_DAY="0",
+                ) as server,
                 httpx.Client(
                     base_url=f"http://127.0.0.1:{port}",
                     timeout=REQUEST_TIMEOUT_S,

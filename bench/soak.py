@@ -320,6 +320,8 @@ class Harness:
             "WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE": "100000",
             "WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE": "100000",
             "WALLET_RATELIMIT_REFRESH_PER_IP_PER_MINUTE": "100000",
+            "WALLET_RATELIMIT_CLAIM_CODE_PER_IP_PER_MINUTE": "100000",
+            "WALLET_RATELIMIT_CLAIM_CODE_PER_IP_PER_DAY": "1000000",
         }
         command = [str(Path(sys.executable).parent / "wallet"), "serve", "--port", str(self.port), "--workers", "2"]
         log = (self.workdir / "server.log").open("ab")

@@ -121,6 +121,22 @@ class Settings:
         default=120,
         metadata={"doc": "Token refreshes per minute from one client IP. 0 turns the limit off."},
     )
+    ratelimit_claim_code_per_account_per_minute: int = field(
+        default=30,
+        metadata={"doc": "Claim codes one signed-in learner may have judged per minute, on every path together "
+                  "(API, sync, claim page). 0 turns the limit off."},
+    )
+    ratelimit_claim_code_per_ip_per_minute: int = field(
+        default=120,
+        metadata={"doc": "Claim codes judged per minute for one client IP on every path together (landing page, "
+                  "forms, API, sync, OpenID4VCI offer and token); a room behind one router shares it. 0 turns "
+                  "the limit off."},
+    )
+    ratelimit_claim_code_per_ip_per_day: int = field(
+        default=2000,
+        metadata={"doc": "Claim codes judged per day for one client IP, on every path together (bounds typed-code "
+                  "guessing). 0 turns the limit off."},
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

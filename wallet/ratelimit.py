@@ -38,6 +38,8 @@ class Decision:
     retry_after_seconds: int
     remaining: int
     limit: int
+    granted: int = 1
+    """How many of the hits counted at once (``cost``) fit within the limit."""
 
 
 def bucket_key(*parts: str) -> str:
@@ -63,21 +65,23 @@ def window_bounds(now: dt.datetime, window: dt.timedelta) -> tuple[dt.datetime, 
     return start, start + window
 
 
-def hit(db: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.datetime) -> Decision:
-    """Count one hit on ``key`` and say whether it is within ``limit`` hits per ``window``.
+def hit(db: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.datetime, cost: int = 1) -> Decision:
+    """Count ``cost`` hits on ``key`` and say whether they are within ``limit`` hits per ``window``.
 
     Flushes nothing else and never commits: the caller owns the (separate, short) transaction.
     """
+    if cost < 1:
+        raise ValueError("a hit costs at least 1")
     start, end = window_bounds(now, window)
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = RateLimitBucket.__table__
-    statement = insert(table).values(key=bucket_key(key), window_start=start, window_end=end, count=1)
+    statement = insert(table).values(key=bucket_key(key), window_start=start, window_end=end, count=cost)
     same_window = table.c.window_start == statement.excluded.window_start
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
-            "count": case((same_window, table.c.count + 1), else_=1),
+            "count": case((same_window, table.c.count + cost), else_=cost),
             "window_start": statement.excluded.window_start,
             "window_end": statement.excluded.window_end,
         },
@@ -85,7 +89,10 @@ def hit(db: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.date
     count = int(db.execute(statement).scalar_one())
     allowed = count <= limit
     retry_after = 0 if allowed else max(1, math.ceil((end - now).total_seconds()))
-    return Decision(allowed=allowed, retry_after_seconds=retry_after, remaining=max(0, limit - count), limit=limit)
+    granted = max(0, min(cost, limit - (count - cost)))
+    return Decision(
+        allowed=allowed, retry_after_seconds=retry_after, remaining=max(0, limit - count), limit=limit, granted=granted
+    )
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,35 @@ def record_hits(
     if not refusals:
         return None
     return max(refusals, key=lambda decision: decision.retry_after_seconds)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """How many of ``cost`` attempts counted at once every limit allows, and when to try the rest."""
+
+    granted: int
+    retry_after_seconds: int
+
+
+def reserve_hits(
+    session_factory: sessionmaker[Session], limits: Sequence[Limit], *, cost: int, now: dt.datetime
+) -> Grant:
+    """Count ``cost`` attempts at once on every active limit, in its own committed transaction.
+
+    For a batch that will make several attempts inside one long transaction (a sync carrying queued
+    claims), where counting each attempt in a transaction of its own is impossible: the batch reserves
+    its attempts first and may make ``granted`` of them. Every limit counts all ``cost`` hits.
+    """
+    active = [entry for entry in limits if entry.limit > 0]
+    if not active or cost <= 0:
+        return Grant(max(cost, 0), 0)
+    with session_factory.begin() as db:
+        decisions = [
+            hit(db, key=entry.key, limit=entry.limit, window=entry.window, now=now, cost=cost) for entry in active
+        ]
+    granted = min(decision.granted for decision in decisions)
+    retry_after = max(decision.retry_after_seconds for decision in decisions)
+    return Grant(granted, retry_after)
 
 
 def purge(db: Session, *, now: dt.datetime) -> int:

@@ -139,3 +139,75 @@ def _account_id_of(username: str) -> Any:
     from wallet.models import Account
 
     return select(Account.id).where(Account.username == username)
+
+
+ROUNDS = 7
+
+
+@pytest.mark.postgres
+def test_a_learner_claiming_through_the_api_and_a_sync_at_once_never_deadlocks(
+    committed_app: Flask, clock: FakeClock
+) -> None:
+    """Both paths lock the learner's wallet first, then the claim, then the session (one lock order):
+    before, the API took the claim then the wallet and a sync the wallet then the claim — 503s."""
+    from wallet_protocol.sync import send
+
+    _, worker = _arrange(committed_app, clock, cap=5)
+    client = committed_app.test_client()
+    outcomes = []
+    for round_ in range(ROUNDS):
+        session = client.post(
+            "/api/v1/organisations/north/claim-sessions",
+            headers=worker,
+            json={
+                "achievement_id": client.get("/api/v1/organisations/north/claim-sessions", headers=worker).json[0][
+                    "achievement_id"
+                ],
+                "title": f"Round {round_}",
+                "starts_at": (clock.now - dt.timedelta(minutes=1)).isoformat(),
+                "ends_at": (clock.now + dt.timedelta(hours=1)).isoformat(),
+                "cap": 5,
+            },
+        ).json
+        token = client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=worker).json["token"]
+        sam = _sign_up(client, f"sam{round_}")
+        client_id = client.post("/api/v1/sync/clients", json={}, headers=sam).json["client_id"]
+        now_ms = int(clock.now.timestamp() * 1000)
+        op = {
+            "type": "claim.redeem",
+            "op_seq": 1,
+            "hlc": str(send(None, now_ms=now_ms, node=client_id)),
+            "action_id": "scan1",
+            "code": token,
+            "scanned_at": now_ms,
+        }
+        api, synced = _api_and_sync_at_once(committed_app, sam, token, client_id, op)
+        result = [c["s"] for c in (synced.json or {}).get("changes", []) if c["k"] == "action_result"]
+        outcomes.append((api.status_code, synced.status_code, result[0]["status"] if result else None))
+    assert all(api in (200, 201) and sync == 200 and action == "done" for api, sync, action in outcomes), outcomes
+    assert _issued_count(committed_app) == ROUNDS
+
+
+def _api_and_sync_at_once(
+    app: Flask, headers: dict[str, str], code: str, client_id: str, op: dict[str, Any]
+) -> tuple[Any, Any]:
+    barrier = threading.Barrier(2)
+    answers: dict[str, Any] = {}
+
+    def by_api() -> None:
+        own = app.test_client()
+        barrier.wait()
+        answers["api"] = own.post("/api/v1/claims/redeem", headers=headers, json={"code": code})
+
+    def by_sync() -> None:
+        own = app.test_client()
+        barrier.wait()
+        body = {"protocol": 1, "client_id": client_id, "cursor": None, "ops": [op]}
+        answers["sync"] = own.post("/api/v1/sync", headers=headers, json=body)
+
+    threads = [threading.Thread(target=by_api), threading.Thread(target=by_sync)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers["api"], answers["sync"]

@@ -117,18 +117,19 @@ def test_wrong_pins_lock_the_learner_out_and_the_lock_expires(venue: Venue, clie
     assert redeem(client, sam, url, pin="4821").status_code == 201
 
 
-def test_many_wrong_pins_across_learners_lock_the_session(
+def test_many_wrong_pins_across_learners_never_lock_out_a_learner_with_the_right_pin(
     venue: Venue, client: FlaskClient, sign_up: Any, monkeypatch: Any
 ) -> None:
+    """The session-wide count brakes unknown clients only: guessers cannot deny the room (issue 18 item 2)."""
     from wallet.claims import policy
 
     monkeypatch.setattr(policy, "PIN_FAILURES_PER_SESSION", 3)
     session = venue.open(pin="4821")
     url = venue.qr(session)["url"]
-    results = [redeem(client, sign_up(f"guesser{i}"), url, pin="9999").json["code"] for i in range(3)]
-    assert results == ["claim.wrong_pin", "claim.wrong_pin", "claim.locked_out"]
+    results = [redeem(client, sign_up(f"guesser{i}"), url, pin="9999").json["code"] for i in range(6)]
+    assert results == ["claim.wrong_pin"] * 6  # each guesser is counted on their own account
     response = redeem(client, sign_up("honest"), url, pin="4821")
-    assert (response.status_code, response.json["code"]) == (429, "claim.locked_out")
+    assert response.status_code == 201, response.json
 
 
 def test_single_use_cards_redeem_once(venue: Venue, client: FlaskClient, sign_up: Any, db: Any) -> None:

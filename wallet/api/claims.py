@@ -5,23 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, request
+from flask import Response, g, request
 from flask.blueprints import BlueprintSetupState
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from wallet import ratelimit
 from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.claims import display, moderation, sessions
 from wallet.claims.codes import card_url, session_qr
+from wallet.claims.guessing import CodeGuard, Guesser, GuessPolicy
 from wallet.claims.policy import ClaimConfig, claim_config
-from wallet.claims.redeem import RecordedRefusal, Redemption, redeem_code
+from wallet.claims.redeem import Redemption, redeem_code
 from wallet.errors import DomainError
 from wallet.models import ClaimSession, ClaimStatus, HeldCredential, SessionMode, SessionState
+from wallet.transactions import unit_of_work
 
 blp = Blueprint(
     "claims",
@@ -42,6 +46,40 @@ def config() -> ClaimConfig:
             base_url=state.settings.base_url,
         )
     return cached
+
+
+def code_guard(account_id: uuid.UUID | None = None) -> CodeGuard:
+    """This request's budget of claim-code judgements (docs/claim-codes.md "Guessing budget").
+
+    The same policy, keys and counter on every path (API, sync, claim pages, OpenID4VCI): the client's
+    address always, the account when signed in. Hits are committed on a connection of their own.
+    """
+    state = context.state()
+    settings = state.settings
+    policy = GuessPolicy(
+        per_account_per_minute=settings.ratelimit_claim_code_per_account_per_minute,
+        per_client_per_minute=settings.ratelimit_claim_code_per_ip_per_minute,
+        per_client_per_day=settings.ratelimit_claim_code_per_ip_per_day,
+    )
+
+    def record(buckets: Sequence[ratelimit.Limit], cost: int) -> ratelimit.Grant:
+        limits.end_read_only_transaction()
+        return ratelimit.reserve_hits(state.session_factory, buckets, cost=cost, now=context.now())
+
+    return CodeGuard(policy, Guesser(context.client_ip(), account_id), record)
+
+
+def reserve_claim_judgements(ops: Sequence[Any]) -> None:
+    """Before a sync's transaction: count its queued ``claim.redeem`` ops under the guessing limit.
+
+    The sync judges them inside one long transaction, where no counter can be committed on the side;
+    the ops beyond what the limit grants are deferred (a transient rejection, retried later).
+    """
+    queued = sum(1 for op in ops if isinstance(op, dict) and op.get("type") == "claim.redeem")
+    if queued:
+        guard = code_guard(context.principal().account_id)
+        guard.reserve(queued)
+        g.claim_code_guard = guard
 
 
 # --- Schemas ---------------------------------------------------------------------------------------
@@ -263,8 +301,16 @@ def redeem_action(
     find it in the wallet entry that the same sync delivers.
     """
     scanned_at = dt.datetime.fromtimestamp(op.scanned_at / 1000, dt.UTC) if op.scanned_at else None
+    guard = g.get("claim_code_guard") or code_guard(account_id)
     redemption = redeem_code(
-        db, account_id=account_id, code=op.code, pin=op.pin, scanned_at=scanned_at, now=now, config=config()
+        db,
+        account_id=account_id,
+        code=op.code,
+        pin=op.pin,
+        scanned_at=scanned_at,
+        now=now,
+        config=config(),
+        guard=guard,
     )
     result: dict[str, Any] = {
         "claim_id": str(redemption.claim.id),
@@ -564,9 +610,7 @@ class Redeem(MethodView):
 
         Safe to retry: a learner holds at most one credential per session, and a repeat returns it.
         """
-        limits.enforce(limits.by_value("claim-redeem", "account", str(_me()), limit=30, window=limits.MINUTE))
-        db = context.db()
-        try:
+        with unit_of_work(context.db()) as db:
             redemption = redeem_code(
                 db,
                 account_id=_me(),
@@ -575,11 +619,8 @@ class Redeem(MethodView):
                 scanned_at=body["scanned_at"],
                 now=context.now(),
                 config=config(),
+                guard=code_guard(_me()),
             )
-        except RecordedRefusal:
-            db.commit()
-            raise
-        db.commit()
         return redemption_out(redemption)
 
 

@@ -39,6 +39,19 @@ def by_value(name: str, kind: str, value: str, *, limit: int, window: dt.timedel
     return Limit(ratelimit.bucket_key(name, kind, folded), limit, window)
 
 
+def end_read_only_transaction() -> None:
+    """End the request session's transaction if it has only read, so a limiter's own connection can write.
+
+    On SQLite every transaction begins ``IMMEDIATE`` (it holds the write lock), so a counter committed
+    on another connection would wait for the request to end. Raises if the view already changed rows.
+    """
+    session = g.get("db")
+    if session is not None and session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("rate limits must be enforced before the view changes anything")
+        session.commit()
+
+
 def enforce(*limits: Limit) -> None:
     """Count one hit on each limit; raise ``request.rate_limited`` (429, ``Retry-After``) if any is exceeded.
 
@@ -46,11 +59,7 @@ def enforce(*limits: Limit) -> None:
     read-only transaction open (``login_required`` reads the device), it is ended first: on SQLite the
     open transaction holds the write lock the limiter's own connection needs.
     """
-    session = g.get("db")
-    if session is not None and session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("rate limits must be enforced before the view changes anything")
-        session.commit()
+    end_read_only_transaction()
     state = context.state()
     refusal = ratelimit.record_hits(state.session_factory, limits, now=context.now())
     if refusal is not None:

@@ -20,12 +20,12 @@ from flask.views import MethodView
 from werkzeug.exceptions import HTTPException
 
 from wallet.api import context, limits
-from wallet.api.claims import config
+from wallet.api.claims import code_guard, config
 from wallet.api.core import Blueprint, load_request_json
 from wallet.api.schemas import OutputSchema, StrictSchema
-from wallet.claims.redeem import RecordedRefusal
 from wallet.errors import DomainError
 from wallet.oid4vci import grants, issuance, metadata, offers
+from wallet.transactions import unit_of_work
 
 blp = Blueprint(
     "oid4vci",
@@ -223,7 +223,7 @@ def credential_offer(claim_token: str) -> Response:
     db = context.db()
     try:
         limits.enforce(limits.by_client_ip("oid4vci-offer", limit=120, window=limits.MINUTE))
-        offer = offers.fetch_offer(db, claim_token=claim_token, config=config(), now=context.now())
+        offer = offers.fetch_offer(db, claim_token=claim_token, config=config(), guard=code_guard(), now=context.now())
     except DomainError as error:
         db.rollback()
         return oauth_error(error.status, "invalid_request", error.detail, error.code, headers=_retry_headers(error))
@@ -246,25 +246,22 @@ def _form_parameters(*names: str) -> dict[str, str | None]:
 @protocol.post(metadata.TOKEN_PATH)
 def token() -> Response:
     """The token endpoint: pre-authorized code (+ ``tx_code``) for a Bearer access token."""
-    db = context.db()
     try:
         limits.enforce(limits.by_client_ip("oid4vci-token", limit=60, window=limits.MINUTE))
         form = _form_parameters("grant_type", "pre-authorized_code", "tx_code")
-        granted = grants.exchange_pre_authorized_code(
-            db,
-            grant_type=form["grant_type"],
-            code=form["pre-authorized_code"],
-            tx_code=form["tx_code"],
-            config=config(),
-            now=context.now(),
-        )
-    except RecordedRefusal as error:
-        db.commit()
-        return _token_error(error)
+        with unit_of_work(context.db()) as db:
+            granted = grants.exchange_pre_authorized_code(
+                db,
+                grant_type=form["grant_type"],
+                code=form["pre-authorized_code"],
+                tx_code=form["tx_code"],
+                config=config(),
+                guard=code_guard(),
+                now=context.now(),
+            )
     except DomainError as error:
-        db.rollback()
+        context.db().rollback()
         return _token_error(error)
-    db.commit()
     return _json({"access_token": granted.access_token, "token_type": "Bearer", "expires_in": granted.expires_in})
 
 

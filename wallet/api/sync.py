@@ -13,6 +13,7 @@ from wallet_protocol.sync.state import is_cred_hash
 from wallet_protocol.sync.wire import MAX_BLOBS_PER_FETCH, MAX_LIMIT, InvalidRequest, parse_sync_request
 
 from wallet.api import context
+from wallet.api.claims import reserve_claim_judgements
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.errors import DomainError
@@ -50,6 +51,10 @@ class RejectionSchema(OutputSchema):
     op_seq = ma.fields.Integer()
     code = ma.fields.String(metadata={"example": "op.bad_cred"})
     detail = ma.fields.String()
+    retry_after = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Transient rejections (`request.rate_limited`): seconds before sending it again"},
+    )
 
 
 class SyncRequestSchema(StrictSchema):
@@ -190,6 +195,7 @@ class Sync(MethodView):
             parsed = parse_sync_request(_json_body())
         except InvalidRequest as error:
             raise DomainError(error.code, error.detail) from error
+        reserve_claim_judgements(parsed.ops)
         db = context.db()
         body = sync_service.sync(
             db,

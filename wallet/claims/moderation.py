@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from wallet.claims.admission import deliver_claim
 from wallet.claims.policy import ClaimConfig
-from wallet.claims.redeem import issue_for_claim
 from wallet.claims.sessions import require_session
 from wallet.errors import DomainError
 from wallet.issuing.credentials import revoke
@@ -65,7 +65,7 @@ def decide_claim(
             return claim
         raise DomainError("request.conflict", f"This claim is {claim.status.value}; it cannot be {target.value}.")
     if decision is Decision.APPROVE:
-        issue_for_claim(db, session=session, claim=claim, config=config, now=now)
+        deliver_claim(db, session=session, claim=claim, config=config, now=now)
     else:
         db.execute(
             update(ClaimSession)

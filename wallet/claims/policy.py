@@ -25,7 +25,11 @@ OFFLINE_QUEUE_LIMIT = dt.timedelta(hours=12)
 """How long a claim scanned offline may wait in a phone's queue (docs/claims.md, offline rule 2)."""
 
 PIN_FAILURES_PER_LEARNER = 5
+"""Wrong PINs one learner (or one pre-authorized code) may type in a window before it is locked out."""
+PIN_FAILURES_PER_CLIENT = 10
+"""Wrong PINs from one client address over OpenID4VCI, however many pre-authorized codes it fetched."""
 PIN_FAILURES_PER_SESSION = 50
+"""Wrong PINs from everyone: past this the session brakes standards wallets (never signed-in learners)."""
 PIN_FAILURE_WINDOW = dt.timedelta(minutes=15)
 PIN_LOCKOUT = dt.timedelta(minutes=15)
 

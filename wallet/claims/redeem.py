@@ -2,6 +2,7 @@
 
 The order of checks is the contract (docs/claims.md, "Redeeming"):
 
+0. the code is judged under the one guessing limit (:mod:`wallet.claims.guessing`) — ``request.rate_limited``;
 1. the code is resolved (MAC checked) — ``claim.unknown_code``;
 2. a learner who already has a claim in the session gets it back (never a second credential);
 3. ``scanned_at`` (offline claims) is judged: in the future it is not believed, older than
@@ -10,48 +11,83 @@ The order of checks is the contract (docs/claims.md, "Redeeming"):
 5. the time window and a rotating code's freshness apply at the scan time — ``claim.not_started``,
    ``claim.ended``, ``claim.expired_code``; a spent or expired card — ``claim.already_claimed``,
    ``claim.expired_code``;
-6. lockout, then the PIN — ``claim.locked_out``, ``claim.pin_required``, ``claim.wrong_pin``;
-7. the claim row (unique per learner and session), the cap (one conditional UPDATE — ``claim.session_full``)
-   and the single-use code (one conditional UPDATE), then issuance — all in the caller's transaction, so a
-   failure anywhere leaves nothing behind.
+6. the learner's wallet is locked (the first lock of the lock order), then lockout and the PIN —
+   ``claim.locked_out``, ``claim.pin_required``, ``claim.wrong_pin``;
+7. admission (:func:`wallet.claims.admission.admit`): the claim row, the card, issuance, the cap.
 
 Only a wrong PIN changes state that must outlive the refusal: it is raised as :class:`RecordedRefusal`,
-and callers commit before reporting it (the API and the sync action handler both do).
+and :func:`wallet.transactions.unit_of_work` (views) and the sync action runner commit it before the
+refusal is reported — no caller handles it by hand.
 
-The steps are public (:func:`check_session_open`, :func:`check_rotation`, :func:`check_pin`,
-:func:`take_slot`, :func:`spend_card`) because OpenID4VCI issuance (:mod:`wallet.oid4vci`) applies the
-very same limits to a standards wallet: one cap, one window, one set of PIN counters per session.
+The steps are public (:func:`check_session_open`, :func:`check_rotation`, :func:`check_pin`) because
+OpenID4VCI (:mod:`wallet.oid4vci`) applies the very same limits to a standards wallet: one cap, one
+window, one set of PIN counters per session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wallet_protocol.claim_codes import MAX_SCAN_CLOCK_SKEW_S, scan_is_fresh
 
 from wallet.claims import policy
-from wallet.claims.codes import ResolvedCode, resolve_code
+from wallet.claims.admission import Claimant, admit, existing_claim, lock_claimant
+from wallet.claims.codes import ResolvedCode
+from wallet.claims.guessing import CodeGuard, judge_code
 from wallet.claims.policy import ClaimConfig
 from wallet.db import UTCDateTime
 from wallet.errors import DomainError
-from wallet.holding.services import add_credential
-from wallet.issuing.credentials import CREDENTIAL_MEDIA_TYPE, issue_credential
 from wallet.models import Claim, ClaimCode, ClaimSession, ClaimStatus, IssuedCredential, PinFailure, SessionState
 
-_EVERYONE = "*"
+_SESSION_BRAKE = "*"
 
 
 class RecordedRefusal(DomainError):
-    """A refusal whose bookkeeping (a counted wrong PIN, a lockout) the caller must commit, then report."""
+    """A refusal whose bookkeeping (a counted wrong PIN, a lockout) must be committed with the refusal.
+
+    Callers never handle it themselves: views run services inside :func:`wallet.transactions.unit_of_work`
+    and the sync action runner keeps the savepoint of a refusal that says so (``keep_changes``).
+    """
 
     keep_changes = True
-    """Read by the sync action runner, which keeps the savepoint of a refusal that says so."""
+
+
+@dataclass(frozen=True)
+class PinGuesser:
+    """Whose wrong PINs are counted, and whether the session-wide brake stops them.
+
+    ``scopes`` are (scope, limit) pairs, each scope at most 36 characters: a lock-out binds to the
+    guesser — a learner's account, or a standards wallet's pre-authorized code and client address —
+    never to the room. The session-wide counter (every wrong PIN, whoever typed it) only brakes
+    clients we know nothing about: a signed-in learner with the right PIN is never refused by it.
+    """
+
+    scopes: tuple[tuple[str, int], ...]
+    account_id: uuid.UUID | None
+    braked_by_session: bool
+
+    @classmethod
+    def learner(cls, account_id: uuid.UUID) -> PinGuesser:
+        return cls(((str(account_id), policy.PIN_FAILURES_PER_LEARNER),), account_id, False)
+
+    @classmethod
+    def wallet(cls, *, pre_authorized_code_id: int, client: str) -> PinGuesser:
+        digest = hashlib.sha256(client.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return cls(
+            (
+                (f"oid4vci:{pre_authorized_code_id}", policy.PIN_FAILURES_PER_LEARNER),
+                (f"ip:{digest}", policy.PIN_FAILURES_PER_CLIENT),
+            ),
+            None,
+            True,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,124 +109,47 @@ def redeem_code(
     scanned_at: dt.datetime | None,
     now: dt.datetime,
     config: ClaimConfig,
+    guard: CodeGuard,
 ) -> Redemption:
     """Claim the badge behind ``code`` for ``account_id``; see the module docstring for the rules."""
-    resolved = resolve_code(db, code=code, config=config)
+    resolved = judge_code(db, code=code, config=config, guard=guard)
     session = resolved.session
-    existing = _existing_claim(db, session_id=session.id, account_id=account_id)
-    if existing is not None:
+    claimant = Claimant(account_id=account_id)
+    existing = existing_claim(db, session_id=session.id, claimant=claimant)
+    if isinstance(existing, Claim):
         return _repeat(db, existing, session)
     scan_time = _scan_time(scanned_at, now=now)
     check_session_open(session, resolved.code, scan_time=scan_time)
     check_rotation(session, resolved, scan_time=scan_time, scanned_offline=scanned_at is not None, now=now)
-    check_pin(db, session, scope=str(account_id), account_id=account_id, pin=pin, config=config, now=now)
-
-    claim = Claim(
-        id=uuid.uuid4(),
-        session_id=session.id,
-        account_id=account_id,
-        code_id=resolved.code.id if resolved.code else None,
-        status=ClaimStatus.PENDING if session.moderated else ClaimStatus.ISSUED,
+    lock_claimant(db, claimant, now=now)
+    check_pin(db, session, guesser=PinGuesser.learner(account_id), pin=pin, config=config, now=now)
+    admission = admit(
+        db,
+        session=session,
+        card=resolved.code,
+        claimant=claimant,
+        scan_time=scan_time,
         scanned_at=scanned_at,
-        created_at=now,
+        config=config,
+        now=now,
     )
-    try:
-        with db.begin_nested():
-            db.add(claim)
-            db.flush()
-    except IntegrityError:
-        raced = _existing_claim(db, session_id=session.id, account_id=account_id)
-        if raced is None:
-            raise
-        return _repeat(db, raced, session)
-
-    refuse_if_full(session)
-    if resolved.code is not None:
-        spend_card(db, code_id=resolved.code.id, scan_time=scan_time, now=now)
+    assert isinstance(admission.claim, Claim)
+    if not admission.created:
+        return _repeat(db, admission.claim, session)
     credential_json = None
-    if claim.status is ClaimStatus.ISSUED:
-        credential_json = issue_for_claim(db, session=session, claim=claim, config=config, now=now)
-    # Last, so the session's row (every claimant's hot spot) stays locked only from here to the commit,
-    # not through the signing above; if the cap was reached meanwhile, the whole claim rolls back.
-    take_slot(db, session_id=session.id)
-    db.refresh(session)
-    return Redemption(claim, session, True, credential_json)
+    if admission.claim.issued_credential_id is not None:
+        credential_json = _credential_json(db, admission.claim)
+    return Redemption(admission.claim, session, True, credential_json)
 
 
-def refuse_if_full(session: ClaimSession) -> None:
-    """Refuse a session already full when it was read, before anything is signed.
-
-    Only a shortcut: :func:`take_slot`, taken last, stays the guard (a revoke may have freed a place).
-    """
-    if session.claimed >= session.cap:
-        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
-
-
-def take_slot(db: Session, *, session_id: uuid.UUID) -> int:
-    """Take one of the session's ``cap`` places (invariant 1: one conditional UPDATE); the new count."""
-    took_slot = db.execute(
-        update(ClaimSession)
-        .where(ClaimSession.id == session_id, ClaimSession.claimed < ClaimSession.cap)
-        .values(claimed=ClaimSession.claimed + 1)
-        .returning(ClaimSession.claimed)
-    ).first()
-    if took_slot is None:
-        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
-    return int(took_slot[0])
-
-
-def spend_card(db: Session, *, code_id: int, scan_time: dt.datetime, now: dt.datetime) -> None:
-    """Spend a single-use card (one conditional UPDATE): a second spender gets ``claim.already_claimed``."""
-    spent = db.execute(
-        update(ClaimCode)
-        .where(
-            ClaimCode.id == code_id,
-            ClaimCode.redeemed_at.is_(None),
-            or_(ClaimCode.expired_at.is_(None), ClaimCode.expired_at > scan_time),
-        )
-        .values(redeemed_at=now)
-        .returning(ClaimCode.id)
-    ).first()
-    if spent is None:
-        raise DomainError("claim.already_claimed", "This card was already used.")
-
-
-def issue_for_claim(db: Session, *, session: ClaimSession, claim: Claim, config: ClaimConfig, now: dt.datetime) -> str:
-    """Sign the credential and put it in the learner's wallet (same transaction as the claim)."""
-    issued = issue_credential(
-        db,
-        achievement_id=session.achievement_id,
-        recipient_account_id=claim.account_id,
-        kek=config.kek,
-        base_url=config.base_url,
-        now=now,
-    )
-    held = add_credential(
-        db,
-        account_id=claim.account_id,
-        raw=issued.credential_json.encode(),
-        media_type=CREDENTIAL_MEDIA_TYPE,
-        source="claim",
-        now=now,
-    )
-    claim.issued_credential_id = issued.id
-    claim.held_credential_id = held.id
-    db.flush()
-    return issued.credential_json
-
-
-def _existing_claim(db: Session, *, session_id: uuid.UUID, account_id: uuid.UUID) -> Claim | None:
-    return db.scalar(select(Claim).where(Claim.session_id == session_id, Claim.account_id == account_id))
+def _credential_json(db: Session, claim: Claim) -> str | None:
+    return db.scalar(select(IssuedCredential.credential_json).where(IssuedCredential.id == claim.issued_credential_id))
 
 
 def _repeat(db: Session, claim: Claim, session: ClaimSession) -> Redemption:
     if claim.status in (ClaimStatus.REJECTED, ClaimStatus.REVOKED, ClaimStatus.EXPIRED):
         raise DomainError("claim.rejected", "Your claim in this session was not accepted.")
-    credential_json = None
-    if claim.issued_credential_id is not None:
-        credential_json = db.scalar(
-            select(IssuedCredential.credential_json).where(IssuedCredential.id == claim.issued_credential_id)
-        )
+    credential_json = _credential_json(db, claim) if claim.issued_credential_id is not None else None
     return Redemption(claim, session, False, credential_json)
 
 
@@ -256,21 +215,25 @@ def check_pin(
     db: Session,
     session: ClaimSession,
     *,
-    scope: str,
-    account_id: uuid.UUID | None,
+    guesser: PinGuesser,
     pin: str | None,
     config: ClaimConfig,
     now: dt.datetime,
 ) -> None:
-    """Lockout, then the PIN. ``scope`` names who is counted (at most 36 characters): the learner's account
-    id for our app, the pre-authorized code for a standards wallet; the whole session is counted too."""
+    """Lockout, then the PIN; a wrong one is counted in each of the guesser's scopes and the session's.
+
+    The session-wide counter locks only guessers it brakes (:class:`PinGuesser`): anyone holding the
+    public claim token can make wrong guesses, so it must never deny the room.
+    """
     if session.pin_hash is None:
         return
+    own = [scope for scope, _ in guesser.scopes]
+    watched = [*own, _SESSION_BRAKE] if guesser.braked_by_session else own
     locked_until = db.scalar(
         select(PinFailure.locked_until)
         .where(
             PinFailure.session_id == session.id,
-            PinFailure.scope.in_([scope, _EVERYONE]),
+            PinFailure.scope.in_(watched),
             PinFailure.locked_until > now,
         )
         .order_by(PinFailure.locked_until.desc())
@@ -281,29 +244,31 @@ def check_pin(
     if not pin:
         raise DomainError("claim.pin_required", "Enter the PIN the youth worker tells the room.")
     if policy.pin_matches(config, session_id=session.id, pin=pin, pin_hash=session.pin_hash):
-        db.execute(delete(PinFailure).where(PinFailure.session_id == session.id, PinFailure.scope == scope))
+        db.execute(delete(PinFailure).where(PinFailure.session_id == session.id, PinFailure.scope.in_(own)))
         return
-    mine = _count_failure(
+    left = []
+    locked = False
+    for scope, limit in guesser.scopes:
+        failures = _count_failure(
+            db, session_id=session.id, scope=scope, account_id=guesser.account_id, limit=limit, now=now
+        )
+        left.append(limit - failures)
+        locked = locked or failures >= limit
+    everyone = _count_failure(
         db,
         session_id=session.id,
-        scope=scope,
-        account_id=account_id,
-        limit=policy.PIN_FAILURES_PER_LEARNER,
+        scope=_SESSION_BRAKE,
+        account_id=None,
+        limit=policy.PIN_FAILURES_PER_SESSION,
         now=now,
     )
-    everyone = _count_failure(
-        db, session_id=session.id, scope=_EVERYONE, account_id=None, limit=policy.PIN_FAILURES_PER_SESSION, now=now
-    )
-    for failures, limit in ((mine, policy.PIN_FAILURES_PER_LEARNER), (everyone, policy.PIN_FAILURES_PER_SESSION)):
-        if failures >= limit:
-            raise RecordedRefusal(
-                "claim.locked_out",
-                _locked_detail(now + policy.PIN_LOCKOUT, now=now),
-                retry_after=int(policy.PIN_LOCKOUT.total_seconds()),
-            )
-    raise RecordedRefusal(
-        "claim.wrong_pin", "That PIN is not right.", attempts_left=policy.PIN_FAILURES_PER_LEARNER - mine
-    )
+    if locked or (guesser.braked_by_session and everyone >= policy.PIN_FAILURES_PER_SESSION):
+        raise RecordedRefusal(
+            "claim.locked_out",
+            _locked_detail(now + policy.PIN_LOCKOUT, now=now),
+            retry_after=int(policy.PIN_LOCKOUT.total_seconds()),
+        )
+    raise RecordedRefusal("claim.wrong_pin", "That PIN is not right.", attempts_left=max(0, min(left)))
 
 
 def _locked_detail(until: dt.datetime, *, now: dt.datetime) -> str:

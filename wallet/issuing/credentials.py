@@ -163,7 +163,7 @@ def award(
     evidence: list[dict[str, Any]] | None = None,
 ) -> IssuedCredential:
     """Issue an achievement to a learner by username and put it in their wallet (admins)."""
-    from wallet.holding.services import add_credential
+    from wallet.issuing.delivery import deliver  # delivery holds the credential: holding sits above issuing
 
     organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
     achievement = db.get(Achievement, achievement_id)
@@ -172,24 +172,17 @@ def award(
     recipient = db.scalar(select(Account).where(Account.username == normalise_username(username)))
     if recipient is None:
         raise DomainError("account.not_found", "No account has that username.")
-    issued = issue_credential(
+    delivered = deliver(
         db,
         achievement_id=achievement.id,
-        recipient_account_id=recipient.id if recipient is not None else None,
+        account_id=recipient.id,
+        source="award",
         kek=kek,
         base_url=base_url,
         now=now,
         evidence=evidence,
     )
-    add_credential(
-        db,
-        account_id=recipient.id,
-        raw=issued.credential_json.encode("utf-8"),
-        media_type=CREDENTIAL_MEDIA_TYPE,
-        source="award",
-        now=now,
-    )
-    return issued
+    return delivered.issued
 
 
 def list_awards(

@@ -2,7 +2,9 @@
 
 The token endpoint applies the session's limits that do not depend on who the holder is — pause, close,
 time window, a spent card, moderation — and the PIN (``tx_code``) with the claims' own lockout counters:
-per pre-authorized code (``scope = "oid4vci:<id>"``) and per session, shared with the app's claims. The
+per pre-authorized code (``scope = "oid4vci:<id>"``), per client address (``"ip:<hash>"``: fetching
+fresh codes does not reset it) and the session's brake, shared with the app's claims but stopping only
+standards wallets (docs/interop.md "Limits"). The
 code is spent by one conditional UPDATE, so two wallets racing with one code get one token.
 """
 
@@ -18,8 +20,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from wallet.claims.guessing import CodeGuard
 from wallet.claims.policy import ClaimConfig
-from wallet.claims.redeem import check_pin, check_session_open
+from wallet.claims.redeem import PinGuesser, check_pin, check_session_open
 from wallet.errors import DomainError
 from wallet.models import AccessToken, ClaimCode, ClaimSession, Nonce, PreAuthorizedCode
 from wallet.oid4vci.metadata import PRE_AUTHORIZED_GRANT
@@ -88,14 +91,20 @@ def exchange_pre_authorized_code(
     code: str | None,
     tx_code: str | None,
     config: ClaimConfig,
+    guard: CodeGuard,
     now: dt.datetime,
     randbytes: RandBytes = secrets.token_bytes,
 ) -> TokenGrant:
-    """The token endpoint (OpenID4VCI 1.0 §6). A wrong PIN raises ``RecordedRefusal``: commit, then report."""
+    """The token endpoint (OpenID4VCI 1.0 §6). A wrong PIN raises ``RecordedRefusal`` (its count is kept).
+
+    The pre-authorized code is judged under the claim codes' guessing limit (``guard``), and wrong PINs
+    are counted against this code and the client's address (``guard.guesser.client``), never the room.
+    """
     if grant_type != PRE_AUTHORIZED_GRANT:
         raise DomainError("oid4vci.unsupported_grant_type", f"Only the {PRE_AUTHORIZED_GRANT} grant is supported.")
     if not code:
         raise DomainError("oid4vci.invalid_request", "The pre-authorized_code parameter is missing.")
+    guard.judge(code)
     row = db.scalar(select(PreAuthorizedCode).where(PreAuthorizedCode.code_hash == digest(code)))
     if row is None:
         raise DomainError("claim.unknown_code", "That pre-authorized code is not known.")
@@ -110,7 +119,8 @@ def exchange_pre_authorized_code(
     refuse_moderated(session)
     if session.pin_hash is None and tx_code:
         raise DomainError("oid4vci.invalid_request", "This offer needs no transaction code (tx_code).")
-    check_pin(db, session, scope=f"oid4vci:{row.id}", account_id=None, pin=tx_code, config=config, now=now)
+    guesser = PinGuesser.wallet(pre_authorized_code_id=row.id, client=guard.guesser.client)
+    check_pin(db, session, guesser=guesser, pin=tx_code, config=config, now=now)
     spent = db.execute(
         update(PreAuthorizedCode)
         .where(PreAuthorizedCode.id == row.id, PreAuthorizedCode.used_at.is_(None), PreAuthorizedCode.expires_at > now)

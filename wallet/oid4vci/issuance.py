@@ -7,8 +7,8 @@ Order (the same contract as :mod:`wallet.claims.redeem`, docs/interop.md "Limits
    two keys;
 3. a holder that already claimed in the session gets the same credential back (no second place taken);
 4. pause, close, time window and a spent card at this moment (``claim.*``), moderation;
-5. the holder's claim row (unique per session and DID), the cap (the claims' conditional UPDATE) and the
-   single-use card (the claims' conditional UPDATE), then issuance — one transaction, so a failure
+5. admission, the very path our app's claims take (:func:`wallet.claims.admission.admit`, the holder's
+   DID as the claimant): the claim row, the card, issuance, the cap — one transaction, so a failure
    leaves nothing behind.
 
 Both formats are the same credential: the ``eddsa-rdfc-2022``-signed document recorded at issuance
@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wallet.claims.admission import Claimant, admit, existing_claim
 from wallet.claims.policy import ClaimConfig
-from wallet.claims.redeem import check_session_open, refuse_if_full, spend_card, take_slot
+from wallet.claims.redeem import check_session_open
 from wallet.credentials.jwt import sign_vc_jwt
 from wallet.errors import DomainError
-from wallet.issuing.credentials import issue_credential
 from wallet.issuing.keys import private_key_of
 from wallet.issuing.profiles import key_for_method
 from wallet.models import AccessToken, ClaimCode, ClaimSession, HolderClaim, IssuedCredential
@@ -117,50 +115,19 @@ def issue_to_holder(
         raise DomainError("oid4vci.token_bound", "This access token already issued a credential to another key.")
     session = db.get(ClaimSession, token.session_id)
     assert session is not None  # a foreign key with ON DELETE CASCADE guarantees it
-    existing = _holder_claim(db, session_id=session.id, holder_did=proof.holder_did)
-    if existing is not None:
+    claimant = Claimant(holder_did=proof.holder_did)
+    existing = existing_claim(db, session_id=session.id, claimant=claimant)
+    if isinstance(existing, HolderClaim):
         return HolderIssuance(_render(db, existing, request.configuration_id, config), False, existing)
     card = db.get(ClaimCode, token.claim_code_id) if token.claim_code_id is not None else None
     check_session_open(session, card, scan_time=now)
     refuse_moderated(session)
-
-    claim = HolderClaim(
-        id=uuid.uuid4(),
-        session_id=session.id,
-        holder_did=proof.holder_did,
-        code_id=card.id if card is not None else None,
-        created_at=now,
+    admission = admit(
+        db, session=session, card=card, claimant=claimant, scan_time=now, scanned_at=None, config=config, now=now
     )
-    try:
-        with db.begin_nested():
-            db.add(claim)
-            db.flush()
-    except IntegrityError:
-        raced = _holder_claim(db, session_id=session.id, holder_did=proof.holder_did)
-        if raced is None:
-            raise
-        return HolderIssuance(_render(db, raced, request.configuration_id, config), False, raced)
-    refuse_if_full(session)
-    if card is not None:
-        spend_card(db, code_id=card.id, scan_time=now, now=now)
-    issued = issue_credential(
-        db,
-        achievement_id=session.achievement_id,
-        subject_id=proof.holder_did,
-        kek=config.kek,
-        base_url=config.base_url,
-        now=now,
-    )
-    claim.issued_credential_id = issued.id
-    take_slot(db, session_id=session.id)  # last, as for app claims: the session row is locked only to the commit
-    db.flush()
-    return HolderIssuance(_render(db, claim, request.configuration_id, config), True, claim)
-
-
-def _holder_claim(db: Session, *, session_id: uuid.UUID, holder_did: str) -> HolderClaim | None:
-    return db.scalar(
-        select(HolderClaim).where(HolderClaim.session_id == session_id, HolderClaim.holder_did == holder_did)
-    )
+    claim = admission.claim
+    assert isinstance(claim, HolderClaim)
+    return HolderIssuance(_render(db, claim, request.configuration_id, config), admission.created, claim)
 
 
 def _render(db: Session, claim: HolderClaim, configuration_id: str, config: ClaimConfig) -> dict[str, Any] | str:

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wallet_protocol.claim_codes import mint_single_use_token
 
-from wallet.claims.codes import resolve_code, session_qr
+from wallet.claims.codes import session_qr
+from wallet.claims.guessing import CodeGuard, judge_code
 from wallet.claims.policy import ClaimConfig
 from wallet.claims.redeem import check_rotation, check_session_open
 from wallet.claims.sessions import require_session, session_pin
@@ -75,14 +76,21 @@ def _offer_object(
 
 
 def fetch_offer(
-    db: Session, *, claim_token: str, config: ClaimConfig, now: dt.datetime, randbytes: RandBytes = secrets.token_bytes
+    db: Session,
+    *,
+    claim_token: str,
+    config: ClaimConfig,
+    guard: CodeGuard,
+    now: dt.datetime,
+    randbytes: RandBytes = secrets.token_bytes,
 ) -> dict[str, Any]:
     """The offer object behind a by-reference URI, with a fresh pre-authorized code (public endpoint).
 
     The claim token is judged as a scan at ``now``: unknown, paused, closed, not started, ended, spent
-    card or stale rotating step refuse with the claim's own codes, before any code is minted.
+    card or stale rotating step refuse with the claim's own codes, before any code is minted. The token
+    (or a typed fallback in its place) is judged under the claim codes' guessing limit (``guard``).
     """
-    resolved = resolve_code(db, code=claim_token, config=config)
+    resolved = judge_code(db, code=claim_token, config=config, guard=guard)
     session = resolved.session
     refuse_moderated(session)
     check_session_open(session, resolved.code, scan_time=now)

@@ -14,8 +14,10 @@ The display page shows our claim URL by default, or with ``?qr=oid4vci`` the Ope
 same session (docs/interop.md says which to project when).
 
 Forms carry a per-browser CSRF token (double submit: a random value in the signed session cookie, echoed
-in a hidden field, compared in constant time). Wrong PINs are limited by the claim service's lockout;
-sign-in and sign-up by the API's rate limits.
+in a hidden field, compared in constant time). Every page that answers a code (the landing page, its
+forms, "another wallet app") is judged under the one claim-code guessing limit (one request costs one,
+however often it shows the code); wrong PINs by the claim service's lockout; sign-in and sign-up by the
+API's rate limits.
 """
 
 from __future__ import annotations
@@ -25,21 +27,23 @@ import secrets
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
 
 from wallet.accounts import services as accounts
 from wallet.api import context, limits
-from wallet.api.claims import config, qr_image_response
+from wallet.api.claims import code_guard, config, qr_image_response
 from wallet.claims import sessions
-from wallet.claims.codes import APP_SCHEME, resolve_code, session_qr
+from wallet.claims.codes import APP_SCHEME, session_qr
 from wallet.claims.display import read_display_token
-from wallet.claims.redeem import RecordedRefusal, redeem_code
+from wallet.claims.guessing import CodeGuard, judge_code
+from wallet.claims.redeem import redeem_code
 from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
 from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode, SessionState
 from wallet.oid4vci.offers import offer_by_reference
+from wallet.transactions import unit_of_work
 
 pages = Blueprint(
     "claim_pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/claims"
@@ -112,13 +116,26 @@ def _sign_in_as(account: Account) -> None:
 # --- Landing page -----------------------------------------------------------------------------------
 
 
-def _landing(
-    code: str, *, error: str | None = None, result: dict[str, Any] | None = None, status: int = 200
-) -> tuple[str, int]:
+def _guard() -> CodeGuard:
+    """One budget per request: the landing page re-shows the code after a form, at no second cost."""
+    if "claim_page_guard" not in g:
+        account = session.get(_SIGNED_IN)
+        try:
+            account_id = uuid.UUID(account) if account else None
+        except ValueError:
+            account_id = None
+        g.claim_page_guard = code_guard(account_id)
+    guard: CodeGuard = g.claim_page_guard
+    return guard
+
+
+def _landing(code: str, *, error: str | None = None, result: dict[str, Any] | None = None, status: int = 200) -> Any:
     db = context.db()
     try:
-        resolved = resolve_code(db, code=code, config=config())
-    except DomainError:
+        resolved = judge_code(db, code=code, config=config(), guard=_guard())
+    except DomainError as refused:
+        if refused.code == "request.rate_limited":
+            return _too_many(refused)
         return render_template("claims/message.html", title="Unknown code", message=FRIENDLY["claim.unknown_code"]), 404
     claim_session = resolved.session
     achievement = sessions.achievement_of(db, claim_session)
@@ -143,6 +160,16 @@ def _landing(
         deep_link=f"{APP_SCHEME}://claim?c={resolved.canonical}",
         other_wallet=None if claim_session.moderated else url_for(".other_wallet", code=resolved.canonical),
     ), status
+
+
+def _too_many(refused: DomainError) -> tuple[str, int, dict[str, str]]:
+    body = render_template("claims/message.html", title="Too many tries", message=FRIENDLY["request.rate_limited"])
+    return body, 429, {"Retry-After": str(refused.extra.get("retry_after", 60))}
+
+
+def _too_many_response(refused: DomainError) -> Response:
+    body, status, headers = _too_many(refused)
+    return Response(body, status=status, headers=headers, mimetype="text/html")
 
 
 def _availability(claim_session: ClaimSession) -> str | None:
@@ -228,32 +255,32 @@ def landing_claim(code: str) -> Any:
     account = _signed_in()
     if account is None:
         return _landing(code, error="Sign in or sign up first.", status=401)
-    db = context.db()
     try:
-        redemption = redeem_code(
-            db,
-            account_id=account.id,
-            code=code,
-            pin=request.form.get("pin") or None,
-            scanned_at=None,
-            now=context.now(),
-            config=config(),
-        )
-    except RecordedRefusal as error:
-        db.commit()
-        return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+        with unit_of_work(context.db()) as db:
+            redemption = redeem_code(
+                db,
+                account_id=account.id,
+                code=code,
+                pin=request.form.get("pin") or None,
+                scanned_at=None,
+                now=context.now(),
+                config=config(),
+                guard=_guard(),
+            )
     except DomainError as error:
-        db.rollback()
+        if error.code == "request.rate_limited":
+            return _too_many(error)
         return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
-    db.commit()
     pending = redemption.claim.status is ClaimStatus.PENDING
     return _landing(code, result={"pending": pending, "repeat": not redemption.created}, status=202 if pending else 200)
 
 
 def _other_wallet_offer(code: str) -> tuple[Any, str]:
     try:
-        resolved = resolve_code(context.db(), code=code, config=config())
-    except DomainError:
+        resolved = judge_code(context.db(), code=code, config=config(), guard=_guard())
+    except DomainError as refused:
+        if refused.code == "request.rate_limited":
+            abort(_too_many_response(refused))
         abort(404)
     if resolved.session.moderated:
         abort(404)

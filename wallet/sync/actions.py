@@ -19,6 +19,7 @@ from wallet_protocol.sync.ops import ImportUrl
 
 from wallet.errors import DomainError
 from wallet.holding import services as holding
+from wallet.transactions import keeps_changes
 
 ActionHandler = Callable[..., dict[str, Any]]
 """``handler(db, *, account_id: uuid.UUID, op: Op, now: dt.datetime, fetcher: Fetcher | None) -> dict``.
@@ -30,6 +31,23 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {}
 """Op type → handler. Claims and sharing add theirs; ``import.url`` is the credential store's import by URL."""
 
 UNSUPPORTED = "action.unsupported"
+
+TRANSIENT_CODES = frozenset({"request.rate_limited"})
+"""Refusals that say "not now" rather than "no": the op is not judged, so it is not acked either."""
+
+
+class Deferred(Exception):
+    """A server action refused for now (e.g. the claim-code guessing limit): a transient rejection.
+
+    The sync stops at this op without acking it (docs/sync.md I5, §8), so the device keeps it queued —
+    with its ``scanned_at`` — and sends it again after ``retry_after`` seconds.
+    """
+
+    def __init__(self, code: str, detail: str, retry_after: int | None) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
 
 
 def import_url(
@@ -51,7 +69,8 @@ ACTION_HANDLERS[ImportUrl.TYPE] = import_url
 def run_action(
     db: Session, *, account_id: uuid.UUID, op: Any, now: dt.datetime, fetcher: Any | None
 ) -> tuple[str, str | None, dict[str, Any]]:
-    """Run ``op``'s handler; ``(status, code, result)``. A ``DomainError`` is a failed outcome."""
+    """Run ``op``'s handler; ``(status, code, result)``. A ``DomainError`` is a failed outcome, except a
+    transient one (:data:`TRANSIENT_CODES`), raised as :class:`Deferred` after its savepoint rolled back."""
     handler = ACTION_HANDLERS[op.TYPE]
     kept: DomainError | None = None
     try:
@@ -60,11 +79,13 @@ def run_action(
                 result = handler(db, account_id=account_id, op=op, now=now, fetcher=fetcher)
             except DomainError as error:
                 # A refusal that did bookkeeping which must stand (a counted wrong PIN: see
-                # wallet.claims.redeem.RecordedRefusal) keeps its savepoint; any other rolls back.
-                if not getattr(error, "keep_changes", False):
+                # wallet.transactions) keeps its savepoint; any other rolls back.
+                if not keeps_changes(error):
                     raise
                 kept = error
     except DomainError as error:
+        if error.code in TRANSIENT_CODES:
+            raise Deferred(error.code, error.detail, error.extra.get("retry_after")) from error
         return "failed", error.code, {"detail": error.detail}
     if kept is not None:
         return "failed", kept.code, {"detail": kept.detail}

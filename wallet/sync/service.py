@@ -165,6 +165,17 @@ class _Session:
                 continue
             try:
                 self._apply(op)
+            except actions.Deferred as deferred:
+                # Transient (docs/sync.md I5): stop here, not acked; the device sends it again later.
+                self.rejected.append(
+                    {
+                        "op_seq": op_seq,
+                        "code": deferred.code,
+                        "detail": deferred.detail,
+                        "retry_after": deferred.retry_after,
+                    }
+                )
+                break
             except Rejection as error:
                 self.rejected.append({"op_seq": op_seq, "code": error.code, "detail": error.detail})
             else:
@@ -211,9 +222,13 @@ class _Session:
         if op.TYPE not in actions.ACTION_HANDLERS:
             raise Rejection(actions.UNSUPPORTED, f"this server does not perform {op.TYPE} yet")
         checkpoint = self.history.checkpoint()
-        status, code, result = actions.run_action(
-            self.db, account_id=self.history.account_id, op=op, now=self.now, fetcher=self.fetcher
-        )
+        try:
+            status, code, result = actions.run_action(
+                self.db, account_id=self.history.account_id, op=op, now=self.now, fetcher=self.fetcher
+            )
+        except actions.Deferred:
+            self.history.restore(checkpoint)
+            raise
         if status == "failed":
             self.history.restore(checkpoint)
         self.history.observe(op.hlc)

@@ -1,0 +1,190 @@
+"""Admitting a claimant to a claim session: the one path both our app and a standards wallet take.
+
+A claimant is a learner's account (our app, the claim page, a queued sync op) or a holder known only by
+the DID of a key it proved (OpenID4VCI). Whoever it is, admission does the same steps in the same order,
+in the caller's transaction, so a failure anywhere leaves nothing behind:
+
+1. lock the learner's wallet (``sync_wallets``) — see "Lock order" below; holders have none;
+2. insert the claim row (unique per session and claimant) in a savepoint; a claimant who raced
+   themselves gets the claim the other request made;
+3. refuse a session already full when it was read (before anything is signed);
+4. spend the single-use card (one conditional UPDATE — ``claim.already_claimed``);
+5. issue: an account gets the credential in its wallet (:func:`wallet.issuing.delivery.deliver`),
+   unless the session is moderated (the claim waits); a holder gets the signed credential;
+6. take the cap slot (one conditional UPDATE — ``claim.session_full``), last, so the session's row (every
+   claimant's hot spot) stays locked only from here to the commit.
+
+**Lock order** (docs/claims.md): the learner's wallet, then the claim, then the card, then the session's
+cap. A sync holds the wallet from its first op; the API and the claim page take it before anything else,
+so a learner claiming through both at once waits instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.claims.policy import ClaimConfig
+from wallet.errors import DomainError
+from wallet.issuing.credentials import issue_credential
+from wallet.issuing.delivery import deliver
+from wallet.models import Claim, ClaimCode, ClaimSession, ClaimStatus, HolderClaim
+from wallet.sync.history import locked_wallet
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """Who claims: exactly one of a learner's account and a holder's DID."""
+
+    account_id: uuid.UUID | None = None
+    holder_did: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.account_id is None) == (self.holder_did is None):
+            raise ValueError("a claimant is an account or a holder DID, not both or neither")
+
+
+@dataclass(frozen=True)
+class Admission:
+    claim: Claim | HolderClaim
+    created: bool
+    """False when the claimant already had a claim in the session (a repeat, or a race with itself)."""
+
+
+def lock_claimant(db: Session, claimant: Claimant, *, now: dt.datetime) -> None:
+    """Take the first lock of the lock order: the learner's wallet (a no-op for holders, or inside a sync)."""
+    if claimant.account_id is not None:
+        with locked_wallet(db, account_id=claimant.account_id, now=now):
+            pass
+
+
+def existing_claim(db: Session, *, session_id: uuid.UUID, claimant: Claimant) -> Claim | HolderClaim | None:
+    if claimant.account_id is not None:
+        return db.scalar(select(Claim).where(Claim.session_id == session_id, Claim.account_id == claimant.account_id))
+    return db.scalar(
+        select(HolderClaim).where(HolderClaim.session_id == session_id, HolderClaim.holder_did == claimant.holder_did)
+    )
+
+
+def admit(
+    db: Session,
+    *,
+    session: ClaimSession,
+    card: ClaimCode | None,
+    claimant: Claimant,
+    scan_time: dt.datetime,
+    scanned_at: dt.datetime | None,
+    config: ClaimConfig,
+    now: dt.datetime,
+) -> Admission:
+    """Steps 1-6 of the module docstring; every check of the session's rules was made by the caller."""
+    lock_claimant(db, claimant, now=now)
+    claim: Claim | HolderClaim
+    if claimant.account_id is not None:
+        claim = Claim(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            account_id=claimant.account_id,
+            code_id=card.id if card is not None else None,
+            status=ClaimStatus.PENDING if session.moderated else ClaimStatus.ISSUED,
+            scanned_at=scanned_at,
+            created_at=now,
+        )
+    else:
+        assert claimant.holder_did is not None
+        claim = HolderClaim(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            holder_did=claimant.holder_did,
+            code_id=card.id if card is not None else None,
+            created_at=now,
+        )
+    try:
+        with db.begin_nested():
+            db.add(claim)
+            db.flush()
+    except IntegrityError:
+        raced = existing_claim(db, session_id=session.id, claimant=claimant)
+        if raced is None:
+            raise
+        return Admission(raced, False)
+
+    refuse_if_full(session)
+    if card is not None:
+        spend_card(db, code_id=card.id, scan_time=scan_time, now=now)
+    if isinstance(claim, Claim):
+        if claim.status is ClaimStatus.ISSUED:
+            deliver_claim(db, session=session, claim=claim, config=config, now=now)
+    else:
+        issued = issue_credential(
+            db,
+            achievement_id=session.achievement_id,
+            subject_id=claim.holder_did,
+            kek=config.kek,
+            base_url=config.base_url,
+            now=now,
+        )
+        claim.issued_credential_id = issued.id
+    take_slot(db, session_id=session.id)
+    db.flush()
+    db.refresh(session)
+    return Admission(claim, True)
+
+
+def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: ClaimConfig, now: dt.datetime) -> None:
+    """Issue a learner's claim into their wallet (an open claim, or a pending one a youth worker approved)."""
+    delivered = deliver(
+        db,
+        achievement_id=session.achievement_id,
+        account_id=claim.account_id,
+        source="claim",
+        kek=config.kek,
+        base_url=config.base_url,
+        now=now,
+    )
+    claim.issued_credential_id = delivered.issued.id
+    claim.held_credential_id = delivered.held.id
+    db.flush()
+
+
+def refuse_if_full(session: ClaimSession) -> None:
+    """Refuse a session already full when it was read, before anything is signed.
+
+    Only a shortcut: :func:`take_slot`, taken last, stays the guard (a revoke may have freed a place).
+    """
+    if session.claimed >= session.cap:
+        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
+
+
+def take_slot(db: Session, *, session_id: uuid.UUID) -> int:
+    """Take one of the session's ``cap`` places (invariant 1: one conditional UPDATE); the new count."""
+    took_slot = db.execute(
+        update(ClaimSession)
+        .where(ClaimSession.id == session_id, ClaimSession.claimed < ClaimSession.cap)
+        .values(claimed=ClaimSession.claimed + 1)
+        .returning(ClaimSession.claimed)
+    ).first()
+    if took_slot is None:
+        raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
+    return int(took_slot[0])
+
+
+def spend_card(db: Session, *, code_id: int, scan_time: dt.datetime, now: dt.datetime) -> None:
+    """Spend a single-use card (one conditional UPDATE): a second spender gets ``claim.already_claimed``."""
+    spent = db.execute(
+        update(ClaimCode)
+        .where(
+            ClaimCode.id == code_id,
+            ClaimCode.redeemed_at.is_(None),
+            or_(ClaimCode.expired_at.is_(None), ClaimCode.expired_at > scan_time),
+        )
+        .values(redeemed_at=now)
+        .returning(ClaimCode.id)
+    ).first()
+    if spent is None:
+        raise DomainError("claim.already_claimed", "This card was already used.")
