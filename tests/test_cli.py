@@ -60,9 +60,31 @@ def test_an_operator_creates_an_organisation_and_its_first_admin(environment: di
     assert "slug is taken" in again.output
 
 
-def test_db_upgrade_is_safe_to_repeat(environment: dict[str, Any]) -> None:
+def test_db_upgrade_says_what_it_did(environment: dict[str, Any]) -> None:
+    from wallet.migrate import current_heads
+
     runner = CliRunner()
-    assert runner.invoke(main, ["db", "upgrade"], env=environment).exit_code == 0
-    result = runner.invoke(main, ["db", "upgrade"], env=environment)
-    assert result.exit_code == 0
-    assert "latest revision" in result.output
+    (head,) = current_heads("sqlite://")
+
+    created = runner.invoke(main, ["db", "upgrade"], env=environment)
+    again = runner.invoke(main, ["db", "upgrade"], env=environment)
+
+    assert created.exit_code == 0, created.output
+    assert f"Created the database at revision {head}" in created.output
+    assert "latest revision" not in created.output
+    assert again.exit_code == 0, again.output
+    assert f"Already at the latest revision {head}" in again.output
+
+
+def test_db_upgrade_names_the_revisions_it_moved_between(environment: dict[str, Any]) -> None:
+    from wallet.migrate import current_heads, upgrade
+
+    instance = Path(environment["WALLET_INSTANCE_PATH"])
+    instance.mkdir(parents=True)
+    upgrade(f"sqlite:///{instance / 'wallet.sqlite3'}", revision="0007")
+    (head,) = current_heads("sqlite://")
+
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=environment)
+
+    assert result.exit_code == 0, result.output
+    assert f"Upgraded from revision 0007 to {head}" in result.output

@@ -80,10 +80,21 @@ def _upgrade(settings: Settings) -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (safe to run repeatedly)."""
+    from wallet.migrate import applied_revisions
+
     settings = _settings()
-    click.echo(f"Upgrading {_redact(settings.resolved_database_url())} …")
+    url = settings.resolved_database_url()
+    settings.resolved_instance_path().mkdir(parents=True, exist_ok=True)
+    before = applied_revisions(url)
     _upgrade(settings)
-    click.echo("Database is at the latest revision.")
+    after = applied_revisions(url)
+    where, latest = _redact(url), ", ".join(after)
+    if not before:
+        click.echo(f"Created the database at revision {latest}: {where}")
+    elif before == after:
+        click.echo(f"Already at the latest revision {latest}: {where}")
+    else:
+        click.echo(f"Upgraded from revision {', '.join(before)} to {latest}: {where}")
 
 
 def _redact(url: str) -> str:
