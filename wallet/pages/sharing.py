@@ -3,10 +3,12 @@
 Routes (all public, all server-rendered, no scripts):
 
 ``/s/<slug>``              the badge page (HTML), or the credential as issued with
-                           ``Accept: application/ld+json``; every HTML view is counted
+                           ``Accept: application/ld+json``; every HTML view by a person is counted (not
+                           link-preview fetchers, not ``HEAD``)
 ``/s/<slug>.json``         the credential as issued, byte for byte
 ``/s/<slug>.png``          the badge image with the credential baked in (Open Badges 3.0 baking)
 ``/s/<slug>/image``        the badge image, served from here so no third party sees the viewer
+``/s/<slug>/preview.png``  the badge image as a PNG, for link previews (``og:image``: previews show no SVG)
 ``/s/<slug>/qr.png``       a QR code of the share link, for showing on a phone
 ``/issuers/<slug>/about``  who an issuing organisation is, its public keys and its badges (the JSON
                            profile at ``/issuers/<slug>`` belongs to the issuing API)
@@ -45,6 +47,7 @@ from wallet.sharing import services as sharing
 from wallet.sharing.badge import BadgeView, badge_view, linkedin_add_url, safe_url
 from wallet.sharing.fetching import ImageCache, LocalFirstFetcher
 from wallet.sharing.limits import MissLimiter
+from wallet.sharing.previews import is_preview_fetch
 from wallet.sharing.verdict import VerificationCache, cached_report, verdict
 
 log = logging.getLogger("wallet.sharing")
@@ -260,6 +263,14 @@ def _when(moment: dt.datetime) -> str:
     return f"{moment.day} {moment:%B %Y at %H:%M} UTC"
 
 
+def _count_view(link: ShareLink) -> None:
+    """Count a person opening the page; link-preview fetchers and ``HEAD`` requests are not views."""
+    if is_preview_fetch(method=request.method, user_agent=request.user_agent.string):
+        return
+    sharing.record_view(context.db(), share_id=link.id, now=context.now())
+    context.db().commit()
+
+
 @blp.get("/s/<slug>")
 def share_page(slug: str) -> Response:
     """The badge page (or, for ``Accept: application/ld+json``, the credential as issued)."""
@@ -269,13 +280,11 @@ def share_page(slug: str) -> Response:
     if link.target_kind is ShareTarget.COLLECTION:
         return _collection_page(slug, link)
     link, held = _open(slug)
-    db = context.db()
     now = context.now()
     learner = _learner_name(link)
     badge = badge_view(held)
     indexable, show_evidence = link.allow_indexing, link.show_evidence
-    sharing.record_view(db, share_id=link.id, now=now)
-    db.commit()
+    _count_view(link)
     result = _verdict_for(held, learner=learner, now=now)
     share_url = sharing.share_url(_base_url(), slug)
     issuer_href, issuer_internal = _issuer_link(badge)
@@ -291,7 +300,7 @@ def share_page(slug: str) -> Response:
         issuer_internal=issuer_internal,
         indexable=indexable,
         show_evidence=show_evidence,
-        image_abs_url=f"{share_url}/image",
+        preview_image_url=f"{share_url}/preview.png",
         date=_date,
         when=_when,
         now=now,
@@ -303,13 +312,11 @@ def share_page(slug: str) -> Response:
 
 def _collection_page(slug: str, link: ShareLink) -> Response:
     """A collection: each of its badges with the same verification panel as a single badge's page."""
-    db = context.db()
     now = context.now()
     collection = _open_collection(slug, link)
     learner = _learner_name(link)
     indexable = link.allow_indexing
-    sharing.record_view(db, share_id=link.id, now=now)
-    db.commit()
+    _count_view(link)
     items = []
     for held in collection.credentials:
         badge = badge_view(held)
@@ -382,13 +389,26 @@ def _as_png(image: tuple[bytes, str] | None, name: str) -> bytes:
     if image is not None and is_png(image[0]):
         return image[0]
     if image is not None and image[1] == "image/svg+xml":
-        import cairosvg
-
+        try:
+            import cairosvg
+        except OSError as error:  # cairocffi found no system libcairo (Debian: apt-get install libcairo2)
+            log.warning("badge SVGs are served as placeholders: %s", error)
+            return _placeholder_png(name)
         try:
             return cairosvg.svg2png(bytestring=image[0], output_width=512, unsafe=False)
         except Exception as error:  # a malformed SVG from a stranger: fall back to the placeholder
             log.info("badge SVG could not be rendered: %s", type(error).__name__)
     return _placeholder_png(name)
+
+
+@blp.get("/s/<slug>/preview.png")
+def share_preview_image(slug: str) -> Response:
+    """The badge's image as a PNG, for link previews (chat apps and social networks show no SVG)."""
+    _link, held = _open(slug)
+    response = Response(_as_png(_badge_image(held), badge_view(held).name), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @blp.get("/s/<slug>.png")
