@@ -88,3 +88,43 @@ def test_db_upgrade_names_the_revisions_it_moved_between(environment: dict[str, 
 
     assert result.exit_code == 0, result.output
     assert f"Upgraded from revision 0007 to {head}" in result.output
+
+
+def _demo_badge_file(environment: dict[str, Any], tmp_path: Path, monkeypatch: Any) -> Path:
+    """Seed the demo and save Lee's badge as an employer would download it from the share page."""
+    result = CliRunner().invoke(main, ["demo"], env=environment)
+    assert result.exit_code == 0, result.output
+    url = next(line for line in result.output.splitlines() if "employer's view" in line).split()[-1]
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    from wallet.app import create_app
+
+    downloaded = create_app().test_client().get(url.removeprefix(environment["WALLET_BASE_URL"]) + ".json")
+    assert downloaded.status_code == 200
+    path = tmp_path / "arduino-basics.json"
+    path.write_bytes(downloaded.data)
+    return path
+
+
+def test_verify_trusts_the_services_own_plain_http_origin(environment: dict[str, Any], tmp_path: Path,
+                                                          monkeypatch: Any) -> None:
+    local = {**environment, "WALLET_BASE_URL": "http://127.0.0.1:5019"}
+    badge = _demo_badge_file(local, tmp_path, monkeypatch)
+
+    result = CliRunner().invoke(main, ["verify", str(badge)], env=local)
+
+    assert result.exit_code == 0, result.output
+    assert "Result: VALID" in result.output
+
+
+def test_verify_says_why_a_plain_http_issuer_could_not_be_checked(environment: dict[str, Any], tmp_path: Path,
+                                                                  monkeypatch: Any) -> None:
+    local = {**environment, "WALLET_BASE_URL": "http://127.0.0.1:5019"}
+    badge = _demo_badge_file(local, tmp_path, monkeypatch)
+
+    result = CliRunner().invoke(main, ["verify", str(badge)], env={**local, "WALLET_BASE_URL": "https://other.test"})
+
+    assert result.exit_code == 2, result.output
+    assert "Result: INDETERMINATE" in result.output
+    assert "only fetched over https" in result.output
+    assert "WALLET_BASE_URL=http://127.0.0.1:5019" in result.output

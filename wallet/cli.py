@@ -10,6 +10,7 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.orm import Session
@@ -17,6 +18,10 @@ from sqlalchemy.orm import Session
 from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
 from wallet.errors import DomainError
+
+if TYPE_CHECKING:
+    from wallet.credentials.fetcher import GuardedFetcher
+    from wallet.sharing.fetching import LocalFirstFetcher
 
 
 def _settings() -> Settings:
@@ -237,7 +242,7 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
     from wallet.holding.checking import check_credential
 
     data = click.get_binary_stream("stdin").read() if file == "-" else Path(file).read_bytes()
-    fetcher = None if offline else GuardedFetcher(allow_private=_settings().fetch_allow_private)
+    fetcher = None if offline else _own_origin_first(GuardedFetcher(allow_private=_settings().fetch_allow_private))
     try:
         checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=fetcher,
                                    now=_now())
@@ -258,7 +263,49 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
         for check in report["checks"]:
             click.echo(f"  {check['name']:<11} {check['outcome']:<14} {check['detail']}")
         click.echo(f"Result: {report['outcome'].upper()}")
+        for hint in _verify_hints(report):
+            click.echo(hint)
     sys.exit(_VERIFY_EXIT.get(report["outcome"], 2))
+
+
+def _own_origin_first(remote: GuardedFetcher) -> LocalFirstFetcher:
+    """A fetcher that answers this service's own URLs (``WALLET_BASE_URL``: issuer profiles, keys, status
+    lists) from the service itself, as the share pages do, and sends every other URL through ``remote``.
+
+    The service's own origin is trusted even when it is plain http (the demo, a laptop): nothing crosses
+    a network. Other servers still need https and public addresses.
+    """
+    from wallet.app import create_app
+    from wallet.sharing.fetching import LocalFirstFetcher
+
+    settings = _settings()
+    apps: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:  # the app is made only if it is asked
+        if not apps:
+            apps.append(create_app(settings))
+        return apps[0](environ, start_response)
+
+    return LocalFirstFetcher(app, base_url=settings.base_url, remote=remote)
+
+
+def _verify_hints(report: dict[str, object]) -> list[str]:
+    """Why a check could not be done, when the reason is one a person can act on."""
+    import re
+
+    details = " ".join(str(check.get("detail", "")) for check in report.get("checks", []))  # type: ignore[attr-defined]
+    found = re.search(r"refusing plain-http URL (\S+?):? only https is allowed", details)
+    if found is None:
+        return []
+    from urllib.parse import urlsplit
+
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(found.group(1)))
+    return [
+        f"Why: the credential names plain-http URLs ({origin}); other servers are only fetched over https, "
+        "so the issuer's key or status could not be fetched.",
+        f"If it was issued by this service (the demo, for instance), run with WALLET_BASE_URL={origin} "
+        "so its own URLs are checked in-process.",
+    ]
 
 
 @main.group()
