@@ -128,3 +128,34 @@ def test_verify_says_why_a_plain_http_issuer_could_not_be_checked(environment: d
     assert "Result: INDETERMINATE" in result.output
     assert "only fetched over https" in result.output
     assert "WALLET_BASE_URL=http://127.0.0.1:5019" in result.output
+
+
+def test_an_operator_invites_a_youth_worker_who_can_sign_in_once_with_the_printed_password(
+    environment: dict[str, Any], monkeypatch: Any
+) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["org", "create", "--slug", "museum-east", "--name", "Museum East", "--admin", "curator"],
+                  env=environment)
+
+    invited = runner.invoke(main, ["org", "invite", "--slug", "museum-east", "--username", "wes",
+                                   "--role", "youth_worker", "--name", "Wes"], env=environment)
+    again = runner.invoke(main, ["org", "invite", "--slug", "museum-east", "--username", "wes"], env=environment)
+    nowhere = runner.invoke(main, ["org", "invite", "--slug", "no-such-org", "--username", "ada"], env=environment)
+
+    assert invited.exit_code == 0, invited.output
+    password = invited.output.split("One-time password (shown only now): ", 1)[1].split()[0]
+    assert again.exit_code != 0 and "wallet org add-member --slug museum-east --username wes" in again.output
+    assert nowhere.exit_code != 0
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    from wallet.app import create_app
+
+    client = create_app().test_client()
+    signed_in = client.post("/api/v1/auth/login", json={"username": "wes", "password": password,
+                                                         "device": {"name": "laptop"}})
+    assert signed_in.status_code == 200, signed_in.json
+    mine = client.get("/api/v1/me/organisations",
+                      headers={"Authorization": f"Bearer {signed_in.json['access_token']}"}).json
+    assert [(org["slug"], org["role"]) for org in mine] == [("museum-east", "youth_worker")]
+    assert client.post("/api/v1/auth/login", json={"username": "ada", "password": password,
+                                                    "device": {"name": "laptop"}}).status_code == 401

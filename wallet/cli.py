@@ -161,6 +161,43 @@ def org_add_member(slug: str, username: str, role: str) -> None:
     click.echo(f"{username} is now {role} of {slug}.")
 
 
+@org.command("invite")
+@click.option("--slug", required=True, help="The organisation.")
+@click.option("--username", required=True, help="The new account's username.")
+@click.option("--role", type=click.Choice(["admin", "youth_worker"]), default="youth_worker", show_default=True)
+@click.option("--name", "display_name", default=None, help="The name shown to learners (default: the username).")
+def org_invite(slug: str, username: str, role: str, display_name: str | None) -> None:
+    """Create an account for a new youth worker (or admin) and add it to an organisation.
+
+    Prints a one-time password once: hand it over in person and have them change it after signing in.
+    """
+    from sqlalchemy import select
+
+    from wallet.accounts import services as accounts
+    from wallet.accounts.passwords import make_hasher
+    from wallet.models import Account, Role
+    from wallet.organisations import services as organisations
+
+    settings = _settings()
+    _upgrade(settings)
+    password = secrets.token_urlsafe(12)
+    try:
+        with _transaction(settings) as session:
+            organisations.get_by_slug(session, slug=slug)
+            if session.scalar(select(Account).where(Account.username == accounts.normalise_username(username))):
+                raise click.ClickException(
+                    f"An account {username!r} already exists; add it with: "
+                    f"wallet org add-member --slug {slug} --username {username} --role {role}")
+            accounts.sign_up(session, username=username, password=password, display_name=display_name or username,
+                             email=None, hasher=make_hasher(settings.password_hash_profile), now=_now())
+            organisations.add_member(session, slug=slug, actor=None, username=username, role=Role(role), now=_now())
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"Created {username!r} as {role} of {slug}.")
+    click.echo(f"One-time password (shown only now): {password}")
+    click.echo("Hand it over in person; they should change it after signing in (POST /api/v1/me/password).")
+
+
 def _ensure_account(session: Session, username: str, hasher: object) -> str | None:
     """Create ``username`` with a random password unless it exists; return the password if created."""
     from sqlalchemy import select
