@@ -159,3 +159,18 @@ def test_an_operator_invites_a_youth_worker_who_can_sign_in_once_with_the_printe
     assert [(org["slug"], org["role"]) for org in mine] == [("museum-east", "youth_worker")]
     assert client.post("/api/v1/auth/login", json={"username": "ada", "password": password,
                                                     "device": {"name": "laptop"}}).status_code == 401
+
+
+def test_a_demo_made_for_one_port_is_not_served_on_another_without_saying_how_to_fix_it(
+    environment: dict[str, Any]
+) -> None:
+    runner = CliRunner()
+    made = runner.invoke(main, ["demo"], env={**environment, "WALLET_BASE_URL": "http://127.0.0.1:5000"})
+
+    moved = runner.invoke(main, ["demo"], env={**environment, "WALLET_BASE_URL": "http://127.0.0.1:5019"})
+
+    assert made.exit_code == 0, made.output
+    assert moved.exit_code != 0
+    assert "made for http://127.0.0.1:5000, not http://127.0.0.1:5019" in moved.output
+    assert "PORT=5000 scripts/serve" in moved.output
+    assert f"rm -r {environment['WALLET_INSTANCE_PATH']}" in moved.output

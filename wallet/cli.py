@@ -245,14 +245,29 @@ def scheduler(once: bool) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--quiet", is_flag=True, help="Print only where to look, not what was created.")
+def demo(quiet: bool) -> None:
     """Seed a demo organisation, youth worker, learner and badges (idempotent)."""
-    from wallet.demo import seed_demo
+    from wallet.demo import DemoMadeForAnotherAddress, seed_demo
 
     settings = _settings()
     _upgrade(settings)
-    with _transaction(settings) as session:
-        lines = seed_demo(session, settings=settings, now=_now(), progress=lambda text: click.echo(f"  {text}"))
+    try:
+        with _transaction(settings) as session:
+            lines = seed_demo(session, settings=settings, now=_now(),
+                              progress=(lambda _text: None) if quiet else (lambda text: click.echo(f"  {text}")))
+    except DemoMadeForAnotherAddress as error:
+        instance = settings.resolved_instance_path()
+        from urllib.parse import urlsplit
+
+        made_for = urlsplit(error.made_for)
+        port = made_for.port or (443 if made_for.scheme == "https" else 80)
+        raise click.ClickException(
+            f"The demo data in {instance} was made for {error.made_for}, not {error.serving}: its signed badges "
+            "name that address, so their images would break and their checks could not finish.\n"
+            f"  Serve it where it was made:   PORT={port} scripts/serve\n"
+            f"  Or start the demo afresh:     rm -r {instance}   (then run the same command again)"
+        ) from error
     for line in lines:
         click.echo(line)
 
