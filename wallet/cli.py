@@ -80,10 +80,21 @@ def _upgrade(settings: Settings) -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (safe to run repeatedly)."""
+    from wallet.migrate import applied_revisions
+
     settings = _settings()
-    click.echo(f"Upgrading {_redact(settings.resolved_database_url())} …")
+    url = settings.resolved_database_url()
+    settings.resolved_instance_path().mkdir(parents=True, exist_ok=True)
+    before = applied_revisions(url)
     _upgrade(settings)
-    click.echo("Database is at the latest revision.")
+    after = applied_revisions(url)
+    where, latest = _redact(url), ", ".join(after)
+    if not before:
+        click.echo(f"Created the database at revision {latest}: {where}")
+    elif before == after:
+        click.echo(f"Already at the latest revision {latest}: {where}")
+    else:
+        click.echo(f"Upgraded from revision {', '.join(before)} to {latest}: {where}")
 
 
 def _redact(url: str) -> str:
@@ -145,6 +156,43 @@ def org_add_member(slug: str, username: str, role: str) -> None:
     click.echo(f"{username} is now {role} of {slug}.")
 
 
+@org.command("invite")
+@click.option("--slug", required=True, help="The organisation.")
+@click.option("--username", required=True, help="The new account's username.")
+@click.option("--role", type=click.Choice(["admin", "youth_worker"]), default="youth_worker", show_default=True)
+@click.option("--name", "display_name", default=None, help="The name shown to learners (default: the username).")
+def org_invite(slug: str, username: str, role: str, display_name: str | None) -> None:
+    """Create an account for a new youth worker (or admin) and add it to an organisation.
+
+    Prints a one-time password once: hand it over in person and have them change it after signing in.
+    """
+    from sqlalchemy import select
+
+    from wallet.accounts import services as accounts
+    from wallet.accounts.passwords import make_hasher
+    from wallet.models import Account, Role
+    from wallet.organisations import services as organisations
+
+    settings = _settings()
+    _upgrade(settings)
+    password = secrets.token_urlsafe(12)
+    try:
+        with _transaction(settings) as session:
+            organisations.get_by_slug(session, slug=slug)
+            if session.scalar(select(Account).where(Account.username == accounts.normalise_username(username))):
+                raise click.ClickException(
+                    f"An account {username!r} already exists; add it with: "
+                    f"wallet org add-member --slug {slug} --username {username} --role {role}")
+            accounts.sign_up(session, username=username, password=password, display_name=display_name or username,
+                             email=None, hasher=make_hasher(settings.password_hash_profile), now=_now())
+            organisations.add_member(session, slug=slug, actor=None, username=username, role=Role(role), now=_now())
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"Created {username!r} as {role} of {slug}.")
+    click.echo(f"One-time password (shown only now): {password}")
+    click.echo("Hand it over in person; they should change it after signing in (POST /api/v1/me/password).")
+
+
 def _ensure_account(session: Session, username: str, hasher: object) -> str | None:
     """Create ``username`` with a random password unless it exists; return the password if created."""
     from sqlalchemy import select
@@ -192,14 +240,29 @@ def scheduler(once: bool) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--quiet", is_flag=True, help="Print only where to look, not what was created.")
+def demo(quiet: bool) -> None:
     """Seed a demo organisation, youth worker, learner and badges (idempotent)."""
-    from wallet.demo import seed_demo
+    from wallet.demo import DemoMadeForAnotherAddress, seed_demo
 
     settings = _settings()
     _upgrade(settings)
-    with _transaction(settings) as session:
-        lines = seed_demo(session, settings=settings, now=_now(), progress=lambda text: click.echo(f"  {text}"))
+    try:
+        with _transaction(settings) as session:
+            lines = seed_demo(session, settings=settings, now=_now(),
+                              progress=(lambda _text: None) if quiet else (lambda text: click.echo(f"  {text}")))
+    except DemoMadeForAnotherAddress as error:
+        instance = settings.resolved_instance_path()
+        from urllib.parse import urlsplit
+
+        made_for = urlsplit(error.made_for)
+        port = made_for.port or (443 if made_for.scheme == "https" else 80)
+        raise click.ClickException(
+            f"The demo data in {instance} was made for {error.made_for}, not {error.serving}: its signed badges "
+            "name that address, so their images would break and their checks could not finish.\n"
+            f"  Serve it where it was made:   PORT={port} scripts/serve\n"
+            f"  Or start the demo afresh:     rm -r {instance}   (then run the same command again)"
+        ) from error
     for line in lines:
         click.echo(line)
 
@@ -256,7 +319,28 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
         for warning in report.get("warnings", []):
             click.echo(f"  warning     {warning['check']:<14} {warning['detail']} [{warning['reason']}]")
         click.echo(f"Result: {report['outcome'].upper()}")
+        for hint in _verify_hints(report):
+            click.echo(hint)
     sys.exit(_VERIFY_EXIT.get(report["outcome"], 2))
+
+
+def _verify_hints(report: dict[str, object]) -> list[str]:
+    """Why a check could not be done, when the reason is one a person can act on."""
+    import re
+
+    details = " ".join(str(check.get("detail", "")) for check in report.get("checks", []))  # type: ignore[attr-defined]
+    found = re.search(r"refusing plain-http URL (\S+?):? only https is allowed", details)
+    if found is None:
+        return []
+    from urllib.parse import urlsplit
+
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(found.group(1)))
+    return [
+        f"Why: the credential names plain-http URLs ({origin}); other servers are only fetched over https, "
+        "so the issuer's key or status could not be fetched.",
+        f"If it was issued by this service (the demo, for instance), run with WALLET_BASE_URL={origin} "
+        "so its own URLs are checked in-process.",
+    ]
 
 
 @main.group()

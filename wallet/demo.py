@@ -57,6 +57,23 @@ DEMO_BADGES: tuple[dict[str, Any], ...] = (
 )
 
 
+class DemoMadeForAnotherAddress(Exception):
+    """The demo data was seeded under another base URL: its signed badges name that address (issuer,
+    images, status list), so served from this one their images break and their checks cannot finish."""
+
+    def __init__(self, *, made_for: str, serving: str) -> None:
+        super().__init__(f"the demo data was made for {made_for}, not {serving}")
+        self.made_for = made_for
+        self.serving = serving
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _badge_svg(name: str, colour: str) -> bytes:
     initials = "".join(word[0] for word in name.split()[:2]).upper()
     return (
@@ -116,6 +133,8 @@ def seed_demo(db: Session, *, settings: Settings, now: dt.datetime,
     held = db.scalar(select(HeldCredential).where(HeldCredential.account_id == learner.id)
                      .order_by(HeldCredential.added_at))
     assert held is not None
+    if held.issuer_id and _origin(held.issuer_id) != _origin(settings.base_url):
+        raise DemoMadeForAnotherAddress(made_for=_origin(held.issuer_id), serving=_origin(settings.base_url))
     link = db.scalar(select(ShareLink).where(ShareLink.account_id == learner.id, ShareLink.revoked_at.is_(None)))
     if link is None:
         progress("share link for an employer")

@@ -26,3 +26,16 @@ def current_heads(url: str) -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
     return tuple(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+def applied_revisions(url: str) -> tuple[str, ...]:
+    """The revisions the database at ``url`` is at (empty for a database Alembic never touched)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+    finally:
+        engine.dispose()

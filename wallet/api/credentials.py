@@ -5,7 +5,6 @@ Every route acts on the signed-in learner's own credentials only; another learne
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import marshmallow as ma
@@ -313,8 +312,9 @@ def _out(credential: HeldCredential, directory: IssuerDirectory | None = None) -
     }
 
 
-def _mine(credential_id: uuid.UUID) -> HeldCredential:
-    return holding.get_credential(context.db(), account_id=context.principal().account_id, credential_id=credential_id)
+def _mine(credential_id: str) -> HeldCredential:
+    """The signed-in learner's credential named in the path by ``id``, ``content_hash`` or ``credential_id``."""
+    return holding.find_credential(context.db(), account_id=context.principal().account_id, reference=credential_id)
 
 
 @blp.route("/credentials")
@@ -425,12 +425,12 @@ class ExportAll(MethodView):
         )
 
 
-@blp.route("/credentials/<uuid:credential_id>")
+@blp.route("/credentials/<credential_id>")
 class CredentialItem(MethodView):
     @blp.login_required
     @blp.response(200, HeldCredentialDetailSchema)
     @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
-    def get(self, credential_id: uuid.UUID) -> dict[str, Any]:
+    def get(self, credential_id: str) -> dict[str, Any]:
         """A credential, with its latest verification report"""
         return _out(_mine(credential_id))
 
@@ -438,11 +438,11 @@ class CredentialItem(MethodView):
     @blp.arguments(CredentialTagsSchema)
     @blp.response(200, HeldCredentialDetailSchema)
     @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
-    def patch(self, body: dict[str, Any], credential_id: uuid.UUID) -> dict[str, Any]:
+    def patch(self, body: dict[str, Any], credential_id: str) -> dict[str, Any]:
         """Change a credential's tags"""
         db = context.db()
         credential = holding.set_tags(
-            db, account_id=context.principal().account_id, credential_id=credential_id, tags=body["tags"]
+            db, account_id=context.principal().account_id, credential_id=_mine(credential_id).id, tags=body["tags"]
         )
         db.commit()
         return _out(credential)
@@ -450,16 +450,16 @@ class CredentialItem(MethodView):
     @blp.login_required
     @blp.response(204)
     @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
-    def delete(self, credential_id: uuid.UUID) -> None:
+    def delete(self, credential_id: str) -> None:
         """Delete a credential from your wallet"""
         db = context.db()
         holding.delete_credential(
-            db, account_id=context.principal().account_id, credential_id=credential_id, now=context.now()
+            db, account_id=context.principal().account_id, credential_id=_mine(credential_id).id, now=context.now()
         )
         db.commit()
 
 
-@blp.route("/credentials/<uuid:credential_id>/raw")
+@blp.route("/credentials/<credential_id>/raw")
 class CredentialRaw(MethodView):
     @blp.login_required
     @blp.response(
@@ -469,7 +469,7 @@ class CredentialRaw(MethodView):
     )
     @blp.alt_response(304, description="Unchanged (the ETag is the content hash)")
     @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
-    def get(self, credential_id: uuid.UUID) -> Response:
+    def get(self, credential_id: str) -> Response:
         """The credential exactly as received"""
         credential = _mine(credential_id)
         response = Response(credential.raw, mimetype=credential.media_type)
@@ -478,12 +478,12 @@ class CredentialRaw(MethodView):
         return response.make_conditional(request)
 
 
-@blp.route("/credentials/<uuid:credential_id>/verify")
+@blp.route("/credentials/<credential_id>/verify")
 class CredentialVerify(MethodView):
     @blp.login_required
     @blp.response(200, HeldCredentialDetailSchema)
     @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
-    def post(self, credential_id: uuid.UUID) -> dict[str, Any]:
+    def post(self, credential_id: str) -> dict[str, Any]:
         """Verify a credential again now
 
         Its status may have changed (revoked, suspended, expired). The new report is kept.
@@ -492,7 +492,7 @@ class CredentialVerify(MethodView):
         credential = holding.reverify_credential(
             db,
             account_id=context.principal().account_id,
-            credential_id=credential_id,
+            credential_id=_mine(credential_id).id,
             fetcher=context.fetcher(),
             now=context.now(),
         )
@@ -500,7 +500,7 @@ class CredentialVerify(MethodView):
         return _out(credential)
 
 
-@blp.route("/credentials/<uuid:credential_id>/export")
+@blp.route("/credentials/<credential_id>/export")
 class CredentialExport(MethodView):
     @blp.login_required
     @blp.arguments(CredentialExportArgsSchema, location="query")
@@ -509,7 +509,7 @@ class CredentialExport(MethodView):
     )
     @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
     @blp.alt_response(415, description="That export format does not exist for this credential")
-    def get(self, args: dict[str, Any], credential_id: uuid.UUID) -> Response:
+    def get(self, args: dict[str, Any], credential_id: str) -> Response:
         """Export a credential as a file or a baked badge image
 
         PNG and SVG exports carry the credential inside the picture (Open Badges baking), so any
@@ -554,12 +554,12 @@ def _binding_audience() -> str:
     return context.state().settings.base_url.rstrip("/")
 
 
-@blp.route("/credentials/<uuid:credential_id>/binding")
+@blp.route("/credentials/<credential_id>/binding")
 class CredentialBinding(MethodView):
     @blp.login_required
     @blp.response(200, BindingStateSchema)
     @blp.alt_response(404, description="No such credential in your wallet (`credential.not_found`)")
-    def get(self, credential_id: uuid.UUID) -> dict[str, Any]:
+    def get(self, credential_id: str) -> dict[str, Any]:
         """Whom a credential names, what ties it to you, and a challenge to prove its DID
 
         When the credential names a `did:key` or `did:jwk` subject, `challenge` is a fresh nonce (valid 10
@@ -586,7 +586,7 @@ class CredentialBinding(MethodView):
         description="The proof does not verify, its challenge is not ours or expired, or the credential names "
         "no DID to prove (`credential.binding_failed`)",
     )
-    def post(self, body: dict[str, Any], credential_id: uuid.UUID) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], credential_id: str) -> dict[str, Any]:
         """Bind a credential to you by proving you hold its subject DID's key
 
         The credential's `binding` becomes `did` (unless it already names your account). A copy stays
@@ -594,7 +594,7 @@ class CredentialBinding(MethodView):
         """
         db = context.db()
         credential = holding.prove_binding(
-            db, account_id=context.principal().account_id, credential_id=credential_id, proof=body["proof"],
+            db, account_id=context.principal().account_id, credential_id=_mine(credential_id).id, proof=body["proof"],
             key=_binding_key(), audience=_binding_audience(), now=context.now(),
         )
         db.commit()

@@ -11,6 +11,8 @@ from flask.views import MethodView
 from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
+from wallet.errors import DomainError
+from wallet.holding import services as holding
 from wallet.models import ShareLink, ShareTarget
 from wallet.sharing import services as sharing
 
@@ -22,8 +24,17 @@ blp = Blueprint(
 )
 
 
+HELD_CREDENTIAL = (
+    "A credential in your wallet, by any of its names: its `id`, its `content_hash` (`sha256:…`, as sync "
+    "and the SDK's offline replica name it) or its own `credential_id` (e.g. `urn:uuid:…`)"
+)
+
+
 class ShareCreateSchema(StrictSchema):
-    credential_id = ma.fields.UUID(metadata={"description": "The held credential to share"})
+    credential_id = ma.fields.String(
+        validate=ma.validate.Length(1, 2000),
+        metadata={"description": f"The held credential to share. {HELD_CREDENTIAL}", "example": "sha256:9f86d0…"},
+    )
     collection_id = ma.fields.UUID(metadata={"description": "Or: the collection to share (its badges as one page)"})
     label = ma.fields.String(
         load_default="",
@@ -54,7 +65,10 @@ class ShareUpdateSchema(StrictSchema):
 
 
 class ShareQuerySchema(StrictSchema):
-    credential_id = ma.fields.UUID(metadata={"description": "Only links to this credential"})
+    credential_id = ma.fields.String(
+        validate=ma.validate.Length(1, 2000),
+        metadata={"description": f"Only links to this credential. {HELD_CREDENTIAL}"},
+    )
 
 
 class ShareSchema(OutputSchema):
@@ -103,10 +117,16 @@ class Shares(MethodView):
     @blp.response(200, ShareSchema(many=True))
     def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Your share links, newest first, with how often each was opened"""
-        links = sharing.list_shares(
-            context.db(), account_id=context.principal().account_id, target_id=query.get("credential_id")
-        )
-        return [_share(link) for link in links]
+        db, account_id = context.db(), context.principal().account_id
+        target_id = None
+        if "credential_id" in query:
+            try:
+                target_id = holding.find_credential(db, account_id=account_id, reference=query["credential_id"]).id
+            except DomainError as error:
+                if error.code != "credential.not_found":
+                    raise
+                return []
+        return [_share(link) for link in sharing.list_shares(db, account_id=account_id, target_id=target_id)]
 
     @blp.login_required
     @blp.arguments(
@@ -116,15 +136,21 @@ class Shares(MethodView):
     @blp.response(201, ShareSchema)
     @blp.alt_response(404, description="No such credential or collection in your wallet "
                       "(`credential.not_found`, `collection.not_found`)")
+    @blp.alt_response(409, description="Two of your credentials share that `credential_id`: use its `id` "
+                      "(`request.conflict`)")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Make a link to one of your credentials or collections"""
-        db = context.db()
-        kind = ShareTarget.CREDENTIAL if "credential_id" in body else ShareTarget.COLLECTION
+        db, account_id = context.db(), context.principal().account_id
+        if "credential_id" in body:
+            kind = ShareTarget.CREDENTIAL
+            target_id = holding.find_credential(db, account_id=account_id, reference=body["credential_id"]).id
+        else:
+            kind, target_id = ShareTarget.COLLECTION, body["collection_id"]
         link = sharing.create_share(
             db,
-            account_id=context.principal().account_id,
+            account_id=account_id,
             target_kind=kind,
-            target_id=body["credential_id"] if kind is ShareTarget.CREDENTIAL else body["collection_id"],
+            target_id=target_id,
             label=body["label"],
             expires_at=body["expires_at"],
             allow_indexing=body["allow_indexing"],

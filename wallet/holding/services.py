@@ -192,6 +192,46 @@ def get_credential(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UU
     return credential
 
 
+def find_credential(db: Session, *, account_id: uuid.UUID, reference: str) -> HeldCredential:
+    """One of the learner's credentials by any name it goes by (docs/api.md, "Naming a held credential").
+
+    ``reference`` is the wallet's ``id`` (a UUID), the ``content_hash`` (``sha256:…``, the name sync and the
+    SDK's offline replica use) or the credential's own ``credential_id`` (e.g. ``urn:uuid:…``). Another
+    learner's credential is ``credential.not_found``, like one that does not exist; a ``credential_id``
+    two held credentials share (two issuers reusing an id) is ``request.conflict``: name it by ``id``.
+    """
+    reference = reference.strip()
+    mine = HeldCredential.account_id == account_id
+    if reference.startswith("sha256:"):
+        found = db.scalar(select(HeldCredential).where(mine, HeldCredential.content_hash == reference.lower()))
+    else:
+        row_id = _plain_uuid(reference)
+        found = db.scalar(select(HeldCredential).where(mine, HeldCredential.id == row_id)) if row_id else None
+        if found is not None:
+            return found
+        candidates = list(
+            db.scalars(select(HeldCredential).where(mine, HeldCredential.credential_id == reference).limit(2))
+        )
+        if len(candidates) > 1:
+            raise DomainError(
+                "request.conflict", "More than one of your credentials has this credential_id; use its id instead."
+            )
+        found = candidates[0] if candidates else None
+    if found is None:
+        raise DomainError("credential.not_found")
+    return found
+
+
+def _plain_uuid(text: str) -> uuid.UUID | None:
+    """``text`` as a UUID when it is written as one (not ``urn:uuid:…``, which is a credential's own id)."""
+    if ":" in text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class CredentialFilter:
     """What the learner is looking for; every field narrows the list (``None`` = no restriction)."""

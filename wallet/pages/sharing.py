@@ -3,10 +3,12 @@
 Routes (all public, all server-rendered, no scripts):
 
 ``/s/<slug>``              the badge page (HTML), or the credential as issued with
-                           ``Accept: application/ld+json``; every HTML view is counted
+                           ``Accept: application/ld+json``; every HTML view by a person is counted (not
+                           link-preview fetchers, not ``HEAD``)
 ``/s/<slug>.json``         the credential as issued, byte for byte
 ``/s/<slug>.png``          the badge image with the credential baked in (Open Badges 3.0 baking)
 ``/s/<slug>/image``        the badge image, served from here so no third party sees the viewer
+``/s/<slug>/preview.png``  the badge image as a PNG, for link previews (``og:image``: previews show no SVG)
 ``/s/<slug>/qr.png``       a QR code of the share link, for showing on a phone
 ``/issuers/<slug>/about``  who an issuing organisation is, its public keys and its badges (the JSON
                            profile at ``/issuers/<slug>`` belongs to the issuing API)
@@ -40,8 +42,9 @@ from wallet.sharing import pages as read_models
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import badge_view
 from wallet.sharing.fetching import ImageCache
-from wallet.sharing.images import baked_badge_png
+from wallet.sharing.images import as_png, baked_badge_png
 from wallet.sharing.limits import MissLimiter
+from wallet.sharing.previews import is_preview_fetch
 from wallet.sharing.verdict import VerificationCache
 
 log = logging.getLogger("wallet.sharing")
@@ -196,6 +199,14 @@ def _when(moment: dt.datetime) -> str:
     return f"{moment.day} {moment:%B %Y at %H:%M} UTC"
 
 
+def _count_view(link: ShareLink) -> None:
+    """Count a person opening the page; link-preview fetchers and ``HEAD`` requests are not views."""
+    if is_preview_fetch(method=request.method, user_agent=request.user_agent.string):
+        return
+    sharing.record_view(context.db(), share_id=link.id, now=context.now())
+    context.db().commit()
+
+
 @blp.get("/s/<slug>")
 def share_page(slug: str) -> Response:
     """The badge page (or, for ``Accept: application/ld+json``, the credential as issued)."""
@@ -205,11 +216,9 @@ def share_page(slug: str) -> Response:
     if link.target_kind is ShareTarget.COLLECTION:
         return _collection_page(slug, link)
     link, held = _open(slug)
-    db = context.db()
     now = context.now()
-    sharing.record_view(db, share_id=link.id, now=now)
-    db.commit()
-    page = read_models.badge_page(db, link=link, held=held, now=now, **_models())
+    _count_view(link)
+    page = read_models.badge_page(context.db(), link=link, held=held, now=now, **_models())
     html = render_template("sharing/share.html", page=page, panel=page.panel, badge=page.panel.badge,
                            verdict=page.panel.verdict, slug=slug, date=_date, when=_when)
     return _page(html, indexable=page.indexable)
@@ -217,12 +226,10 @@ def share_page(slug: str) -> Response:
 
 def _collection_page(slug: str, link: ShareLink) -> Response:
     """A collection: each of its badges with the same verification panel as a single badge's page."""
-    db = context.db()
     now = context.now()
     collection = _open_collection(slug, link)
-    sharing.record_view(db, share_id=link.id, now=now)
-    db.commit()
-    page = read_models.collection_page(db, link=link, collection=collection, now=now, **_models())
+    _count_view(link)
+    page = read_models.collection_page(context.db(), link=link, collection=collection, now=now, **_models())
     html = render_template("sharing/collection.html", page=page, slug=slug, date=_date, when=_when)
     return _page(html, indexable=page.indexable)
 
@@ -264,6 +271,16 @@ def share_image(slug: str) -> Response:
     response = Response(image[0], mimetype=image[1])
     response.headers["Content-Security-Policy"] = IMAGE_CSP
     response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@blp.get("/s/<slug>/preview.png")
+def share_preview_image(slug: str) -> Response:
+    """The badge's image as a PNG, for link previews (chat apps and social networks show no SVG)."""
+    _link, held = _open(slug)
+    response = Response(as_png(_badge_image(held), badge_view(held).name), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
     return response
 
 

@@ -34,8 +34,11 @@ def as_png(image: tuple[bytes, str] | None, name: str) -> bytes:
     if image is not None and is_png(image[0]):
         return image[0]
     if image is not None and image[1] == "image/svg+xml":
-        import cairosvg
-
+        try:
+            import cairosvg
+        except OSError as error:  # cairocffi found no system libcairo (Debian: apt-get install libcairo2)
+            log.warning("badge SVGs are served as placeholders: %s", error)
+            return placeholder_png(name)
         try:
             return cairosvg.svg2png(bytestring=image[0], output_width=512, unsafe=False)
         except Exception as error:  # a malformed SVG from a stranger: fall back to the placeholder
