@@ -71,8 +71,8 @@ def _holder_key(header: dict[str, Any]) -> tuple[PublicKey, str]:
                 raise ValueError("a did:jwk key is named #0")
             return did_jwk_key(kid), did
     except (ValueError, TypeError, LookupError, PyJWTError) as error:
-        # Off-curve points, unsupported key types, keys of the wrong length, non-string coordinates: whatever the parser says,
-        # the wallet hears invalid_proof (never a 500).
+        # Off-curve points, unsupported key types, keys of the wrong length, non-string coordinates:
+        # whatever the parser says, the wallet hears invalid_proof (never a 500).
         raise _invalid(f"The proof key is unusable: {error}.") from error
     raise _invalid("kid must be a did:key or did:jwk DID URL (or send the key as jwk).")
 
