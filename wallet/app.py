@@ -75,6 +75,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/docs-assets/",
         JSON_SORT_KEYS=False,
+        # Flask's defaults already hold these keys, so they are set here, not with setdefault: the
+        # claim pages' session cookie (CSRF token, web sign-in) is HttpOnly, never sent cross-site on
+        # a POST, and only over TLS when the public origin is https.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.lower().startswith("https://"),
     )
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
