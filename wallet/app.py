@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 from flask_cors import CORS
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -81,6 +81,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/docs-assets/",
         JSON_SORT_KEYS=False,
+        # Flask's defaults already hold these keys, so they are set here, not with setdefault: the
+        # claim pages' session cookie (CSRF token, web sign-in) is HttpOnly, never sent cross-site on
+        # a POST, and only over TLS when the public origin is https.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.lower().startswith("https://"),
     )
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
@@ -124,11 +130,30 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
     app.register_blueprint(oid4vci_api.protocol)
 
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_unstorable_text() -> None:
+    """400 for a NUL character anywhere in the path, the query string or a form, on every route.
+
+    PostgreSQL's text type cannot hold NUL (psycopg raises ``DataError``: a 500) and SQLite stores it
+    silently; no identifier, search or form field of ours has a use for it. JSON bodies are checked as
+    they are parsed (:func:`wallet.api.core.load_request_json`). Checked before any view runs, so no
+    route can forget it.
+    """
+    texts = [request.path, *(part for item in request.args.items(multi=True) for part in item)]
+    if request.mimetype in FORM_TYPES:
+        texts += [part for item in request.form.items(multi=True) for part in item]
+    if any("\x00" in text for text in texts):
+        abort(400, description="The address or form must not contain NUL characters.")
+
+
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         g.request_id = logs.sane_request_id(request.headers.get("X-Request-Id")) or secrets.token_hex(8)
         g.started = time.perf_counter()
+        refuse_unstorable_text()
         view = app.view_functions.get(request.endpoint or "")
         view_class = getattr(view, "view_class", None)
         if view_class is not None:

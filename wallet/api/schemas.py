@@ -2,14 +2,56 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import marshmallow as ma
+
+# Integers a JSON client can hold exactly (JavaScript's Number.MAX_SAFE_INTEGER) and every column can store.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def unstorable_reason(value: Any) -> str | None:
+    """Why ``value`` (a loaded field, or anything inside one) cannot be stored, or None.
+
+    A NUL in text (PostgreSQL refuses it), an integer outside ±2^53, or an aware date-time whose UTC
+    instant falls outside years 1-9999 (``0001-01-01T00:00:00+14:00`` is in year 0 in UTC: the
+    database layer, which stores UTC, would raise ``OverflowError``).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return "Must not contain NUL characters."
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
+            return f"Must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}."
+        if isinstance(item, dt.datetime) and item.tzinfo is not None:
+            try:
+                item.astimezone(dt.UTC)
+            except OverflowError:
+                return "Must be a date-time between years 1 and 9999 in UTC."
+        if isinstance(item, dict):
+            stack.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list | tuple | set):
+            stack.extend(item)
+    return None
 
 
 class StrictSchema(ma.Schema):
-    """Input schemas reject unknown fields: a typo in a client is an error, not silently ignored."""
+    """Input schemas reject unknown fields: a typo in a client is an error, not silently ignored.
+
+    Every input schema also refuses, field by field with a 422, values that no database can store (see
+    :func:`unstorable_reason`) — one rule for every string, number and date-time, body or query.
+    """
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.validates_schema(skip_on_field_errors=False)
+    def _refuse_unstorable_values(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        errors = {name: [reason] for name, value in data.items() if (reason := unstorable_reason(value))}
+        if errors:
+            raise ma.ValidationError(errors)
 
 
 class OutputSchema(ma.Schema):

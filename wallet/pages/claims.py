@@ -28,7 +28,6 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
-from flask.blueprints import BlueprintSetupState
 from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
 
 from wallet.accounts import services as accounts
@@ -71,14 +70,6 @@ FRIENDLY = {
     "request.rate_limited": "Too many tries. Wait a minute and try again.",
     "request.validation_failed": "Some of that doesn't look right; check it and try again.",
 }
-
-
-@pages.record_once
-def _cookie_settings(state: BlueprintSetupState) -> None:
-    state.app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    state.app.config.setdefault(
-        "SESSION_COOKIE_SECURE", state.app.extensions["wallet"].settings.base_url.startswith("https://")
-    )
 
 
 # --- CSRF and the web sign-in -----------------------------------------------------------------------
