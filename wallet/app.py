@@ -22,11 +22,13 @@ from wallet.accounts.services import TokenPolicy
 from wallet.accounts.tokens import derive_key
 from wallet.api.core import WalletApi, check_request_content_type, handle_domain_error
 from wallet.api.problems import problem_response
+from wallet.claims.policy import claim_config
 from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
 from wallet.errors import DomainError
 from wallet.instance_secrets import load_or_create
 from wallet.state import WalletState, utc_now
+from wallet.sync.actions import action_handlers
 
 log = logging.getLogger("wallet.http")
 
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
     instance_secrets = load_or_create(instance_path, secret_key=settings.secret_key,
                                       key_encryption_key=settings.key_encryption_key)
     engine = engine or make_engine(settings.resolved_database_url())
+    claims = claim_config(secret_key=instance_secrets.secret_key,
+                          key_encryption_key=instance_secrets.key_encryption_key, base_url=settings.base_url)
     app.extensions["wallet"] = WalletState(
         settings=settings,
         engine=engine,
@@ -62,6 +66,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
             access_ttl=dt.timedelta(seconds=settings.access_token_ttl_seconds),
             refresh_ttl=dt.timedelta(days=settings.refresh_token_ttl_days),
         ),
+        claims=claims,
+        actions=action_handlers(claim_config=claims, base_url=settings.base_url),
         clock=clock,
     )
     app.config.update(

@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from wallet.accounts.services import TokenPolicy
+from wallet.claims.policy import ClaimConfig
 from wallet.config import Settings
 from wallet.instance_secrets import InstanceSecrets
+from wallet.sync.actions import ActionTable
 
 
 def utc_now() -> dt.datetime:
@@ -28,5 +30,9 @@ class WalletState:
     secrets: InstanceSecrets
     hasher: PasswordHasher
     token_policy: TokenPolicy
+    claims: ClaimConfig
+    """The claim keys (codes, PINs, display links), derived once from the instance secrets."""
+    actions: ActionTable
+    """The server actions a sync performs (:func:`wallet.sync.actions.action_handlers`)."""
     clock: Callable[[], dt.datetime] = utc_now
     extras: dict[str, Any] = field(default_factory=dict)

@@ -30,10 +30,16 @@ def test_a_queued_claim_is_redeemed_at_sync_and_refusals_come_back_with_their_co
     venue.clock.advance(hours=1)
     with app.test_request_context():
         wrong = run_action(
-            db, account_id=sam, op=_op(token, scanned_ms=scanned_ms, pin="0000"), now=venue.clock.now, fetcher=None
+            db,
+            handlers=app.extensions["wallet"].actions,
+            account_id=sam,
+            op=_op(token, scanned_ms=scanned_ms, pin="0000"),
+            now=venue.clock.now,
+            fetcher=None,
         )
         done = run_action(
             db,
+            handlers=app.extensions["wallet"].actions,
             account_id=sam,
             op=_op(token, scanned_ms=scanned_ms, pin="4821", seq=2),
             now=venue.clock.now,
@@ -41,6 +47,7 @@ def test_a_queued_claim_is_redeemed_at_sync_and_refusals_come_back_with_their_co
         )
         again = run_action(
             db,
+            handlers=app.extensions["wallet"].actions,
             account_id=sam,
             op=_op(token, scanned_ms=scanned_ms, pin="4821", seq=3),
             now=venue.clock.now,
@@ -60,6 +67,7 @@ def test_wrong_pins_sent_by_sync_count_towards_the_lockout(app: Flask, venue: Ve
         codes = [
             run_action(
                 db,
+                handlers=app.extensions["wallet"].actions,
                 account_id=sam,
                 op=_op(token, scanned_ms=scanned_ms, pin=f"000{i}", seq=i + 1),
                 now=venue.clock.now,

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from typing import Any
 
 import marshmallow as ma
 from flask import Response, request
-from flask.blueprints import BlueprintSetupState
 from flask.views import MethodView
-from sqlalchemy.orm import Session
 
 from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.claims import display, moderation, sessions
 from wallet.claims.codes import card_url, session_qr
-from wallet.claims.policy import ClaimConfig, claim_config
+from wallet.claims.policy import ClaimConfig
 from wallet.claims.redeem import RecordedRefusal, Redemption, redeem_code
 from wallet.errors import DomainError
-from wallet.models import ClaimSession, ClaimStatus, HeldCredential, SessionMode, SessionState
+from wallet.models import ClaimSession, ClaimStatus, SessionMode, SessionState
 
 blp = Blueprint(
     "claims",
@@ -33,15 +30,7 @@ blp = Blueprint(
 
 def config() -> ClaimConfig:
     """The claim keys, derived once per app from its secrets."""
-    state = context.state()
-    cached = state.extras.get("claims")
-    if cached is None:
-        cached = state.extras["claims"] = claim_config(
-            secret_key=state.secrets.secret_key,
-            key_encryption_key=state.secrets.key_encryption_key,
-            base_url=state.settings.base_url,
-        )
-    return cached
+    return context.state().claims
 
 
 # --- Schemas ---------------------------------------------------------------------------------------
@@ -251,39 +240,6 @@ def redemption_out(redemption: Redemption) -> tuple[dict[str, Any], int]:
 
 def _me() -> uuid.UUID:
     return context.principal().account_id
-
-
-def redeem_action(
-    db: Session, *, account_id: uuid.UUID, op: Any, now: dt.datetime, fetcher: Any | None
-) -> dict[str, Any]:
-    """The sync action ``claim.redeem``: a claim scanned offline, redeemed at the next sync.
-
-    Judged like any claim, with the op's ``scanned_at`` (ms since the epoch, the phone's clock) under
-    the offline rules of docs/claims.md. The result names the credential by content hash, so devices
-    find it in the wallet entry that the same sync delivers.
-    """
-    scanned_at = dt.datetime.fromtimestamp(op.scanned_at / 1000, dt.UTC) if op.scanned_at else None
-    redemption = redeem_code(
-        db, account_id=account_id, code=op.code, pin=op.pin, scanned_at=scanned_at, now=now, config=config()
-    )
-    result: dict[str, Any] = {
-        "claim_id": str(redemption.claim.id),
-        "status": redemption.claim.status.value,
-        "repeat": not redemption.created,
-    }
-    held_id = redemption.claim.held_credential_id
-    if held_id is not None:
-        held = db.get(HeldCredential, held_id)
-        if held is not None:
-            result["cred"] = held.content_hash  # the store recorded the entry when it was issued
-    return result
-
-
-@blp.record_once
-def _register_sync_action(_state: BlueprintSetupState) -> None:
-    from wallet.sync.actions import ACTION_HANDLERS
-
-    ACTION_HANDLERS["claim.redeem"] = redeem_action
 
 
 # --- Routes ----------------------------------------------------------------------------------------

@@ -196,6 +196,7 @@ class Sync(MethodView):
             account_id=context.principal().account_id,
             request=parsed,
             now=context.now(),
+            actions=context.state().actions,
             fetcher=context.fetcher(),
         )
         db.commit()
