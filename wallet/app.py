@@ -21,7 +21,6 @@ from wallet.accounts.passwords import make_hasher
 from wallet.accounts.services import TokenPolicy
 from wallet.accounts.tokens import derive_key
 from wallet.api.core import WalletApi, check_request_content_type, handle_domain_error
-from wallet.api.problems import problem_response
 from wallet.claims.policy import claim_config
 from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
@@ -29,6 +28,7 @@ from wallet.errors import DomainError
 from wallet.instance_secrets import load_or_create
 from wallet.state import WalletState, utc_now
 from wallet.sync.actions import action_handlers
+from wallet.web.problems import problem_response
 
 log = logging.getLogger("wallet.http")
 

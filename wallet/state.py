@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
@@ -15,11 +14,23 @@ from wallet.accounts.services import TokenPolicy
 from wallet.claims.policy import ClaimConfig
 from wallet.config import Settings
 from wallet.instance_secrets import InstanceSecrets
+from wallet.sharing.fetching import ImageCache
+from wallet.sharing.limits import MissLimiter
+from wallet.sharing.verdict import VerificationCache
 from wallet.sync.actions import ActionTable
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class SharingState:
+    """The share pages' per-app caches and counters."""
+
+    reports: VerificationCache = field(default_factory=VerificationCache)
+    images: ImageCache = field(default_factory=ImageCache)
+    misses: MissLimiter = field(default_factory=MissLimiter)
 
 
 @dataclass
@@ -35,4 +46,4 @@ class WalletState:
     actions: ActionTable
     """The server actions a sync performs (:func:`wallet.sync.actions.action_handlers`)."""
     clock: Callable[[], dt.datetime] = utc_now
-    extras: dict[str, Any] = field(default_factory=dict)
+    sharing: SharingState = field(default_factory=SharingState)

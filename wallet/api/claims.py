@@ -7,18 +7,19 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 
-from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.claims import display, moderation, sessions
 from wallet.claims.codes import card_url, session_qr
-from wallet.claims.policy import ClaimConfig
 from wallet.claims.redeem import RecordedRefusal, Redemption, redeem_code
 from wallet.errors import DomainError
 from wallet.models import ClaimSession, ClaimStatus, SessionMode, SessionState
+from wallet.web import context, limits
+from wallet.web.context import claim_config as config
+from wallet.web.qr import qr_image_response
 
 blp = Blueprint(
     "claims",
@@ -26,11 +27,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Claim sessions: hand out badges by QR code, printed cards or typed codes",
 )
-
-
-def config() -> ClaimConfig:
-    """The claim keys, derived once per app from its secrets."""
-    return context.state().claims
 
 
 # --- Schemas ---------------------------------------------------------------------------------------
@@ -336,24 +332,6 @@ class ClaimSessionQr(MethodView):
             raise DomainError("request.conflict", "Single-use sessions have printed cards, not a shared QR.")
         payload = session_qr(session, config=config(), now=context.now())
         return {**payload.__dict__, "pin": sessions.session_pin(session, config=config())}
-
-
-def qr_image_response(data: str, *, fmt: str, query: dict[str, Any]) -> Response:
-    """The QR for ``data`` as PNG or SVG, with a strong ETag (304 when unchanged)."""
-    from wallet.qr.render import QrOptions, etag_for, render
-
-    try:
-        options = QrOptions(fmt, query["box_size"], query["border"], query["error_correction"])  # type: ignore[arg-type]
-        etag = etag_for(data, options)
-        if request.if_none_match.contains(etag.strip('"')):
-            response = Response(status=304)
-        else:
-            response = Response(render(data, options), mimetype=options.media_type)
-    except ValueError as error:
-        raise DomainError("request.validation_failed", str(error)) from error
-    response.set_etag(etag.strip('"'))
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
 
 
 def _qr_image(session_id: uuid.UUID, fmt: str, query: dict[str, Any]) -> Response:

@@ -13,13 +13,13 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Page
 
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.holding import exporting
 from wallet.holding import services as holding
 from wallet.holding.checking import check_credential
 from wallet.models import HeldCredential
+from wallet.web import context
 
 blp = Blueprint(
     "credentials",

@@ -13,7 +13,6 @@ import uuid
 from flask import Response, request
 from flask.views import MethodView
 
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.errors import DomainError
 from wallet.issuing import achievements
@@ -21,6 +20,7 @@ from wallet.issuing.credentials import achievement_document
 from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, profile_document
 from wallet.issuing.status import REVOCATION, published_list
 from wallet.organisations.services import get_by_slug
+from wallet.web import context
 
 blp = Blueprint("issuers", __name__, description="Public documents of issuers (no sign-in)")
 

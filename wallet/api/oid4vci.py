@@ -19,13 +19,13 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from werkzeug.exceptions import HTTPException
 
-from wallet.api import context, limits
 from wallet.api.claims import config
 from wallet.api.core import Blueprint, load_request_json
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.claims.redeem import RecordedRefusal
 from wallet.errors import DomainError
 from wallet.oid4vci import grants, issuance, metadata, offers
+from wallet.web import context, limits
 
 blp = Blueprint(
     "oid4vci",

@@ -12,12 +12,12 @@ from flask.views import MethodView
 from wallet_protocol.sync.state import is_cred_hash
 from wallet_protocol.sync.wire import MAX_BLOBS_PER_FETCH, MAX_LIMIT, InvalidRequest, parse_sync_request
 
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.errors import DomainError
 from wallet.sync import encoding
 from wallet.sync import service as sync_service
+from wallet.web import context
 
 blp = Blueprint(
     "sync",

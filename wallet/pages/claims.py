@@ -15,7 +15,7 @@ same session (docs/interop.md says which to project when).
 
 Forms carry a per-browser CSRF token (double submit: a random value in the signed session cookie, echoed
 in a hidden field, compared in constant time). Wrong PINs are limited by the claim service's lockout;
-sign-in and sign-up by the API's rate limits.
+sign-in and sign-up by the same rate limits as the API's (:func:`wallet.web.limits.sign_in`, ``sign_up``).
 """
 
 from __future__ import annotations
@@ -30,16 +30,17 @@ from flask.blueprints import BlueprintSetupState
 from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
 
 from wallet.accounts import services as accounts
-from wallet.api import context, limits
-from wallet.api.claims import config, qr_image_response
 from wallet.claims import sessions
 from wallet.claims.codes import APP_SCHEME, resolve_code, session_qr
 from wallet.claims.display import read_display_token
-from wallet.claims.redeem import RecordedRefusal, redeem_code
+from wallet.claims.redeem import RecordedRefusal, check_session_open, redeem_code
 from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
-from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode, SessionState
+from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode
 from wallet.oid4vci.offers import offer_by_reference
+from wallet.web import context, limits
+from wallet.web.context import claim_config as config
+from wallet.web.qr import qr_image_response
 
 pages = Blueprint(
     "claim_pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/claims"
@@ -146,13 +147,11 @@ def _landing(
 
 
 def _availability(claim_session: ClaimSession) -> str | None:
-    now = context.now()
-    if claim_session.state is SessionState.PAUSED:
-        return FRIENDLY["claim.paused"]
-    if claim_session.state is SessionState.CLOSED or now >= claim_session.ends_at:
-        return FRIENDLY["claim.ended"]
-    if now < claim_session.starts_at:
-        return FRIENDLY["claim.not_started"]
+    """Why a claim would be refused right now, in the learner's words; judged by the claim service itself."""
+    try:
+        check_session_open(claim_session, None, scan_time=context.now())
+    except DomainError as error:
+        return FRIENDLY.get(error.code, error.detail)
     return None
 
 
@@ -171,7 +170,7 @@ def landing_sign_up(code: str) -> Any:
     db = context.db()
     username = request.form.get("username", "")
     try:
-        limits.enforce(limits.by_client_ip("claim-page-sign-up", limit=60, window=limits.MINUTE))
+        limits.enforce(limits.sign_up())
         account = accounts.sign_up(
             db,
             username=username,
@@ -197,10 +196,7 @@ def landing_sign_in(code: str) -> Any:
     db = context.db()
     username = request.form.get("username", "")
     try:
-        limits.enforce(
-            limits.by_client_ip("claim-page-sign-in", limit=60, window=limits.MINUTE),
-            limits.by_value("login", "username", username or "-", limit=10, window=limits.MINUTE),
-        )
+        limits.enforce(*limits.sign_in(username))
         account = accounts.authenticate(
             db, username=username, password=request.form.get("password", ""), hasher=state.hasher
         )

@@ -26,15 +26,11 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
-from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
 
-from wallet.api import context
-from wallet.api.problems import problem_response
 from wallet.credentials.baking import BakingError, bake_png, is_png
 from wallet.credentials.fetcher import GuardedFetcher
 from wallet.errors import DomainError
@@ -43,9 +39,11 @@ from wallet.models import Account, Achievement, HeldCredential, IssuerKey, Organ
 from wallet.qr.render import render_png
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import BadgeView, badge_view, linkedin_add_url, safe_url
-from wallet.sharing.fetching import ImageCache, LocalFirstFetcher
-from wallet.sharing.limits import MissLimiter
-from wallet.sharing.verdict import VerificationCache, cached_report, verdict
+from wallet.sharing.fetching import LocalFirstFetcher
+from wallet.sharing.verdict import cached_report, verdict
+from wallet.state import SharingState
+from wallet.web import context
+from wallet.web.problems import problem_response
 
 log = logging.getLogger("wallet.sharing")
 
@@ -61,22 +59,8 @@ JSON_TYPES = ("application/ld+json", "application/json", "application/vc+ld+json
 FETCH_TIMEOUT_SECONDS = 3.0
 
 
-@dataclass
-class SharingState:
-    """Per-app caches and counters (in ``WalletState.extras["sharing"]``)."""
-
-    reports: VerificationCache = field(default_factory=VerificationCache)
-    images: ImageCache = field(default_factory=ImageCache)
-    misses: MissLimiter = field(default_factory=MissLimiter)
-
-
-@blp.record_once
-def _setup(setup: BlueprintSetupState) -> None:
-    setup.app.extensions["wallet"].extras["sharing"] = SharingState()
-
-
 def sharing_state() -> SharingState:
-    return context.state().extras["sharing"]
+    return context.state().sharing
 
 
 def _base_url() -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from wallet.accounts import services as accounts
 from wallet.accounts import tokens
+from wallet.claims.policy import ClaimConfig
 from wallet.credentials.fetcher import GuardedFetcher
 from wallet.errors import DomainError
 from wallet.state import WalletState
@@ -32,6 +33,11 @@ def db() -> Session:
 
 def now() -> dt.datetime:
     return state().clock()
+
+
+def claim_config() -> ClaimConfig:
+    """The app's claim keys (codes, PINs, display links), derived once in ``create_app()``."""
+    return state().claims
 
 
 @dataclass(frozen=True)
