@@ -95,7 +95,7 @@ def main(views: int = 300) -> None:
         assert response.status_code == 200
         return elapsed
 
-    cache = state.extras["sharing"].reports
+    cache = state.sharing.reports
     cold = []
     for _ in range(min(30, views)):
         cache.clear()

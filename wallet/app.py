@@ -21,12 +21,14 @@ from wallet.accounts.passwords import make_hasher
 from wallet.accounts.services import TokenPolicy
 from wallet.accounts.tokens import derive_key
 from wallet.api.core import WalletApi, check_request_content_type, handle_domain_error
-from wallet.api.problems import problem_response
+from wallet.claims.policy import claim_config
 from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
 from wallet.errors import DomainError
 from wallet.instance_secrets import load_or_create
 from wallet.state import WalletState, utc_now
+from wallet.sync.actions import action_handlers
+from wallet.web.problems import problem_response
 
 log = logging.getLogger("wallet.http")
 
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
     instance_secrets = load_or_create(instance_path, secret_key=settings.secret_key,
                                       key_encryption_key=settings.key_encryption_key)
     engine = engine or make_engine(settings.resolved_database_url())
+    claims = claim_config(secret_key=instance_secrets.secret_key,
+                          key_encryption_key=instance_secrets.key_encryption_key, base_url=settings.base_url)
     app.extensions["wallet"] = WalletState(
         settings=settings,
         engine=engine,
@@ -64,10 +68,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
             successor_key=derive_key(instance_secrets.secret_key, "refresh-token-successor"),
             refresh_grace=dt.timedelta(seconds=max(0, settings.refresh_grace_seconds)),
         ),
+        claims=claims,
+        actions=action_handlers(claim_config=claims, base_url=settings.base_url),
         clock=clock,
     )
-    from wallet.api import context
     from wallet.fetching import build_fetcher
+    from wallet.web import context
 
     app.extensions["wallet"].fetcher = build_fetcher(settings, session=context.db)
     app.config.update(

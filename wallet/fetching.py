@@ -1,7 +1,7 @@
 """The one way the app builds its fetcher: its own documents answered locally, everything else guarded.
 
 ``create_app()`` keeps one on the app state (API views, pages and queued sync actions use it through
-``wallet.api.context.fetcher()``); the scheduler's jobs and the CLI build the same thing around their own
+``wallet.web.context.fetcher()``); the scheduler's jobs and the CLI build the same thing around their own
 transaction. One policy everywhere: the guarded fetcher's defaults and ``WALLET_FETCH_ALLOW_PRIVATE``.
 """
 

@@ -47,6 +47,7 @@ from wallet_protocol.sync import (
     validate_op,
     view,
 )
+from wallet_protocol.sync.ops import SERVER_ACTIONS
 from wallet_protocol.sync.state import (
     CLIENT_ROW_KINDS,
     ENTRY,
@@ -295,11 +296,34 @@ class OfflineWallet:
         return self.view()["collections"]
 
     def actions(self) -> list[dict[str, Any]]:
-        """Server actions and their outcomes; queued ones not yet answered show as ``queued``."""
+        """Server actions and their outcomes; queued ones not yet answered show as ``queued``.
+
+        An action the server refused as an op (``action.unsupported``, ``op.bad_value`` …) never gets an
+        outcome row; it stays listed as ``rejected`` with the rejection's ``code`` and ``detail``, so the
+        learner is told rather than seeing it vanish.
+        """
         with self._lock:
             shown = {item["action_id"]: item for item in self.view()["actions"]}
-            for raw in self._pending():
-                if raw["type"] in ("claim.redeem", "share.create", "import.url") and raw["action_id"] not in shown:
+            pending = self._pending()
+            # An op refused for now (``request.rate_limited``) stays queued: it is not rejected, only later.
+            still_queued = {raw.get("action_id") for raw in pending}
+            for code, detail, text in self._db.execute("SELECT code, detail, op FROM rejections ORDER BY rowid"):
+                raw = json.loads(text) if text else None
+                if (
+                    isinstance(raw, dict)
+                    and raw.get("type") in SERVER_ACTIONS
+                    and raw.get("action_id") not in shown
+                    and raw.get("action_id") not in still_queued
+                ):
+                    shown[raw["action_id"]] = {
+                        "action_id": raw["action_id"],
+                        "action": raw["type"],
+                        "status": "rejected",
+                        "code": code,
+                        "result": {"detail": detail} if detail else {},
+                    }
+            for raw in pending:
+                if raw["type"] in SERVER_ACTIONS and raw["action_id"] not in shown:
                     shown[raw["action_id"]] = {
                         "action_id": raw["action_id"],
                         "action": raw["type"],

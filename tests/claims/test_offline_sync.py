@@ -12,6 +12,7 @@ from wallet_protocol.sync.ops import ClaimRedeem
 
 from tests.claims.conftest import Venue
 from wallet.sync.actions import run_action
+from wallet.web.guessing import code_guard
 
 
 def _op(code: str, *, scanned_ms: int, pin: str | None = None, seq: int = 1) -> ClaimRedeem:
@@ -30,21 +31,31 @@ def test_a_queued_claim_is_redeemed_at_sync_and_refusals_come_back_with_their_co
     venue.clock.advance(hours=1)
     with app.test_request_context():
         wrong = run_action(
-            db, account_id=sam, op=_op(token, scanned_ms=scanned_ms, pin="0000"), now=venue.clock.now, fetcher=None
+            db,
+            handlers=app.extensions["wallet"].actions,
+            account_id=sam,
+            op=_op(token, scanned_ms=scanned_ms, pin="0000"),
+            now=venue.clock.now,
+            fetcher=None,
+            claim_guard=code_guard(sam),
         )
         done = run_action(
             db,
+            handlers=app.extensions["wallet"].actions,
             account_id=sam,
             op=_op(token, scanned_ms=scanned_ms, pin="4821", seq=2),
             now=venue.clock.now,
             fetcher=None,
+            claim_guard=code_guard(sam),
         )
         again = run_action(
             db,
+            handlers=app.extensions["wallet"].actions,
             account_id=sam,
             op=_op(token, scanned_ms=scanned_ms, pin="4821", seq=3),
             now=venue.clock.now,
             fetcher=None,
+            claim_guard=code_guard(sam),
         )
     assert wrong[:2] == ("failed", "claim.wrong_pin")
     assert done[0] == "done" and done[2]["status"] == "issued" and done[2]["cred"].startswith("sha256:")
@@ -60,10 +71,12 @@ def test_wrong_pins_sent_by_sync_count_towards_the_lockout(app: Flask, venue: Ve
         codes = [
             run_action(
                 db,
+                handlers=app.extensions["wallet"].actions,
                 account_id=sam,
                 op=_op(token, scanned_ms=scanned_ms, pin=f"000{i}", seq=i + 1),
                 now=venue.clock.now,
                 fetcher=None,
+                claim_guard=code_guard(sam),
             )[1]
             for i in range(6)
         ]

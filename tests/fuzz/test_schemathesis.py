@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from wallet.api.problems import PROBLEM_CONTENT_TYPE
+from wallet.web.problems import PROBLEM_CONTENT_TYPE
 
 EXAMPLES = int(os.environ.get("WALLET_FUZZ_EXAMPLES", "25"))
 ROLES = ("learner", "youth_worker", "org_admin")

@@ -342,7 +342,7 @@ def test_repeated_views_reuse_the_cached_result_until_the_status_list_changes(
 ) -> None:
     awarded = award_badge()
     link = share(client, awarded)
-    cache = app.extensions["wallet"].extras["sharing"].reports
+    cache = app.extensions["wallet"].sharing.reports
     client.get(path_of(link))
     clock.advance(minutes=1)
     second = client.get(path_of(link))

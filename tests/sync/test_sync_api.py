@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from wallet_protocol.sync import view
+from wallet_protocol.sync.ops import SERVER_ACTIONS
 from wallet_protocol.sync.state import state_from_wire
 
 from tests.holding.factories import signed_bytes, tamper
@@ -367,22 +368,28 @@ def test_facts_of_a_removed_credential_are_cleared_and_compacted(
     assert db.scalars(select(SyncRow)).all() == []
 
 
-def test_server_actions_without_a_handler_are_rejected_clearly(device: Any, monkeypatch: Any) -> None:
-    monkeypatch.delitem(actions.ACTION_HANDLERS, "claim.redeem", raising=False)
+def test_the_server_performs_every_server_action_of_the_protocol(app: Any) -> None:
+    assert set(app.extensions["wallet"].actions) == set(SERVER_ACTIONS)
+
+
+def test_server_actions_without_a_handler_are_rejected_clearly(app: Any, device: Any, monkeypatch: Any) -> None:
+    monkeypatch.delitem(app.extensions["wallet"].actions, "claim.redeem")
     phone = device()
     answer = phone.sync([phone.op("claim.redeem", action_id="claim-1", code="K7Q-M3X-PDR", scanned_at=1)])
     assert answer["rejected"][0]["code"] == actions.UNSUPPORTED
 
 
-def test_server_actions_run_their_handler_and_report_the_outcome(device: Any, monkeypatch: Any) -> None:
-    def redeem(db: Any, *, account_id: uuid.UUID, op: Any, now: dt.datetime, fetcher: Any) -> dict[str, Any]:
+def test_server_actions_run_their_handler_and_report_the_outcome(app: Any, device: Any, monkeypatch: Any) -> None:
+    def redeem(
+        db: Any, *, account_id: uuid.UUID, op: Any, now: dt.datetime, fetcher: Any, claim_guard: Any = None
+    ) -> dict[str, Any]:
         if op.code == "BAD":
             from wallet.errors import DomainError
 
             raise DomainError("claim.unknown_code")
         return {"badge": "Welding"}
 
-    monkeypatch.setitem(actions.ACTION_HANDLERS, "claim.redeem", redeem)
+    monkeypatch.setitem(app.extensions["wallet"].actions, "claim.redeem", redeem)
     phone = device()
     answer = phone.sync(
         [

@@ -9,9 +9,9 @@ from flask.views import MethodView
 
 from wallet.accounts import export as account_export
 from wallet.accounts import services as accounts
-from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import DeviceInSchema, OutputSchema, StrictSchema, TokenPairSchema, token_pair
+from wallet.web import context, limits
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Sign up and manage your account")
 
@@ -71,8 +71,7 @@ class SignUp(MethodView):
         No email needed. Returns tokens for the device signing up, so the learner is in at once.
         """
         state = context.state()
-        limits.enforce(limits.by_client_ip("signup", limit=state.settings.ratelimit_signup_per_ip_per_hour,
-                                           window=limits.HOUR))
+        limits.enforce(limits.sign_up())
         db = context.db()
         now = context.now()
         account = accounts.sign_up(db, username=body["username"], password=body["password"],

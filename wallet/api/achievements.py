@@ -10,11 +10,11 @@ import marshmallow as ma
 from flask import request
 from flask.views import MethodView
 
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.issuing import achievements, credentials
 from wallet.models import Account, Achievement, IssuedCredential
+from wallet.web import context
 
 blp = Blueprint(
     "achievements",

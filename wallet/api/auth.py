@@ -8,10 +8,10 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from wallet.accounts import services as accounts
-from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import DeviceInSchema, StrictSchema, TokenPairSchema, token_pair
 from wallet.errors import DomainError
+from wallet.web import context, limits
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign in, refresh tokens, sign out")
 
@@ -51,12 +51,7 @@ class Login(MethodView):
         Returns a short-lived access token and a refresh token bound to a new device entry.
         """
         state = context.state()
-        limits.enforce(
-            limits.by_client_ip("login", limit=state.settings.ratelimit_login_per_ip_per_minute,
-                                window=limits.MINUTE),
-            limits.by_value("login", "username", body["username"],
-                            limit=state.settings.ratelimit_login_per_username_per_minute, window=limits.MINUTE),
-        )
+        limits.enforce(*limits.sign_in(body["username"]))
         db = context.db()
         account = accounts.authenticate(db, username=body["username"], password=body["password"],
                                         hasher=state.hasher)

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, g, request
-from flask.blueprints import BlueprintSetupState
+from flask import Response
 from flask.views import MethodView
-from sqlalchemy.orm import Session
 
-from wallet import ratelimit
-from wallet.api import context, limits
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.claims import display, moderation, sessions
 from wallet.claims.codes import card_url, session_qr
-from wallet.claims.guessing import CodeGuard, Guesser, GuessPolicy
-from wallet.claims.policy import ClaimConfig, claim_config
 from wallet.claims.redeem import Redemption, redeem_code
 from wallet.errors import DomainError
-from wallet.models import ClaimSession, ClaimStatus, HeldCredential, SessionMode, SessionState
+from wallet.models import ClaimSession, ClaimStatus, SessionMode, SessionState
 from wallet.transactions import unit_of_work
+from wallet.web import context
+from wallet.web.context import claim_config as config
+from wallet.web.guessing import code_guard
+from wallet.web.qr import qr_image_response
 
 blp = Blueprint(
     "claims",
@@ -33,53 +29,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Claim sessions: hand out badges by QR code, printed cards or typed codes",
 )
-
-
-def config() -> ClaimConfig:
-    """The claim keys, derived once per app from its secrets."""
-    state = context.state()
-    cached = state.extras.get("claims")
-    if cached is None:
-        cached = state.extras["claims"] = claim_config(
-            secret_key=state.secrets.secret_key,
-            key_encryption_key=state.secrets.key_encryption_key,
-            base_url=state.settings.base_url,
-        )
-    return cached
-
-
-def code_guard(account_id: uuid.UUID | None = None) -> CodeGuard:
-    """This request's budget of claim-code judgements (docs/claim-codes.md "Guessing budget").
-
-    The same policy, keys and counter on every path (API, sync, claim pages, OpenID4VCI): the client's
-    address always, the account when signed in. Hits are committed on a connection of their own.
-    """
-    state = context.state()
-    settings = state.settings
-    policy = GuessPolicy(
-        per_account_per_minute=settings.ratelimit_claim_code_per_account_per_minute,
-        per_client_per_minute=settings.ratelimit_claim_code_per_ip_per_minute,
-        per_client_per_day=settings.ratelimit_claim_code_per_ip_per_day,
-    )
-
-    def record(buckets: Sequence[ratelimit.Limit], cost: int) -> ratelimit.Grant:
-        limits.end_read_only_transaction()
-        return ratelimit.reserve_hits(state.session_factory, buckets, cost=cost, now=context.now())
-
-    return CodeGuard(policy, Guesser(context.client_ip(), account_id), record)
-
-
-def reserve_claim_judgements(ops: Sequence[Any]) -> None:
-    """Before a sync's transaction: count its queued ``claim.redeem`` ops under the guessing limit.
-
-    The sync judges them inside one long transaction, where no counter can be committed on the side;
-    the ops beyond what the limit grants are deferred (a transient rejection, retried later).
-    """
-    queued = sum(1 for op in ops if isinstance(op, dict) and op.get("type") == "claim.redeem")
-    if queued:
-        guard = code_guard(context.principal().account_id)
-        guard.reserve(queued)
-        g.claim_code_guard = guard
 
 
 # --- Schemas ---------------------------------------------------------------------------------------
@@ -291,47 +240,6 @@ def _me() -> uuid.UUID:
     return context.principal().account_id
 
 
-def redeem_action(
-    db: Session, *, account_id: uuid.UUID, op: Any, now: dt.datetime, fetcher: Any | None
-) -> dict[str, Any]:
-    """The sync action ``claim.redeem``: a claim scanned offline, redeemed at the next sync.
-
-    Judged like any claim, with the op's ``scanned_at`` (ms since the epoch, the phone's clock) under
-    the offline rules of docs/claims.md. The result names the credential by content hash, so devices
-    find it in the wallet entry that the same sync delivers.
-    """
-    scanned_at = dt.datetime.fromtimestamp(op.scanned_at / 1000, dt.UTC) if op.scanned_at else None
-    guard = g.get("claim_code_guard") or code_guard(account_id)
-    redemption = redeem_code(
-        db,
-        account_id=account_id,
-        code=op.code,
-        pin=op.pin,
-        scanned_at=scanned_at,
-        now=now,
-        config=config(),
-        guard=guard,
-    )
-    result: dict[str, Any] = {
-        "claim_id": str(redemption.claim.id),
-        "status": redemption.claim.status.value,
-        "repeat": not redemption.created,
-    }
-    held_id = redemption.claim.held_credential_id
-    if held_id is not None:
-        held = db.get(HeldCredential, held_id)
-        if held is not None:
-            result["cred"] = held.content_hash  # the store recorded the entry when it was issued
-    return result
-
-
-@blp.record_once
-def _register_sync_action(_state: BlueprintSetupState) -> None:
-    from wallet.sync.actions import ACTION_HANDLERS
-
-    ACTION_HANDLERS["claim.redeem"] = redeem_action
-
-
 # --- Routes ----------------------------------------------------------------------------------------
 
 
@@ -426,24 +334,6 @@ class ClaimSessionQr(MethodView):
             raise DomainError("request.conflict", "Single-use sessions have printed cards, not a shared QR.")
         payload = session_qr(session, config=config(), now=context.now())
         return {**payload.__dict__, "pin": sessions.session_pin(session, config=config())}
-
-
-def qr_image_response(data: str, *, fmt: str, query: dict[str, Any]) -> Response:
-    """The QR for ``data`` as PNG or SVG, with a strong ETag (304 when unchanged)."""
-    from wallet.qr.render import QrOptions, etag_for, render
-
-    try:
-        options = QrOptions(fmt, query["box_size"], query["border"], query["error_correction"])  # type: ignore[arg-type]
-        etag = etag_for(data, options)
-        if request.if_none_match.contains(etag.strip('"')):
-            response = Response(status=304)
-        else:
-            response = Response(render(data, options), mimetype=options.media_type)
-    except ValueError as error:
-        raise DomainError("request.validation_failed", str(error)) from error
-    response.set_etag(etag.strip('"'))
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
 
 
 def _qr_image(session_id: uuid.UUID, fmt: str, query: dict[str, Any]) -> Response:

@@ -15,8 +15,8 @@ from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from wallet.api.problems import PROBLEM_CONTENT_TYPE, ProblemSchema, default_code, problem_response
 from wallet.errors import DomainError
+from wallet.web.problems import PROBLEM_CONTENT_TYPE, ProblemSchema, default_code, problem_response
 
 BEARER = "bearerAuth"
 
@@ -138,7 +138,7 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = WalletParser()
 
     def login_required(self, view: Callable[..., Any]) -> Callable[..., Any]:
-        from wallet.api.context import authenticate_request
+        from wallet.web.context import authenticate_request
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -13,7 +13,6 @@ from flask.views import MethodView
 from flask_smorest import Page
 
 from wallet.accounts.tokens import derive_key
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.credentials.reasons import Reason
@@ -21,9 +20,9 @@ from wallet.holding import exporting
 from wallet.holding import services as holding
 from wallet.holding.binding import PROOF_ALGORITHMS
 from wallet.holding.checking import check_credential
-from wallet.holding.registry import RegistryFile
 from wallet.holding.trust import TRUST_KINDS, IssuerDirectory
 from wallet.models import HeldCredential
+from wallet.web import context
 
 blp = Blueprint(
     "credentials",
@@ -249,14 +248,10 @@ class CredentialExportArgsSchema(StrictSchema):
     )
 
 
-def _registry() -> Any:
-    state = context.state()
-    source = state.extras.setdefault("issuer_registry", RegistryFile(state.settings.issuer_registry))
-    return source.current()
-
-
 def _directory() -> IssuerDirectory:
-    return IssuerDirectory.load(context.db(), registry=_registry(), base_url=context.state().settings.base_url)
+    return IssuerDirectory.load(
+        context.db(), registry=context.issuer_registry(), base_url=context.state().settings.base_url
+    )
 
 
 def _binding_out(credential: HeldCredential) -> dict[str, Any]:

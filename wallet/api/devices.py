@@ -8,9 +8,9 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from wallet.accounts import services as accounts
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema
+from wallet.web import context
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/me/devices",
                 description="List and sign out your devices")

@@ -14,9 +14,9 @@ import uuid
 from flask import Response, request
 from flask.views import MethodView
 
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.issuing import published
+from wallet.web import context
 
 blp = Blueprint("issuers", __name__, description="Public documents of issuers (no sign-in)")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, jsonify, send_from_directory
 from wallet_protocol.errors import ERROR_CODES
 
-from wallet.api import context
-from wallet.api.problems import problem_response
+from wallet.web import context
+from wallet.web.problems import problem_response
 
 meta = Blueprint("meta", __name__)
 

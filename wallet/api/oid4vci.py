@@ -19,13 +19,14 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from werkzeug.exceptions import HTTPException
 
-from wallet.api import context, limits
-from wallet.api.claims import code_guard, config
 from wallet.api.core import Blueprint, load_request_json
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.errors import DomainError
 from wallet.oid4vci import grants, issuance, metadata, offers
 from wallet.transactions import unit_of_work
+from wallet.web import context, limits
+from wallet.web.context import claim_config as config
+from wallet.web.guessing import code_guard
 
 blp = Blueprint(
     "oid4vci",

@@ -9,11 +9,11 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from wallet.accounts.services import get_account
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.models import Role
 from wallet.organisations import services as organisations
+from wallet.web import context
 
 blp = Blueprint("organisations", __name__, url_prefix="/api/v1",
                 description="Organisations you belong to, and their members")

@@ -8,13 +8,13 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
-from wallet.api import context
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.errors import DomainError
 from wallet.holding import services as holding
 from wallet.models import ShareLink, ShareTarget
 from wallet.sharing import services as sharing
+from wallet.web import context
 
 blp = Blueprint(
     "shares",

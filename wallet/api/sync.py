@@ -12,13 +12,13 @@ from flask.views import MethodView
 from wallet_protocol.sync.state import is_cred_hash
 from wallet_protocol.sync.wire import MAX_BLOBS_PER_FETCH, MAX_LIMIT, InvalidRequest, parse_sync_request
 
-from wallet.api import context
-from wallet.api.claims import reserve_claim_judgements
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.errors import DomainError
 from wallet.sync import encoding
 from wallet.sync import service as sync_service
+from wallet.web import context
+from wallet.web.guessing import reserve_claim_judgements
 
 blp = Blueprint(
     "sync",
@@ -195,14 +195,16 @@ class Sync(MethodView):
             parsed = parse_sync_request(_json_body())
         except InvalidRequest as error:
             raise DomainError(error.code, error.detail) from error
-        reserve_claim_judgements(parsed.ops)
+        claim_guard = reserve_claim_judgements(parsed.ops)
         db = context.db()
         body = sync_service.sync(
             db,
             account_id=context.principal().account_id,
             request=parsed,
             now=context.now(),
+            actions=context.state().actions,
             fetcher=context.fetcher(),
+            claim_guard=claim_guard,
         )
         db.commit()
         return _json_response(body)

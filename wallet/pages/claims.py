@@ -31,18 +31,20 @@ from flask import Blueprint, Response, abort, g, jsonify, redirect, render_templ
 from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
 
 from wallet.accounts import services as accounts
-from wallet.api import context, limits
-from wallet.api.claims import code_guard, config, qr_image_response
 from wallet.claims import sessions
 from wallet.claims.codes import APP_SCHEME, session_qr
 from wallet.claims.display import read_display_token
 from wallet.claims.guessing import CodeGuard, judge_code
-from wallet.claims.redeem import redeem_code
+from wallet.claims.redeem import check_session_open, redeem_code
 from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
-from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode, SessionState
+from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode
 from wallet.oid4vci.offers import offer_by_reference
 from wallet.transactions import unit_of_work
+from wallet.web import context, limits
+from wallet.web.context import claim_config as config
+from wallet.web.guessing import code_guard
+from wallet.web.qr import qr_image_response
 
 pages = Blueprint(
     "claim_pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/claims"
@@ -164,13 +166,11 @@ def _too_many_response(refused: DomainError) -> Response:
 
 
 def _availability(claim_session: ClaimSession) -> str | None:
-    now = context.now()
-    if claim_session.state is SessionState.PAUSED:
-        return FRIENDLY["claim.paused"]
-    if claim_session.state is SessionState.CLOSED or now >= claim_session.ends_at:
-        return FRIENDLY["claim.ended"]
-    if now < claim_session.starts_at:
-        return FRIENDLY["claim.not_started"]
+    """Why a claim would be refused right now, in the learner's words; judged by the claim service itself."""
+    try:
+        check_session_open(claim_session, None, scan_time=context.now())
+    except DomainError as error:
+        return FRIENDLY.get(error.code, error.detail)
     return None
 
 
@@ -189,7 +189,7 @@ def landing_sign_up(code: str) -> Any:
     db = context.db()
     username = request.form.get("username", "")
     try:
-        limits.enforce(limits.by_client_ip("claim-page-sign-up", limit=60, window=limits.MINUTE))
+        limits.enforce(limits.sign_up())
         account = accounts.sign_up(
             db,
             username=username,
@@ -215,10 +215,7 @@ def landing_sign_in(code: str) -> Any:
     db = context.db()
     username = request.form.get("username", "")
     try:
-        limits.enforce(
-            limits.by_client_ip("claim-page-sign-in", limit=60, window=limits.MINUTE),
-            limits.by_value("login", "username", username or "-", limit=10, window=limits.MINUTE),
-        )
+        limits.enforce(*limits.sign_in(username))
         account = accounts.authenticate(
             db, username=username, password=request.form.get("password", ""), hasher=state.hasher
         )

@@ -24,16 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import json as json_module
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
-from flask.blueprints import BlueprintSetupState
 
-from wallet.api import context
-from wallet.api.problems import problem_response
 from wallet.errors import DomainError
-from wallet.holding.registry import IssuerRegistry, RegistryFile
 from wallet.holding.services import verify_held
 from wallet.issuing.profiles import organisation_did_web, uses_did_web
 from wallet.models import HeldCredential, ShareLink, ShareTarget
@@ -41,11 +36,11 @@ from wallet.qr.render import render_png
 from wallet.sharing import pages as read_models
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import badge_view
-from wallet.sharing.fetching import ImageCache
 from wallet.sharing.images import as_png, baked_badge_png
-from wallet.sharing.limits import MissLimiter
 from wallet.sharing.previews import is_preview_fetch
-from wallet.sharing.verdict import VerificationCache
+from wallet.state import SharingState
+from wallet.web import context
+from wallet.web.problems import problem_response
 
 log = logging.getLogger("wallet.sharing")
 
@@ -60,29 +55,8 @@ IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 JSON_TYPES = ("application/ld+json", "application/json", "application/vc+ld+json", "application/vc")
 
 
-@dataclass
-class SharingState:
-    """Per-app caches and counters (in ``WalletState.extras["sharing"]``)."""
-
-    reports: VerificationCache = field(default_factory=VerificationCache)
-    images: ImageCache = field(default_factory=ImageCache)
-    misses: MissLimiter = field(default_factory=MissLimiter)
-
-
-@blp.record_once
-def _setup(setup: BlueprintSetupState) -> None:
-    setup.app.extensions["wallet"].extras["sharing"] = SharingState()
-
-
 def sharing_state() -> SharingState:
-    return context.state().extras["sharing"]
-
-
-def _registry() -> IssuerRegistry:
-    """The operator's issuer registry (``WALLET_ISSUER_REGISTRY``), re-read when its file changes."""
-    state = context.state()
-    source = state.extras.setdefault("issuer_registry", RegistryFile(state.settings.issuer_registry))
-    return source.current()
+    return context.state().sharing
 
 
 def _base_url() -> str:
@@ -188,7 +162,12 @@ def _verify(held: HeldCredential) -> dict[str, Any]:
 
 def _models() -> dict[str, Any]:
     """What every read model of a public page needs from the app."""
-    return {"registry": _registry(), "cache": sharing_state().reports, "base_url": _base_url(), "verify": _verify}
+    return {
+        "registry": context.issuer_registry(),
+        "cache": sharing_state().reports,
+        "base_url": _base_url(),
+        "verify": _verify,
+    }
 
 
 def _date(moment: dt.datetime | None) -> str:

@@ -54,7 +54,7 @@ class CachedReport:
 
 
 class VerificationCache:
-    """A bounded, thread-safe LRU of reports; one per app (``WalletState.extras``)."""
+    """A bounded, thread-safe LRU of reports; one per app (``WalletState.sharing``)."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._entries: OrderedDict[tuple[str, StatusVersions], CachedReport] = OrderedDict()

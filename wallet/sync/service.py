@@ -28,7 +28,7 @@ from wallet.errors import DomainError
 from wallet.holding import services as holding
 from wallet.holding.summary import content_hash
 from wallet.models import HeldCredential, SyncClient, SyncRow, SyncWallet
-from wallet.sync import actions
+from wallet.sync.actions import UNSUPPORTED, ActionTable, Deferred, run_action
 from wallet.sync.changes import clear_facts_of_absent
 from wallet.sync.history import LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
 
@@ -140,6 +140,8 @@ class _Session:
         request: SyncRequest,
         now: dt.datetime,
         fetcher: Any | None,
+        handlers: ActionTable,
+        claim_guard: Any | None,
     ) -> None:
         self.db = db
         self.history = history
@@ -147,6 +149,8 @@ class _Session:
         self.request = request
         self.now = now
         self.fetcher = fetcher
+        self.handlers = handlers
+        self.claim_guard = claim_guard
         self.rejected: list[dict[str, Any]] = []
         self.used_blobs: set[str] = set()
 
@@ -165,7 +169,7 @@ class _Session:
                 continue
             try:
                 self._apply(op)
-            except actions.Deferred as deferred:
+            except Deferred as deferred:
                 # Transient (docs/sync.md I5): stop here, not acked; the device sends it again later.
                 self.rejected.append(
                     {
@@ -219,14 +223,15 @@ class _Session:
         existing = self.history.load([key]).get(key)
         if isinstance(existing, ActionResultState) and existing.action != op.TYPE:
             raise Rejection("action.duplicate", "this action_id was already used for another action")
-        if op.TYPE not in actions.ACTION_HANDLERS:
-            raise Rejection(actions.UNSUPPORTED, f"this server does not perform {op.TYPE} yet")
+        if op.TYPE not in self.handlers:
+            raise Rejection(UNSUPPORTED, f"this server does not perform {op.TYPE} yet")
         checkpoint = self.history.checkpoint()
         try:
-            status, code, result = actions.run_action(
-                self.db, account_id=self.history.account_id, op=op, now=self.now, fetcher=self.fetcher
+            status, code, result = run_action(
+                self.db, handlers=self.handlers, account_id=self.history.account_id, op=op, now=self.now,
+                fetcher=self.fetcher, claim_guard=self.claim_guard,
             )
-        except actions.Deferred:
+        except Deferred:
             self.history.restore(checkpoint)
             raise
         if status == "failed":
@@ -330,9 +335,21 @@ def _page(db: Session, *, account_id: uuid.UUID, wallet: SyncWallet, request: Sy
 
 
 def sync(
-    db: Session, *, account_id: uuid.UUID, request: SyncRequest, now: dt.datetime, fetcher: Any | None = None
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    request: SyncRequest,
+    now: dt.datetime,
+    actions: ActionTable,
+    fetcher: Any | None = None,
+    claim_guard: Any | None = None,
 ) -> dict[str, Any]:
-    """One sync (docs/sync.md §5); returns the response body. The caller commits."""
+    """One sync (docs/sync.md §5); returns the response body. The caller commits.
+
+    ``claim_guard`` is the claim-code budget reserved for this sync's queued claims (docs/claim-codes.md).
+
+    ``actions`` is the app's table of server actions (:func:`wallet.sync.actions.action_handlers`).
+    """
     wallet = lock_wallet_row(db, account_id=account_id, now=now)
     client = _client(db, account_id=account_id, client_id=request.client_id)
     cursor = request.cursor
@@ -354,7 +371,7 @@ def sync(
         }
 
     with locked_wallet(db, account_id=account_id, now=now) as history:
-        session = _Session(db, history, client, request, now, fetcher)
+        session = _Session(db, history, client, request, now, fetcher, actions, claim_guard)
         session.run()
         touched = [key for key in history.changed_keys() if key[0] == ENTRY]
         server_hlc = history.stamp()

@@ -27,6 +27,56 @@ from wallet.organisations import services as organisations
 PASSWORD = "correct horse battery"
 
 
+def test_shares_asked_for_offline_are_made_at_the_next_sync_and_open_for_an_employer(
+    server: Running, tmp_path: Path
+) -> None:
+    claim_url = _open_claim_session(server)
+    phone = _device(server, tmp_path, "phone", sign_up=True)
+    phone.claim(claim_url)
+    phone.sync()
+    [cred] = [c["cred"] for c in phone.credentials()]
+
+    online = _unplug(phone)
+    one = phone.share(creds=[cred], label="for Acme", expires_in_days=30)
+    coll = phone.create_collection("Electronics")
+    phone.add_member(coll, cred)
+    whole = phone.share(coll=coll)
+    several = phone.share(creds=[cred, "sha256:" + "0" * 64])
+    assert {a["action_id"]: a["status"] for a in phone.actions()}[one] == "queued"
+    phone.client.close()
+    phone.client = online
+
+    report = phone.sync()
+
+    assert report.rejected == []
+    shown = {a["action_id"]: a for a in phone.actions()}
+    assert shown[one]["status"] == shown[whole]["status"] == "done"
+    assert (shown[several]["status"], shown[several]["code"]) == ("failed", "request.validation_failed")
+    expires_at = dt.datetime.fromisoformat(shown[one]["result"]["expires_at"])
+    assert expires_at == server.clock.now + dt.timedelta(days=30)
+    for action_id in (one, whole):
+        url = shown[action_id]["result"]["url"]
+        assert url.startswith(server.url + "/s/")
+        page = httpx.get(url, timeout=10.0)
+        assert page.status_code == 200 and "Soldering Basics" in page.text
+    listed = phone.client.request("GET", "/api/v1/shares")
+    assert sorted(link["id"] for link in listed) == sorted([shown[one]["result"]["share_id"],
+                                                            shown[whole]["result"]["share_id"]])
+
+
+def test_an_action_the_server_refuses_stays_listed_with_its_code(server: Running, tmp_path: Path) -> None:
+    del server.app.extensions["wallet"].actions["share.create"]  # a server that does not make share links
+    phone = _device(server, tmp_path, "phone", sign_up=True)
+    action_id = phone.share(coll="6f1c1a52-5d0b-4a0e-9d43-2b0f3c6f0f11")
+
+    report = phone.sync()
+
+    assert [r["code"] for r in report.rejected] == ["action.unsupported"]
+    assert phone.pending_count() == 0
+    [refused] = phone.actions()
+    assert (refused["action_id"], refused["status"], refused["code"]) == (action_id, "rejected", "action.unsupported")
+
+
 @pytest.fixture
 def server(settings: Settings, engine: Engine) -> Iterator[Running]:
     """The app on a free port of 127.0.0.1, committing for real; every table is emptied afterwards."""

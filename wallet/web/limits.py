@@ -7,6 +7,9 @@ A view calls :func:`enforce` first, before it touches the request's database ses
 
 and documents the refusal with ``@blp.alt_response(429, …)``. Hits are committed at once through a
 session of their own (see :mod:`wallet.ratelimit`), so a request that fails afterwards still counts.
+
+Paths that judge a password take their limits from :func:`sign_in` and :func:`sign_up`, so the API and
+the claim pages count in the same buckets under the same ``WALLET_RATELIMIT_*`` settings.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ import unicodedata
 from flask import g
 
 from wallet import ratelimit
-from wallet.api import context
 from wallet.errors import DomainError
 from wallet.ratelimit import Limit
+from wallet.web import context
 
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
@@ -68,3 +71,22 @@ def enforce(*limits: Limit) -> None:
             f"Too many attempts; try again in {refusal.retry_after_seconds} seconds.",
             retry_after=refusal.retry_after_seconds,
         )
+
+
+def sign_in(username: str) -> tuple[Limit, Limit]:
+    """The limits on one sign-in attempt, wherever it is made (API or page): per client IP and per username.
+
+    Both come from the settings (``WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE``,
+    ``WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE``); a guesser gains nothing by switching paths.
+    """
+    settings = context.state().settings
+    return (
+        by_client_ip("login", limit=settings.ratelimit_login_per_ip_per_minute, window=MINUTE),
+        by_value("login", "username", username or "-", limit=settings.ratelimit_login_per_username_per_minute,
+                 window=MINUTE),
+    )
+
+
+def sign_up() -> Limit:
+    """The limit on one sign-up, wherever it is made: ``WALLET_RATELIMIT_SIGNUP_PER_IP_PER_HOUR`` per client IP."""
+    return by_client_ip("signup", limit=context.state().settings.ratelimit_signup_per_ip_per_hour, window=HOUR)

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from wallet.accounts import services as accounts
 from wallet.accounts import tokens
+from wallet.claims.policy import ClaimConfig
 from wallet.credentials.fetcher import LocalFirstFetcher
 from wallet.errors import DomainError
+from wallet.holding.registry import IssuerRegistry, RegistryFile
 from wallet.state import WalletState
 
 
@@ -32,6 +34,11 @@ def db() -> Session:
 
 def now() -> dt.datetime:
     return state().clock()
+
+
+def claim_config() -> ClaimConfig:
+    """The app's claim keys (codes, PINs, display links), derived once in ``create_app()``."""
+    return state().claims
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,11 @@ def fetcher() -> LocalFirstFetcher:
 
 def client_ip() -> str:
     return request.remote_addr or "unknown"
+
+
+def issuer_registry() -> IssuerRegistry:
+    """The operator's issuer registry (``WALLET_ISSUER_REGISTRY``), re-read when its file changes."""
+    app_state = state()
+    if app_state.issuer_registry is None:
+        app_state.issuer_registry = RegistryFile(app_state.settings.issuer_registry)
+    return app_state.issuer_registry.current()
