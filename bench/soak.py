@@ -490,8 +490,9 @@ def run_soak(
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{workdir / 'server.sqlite3'}"
     account_id = _seed(database_url)
-    harness = Harness(workdir, database_url, free_port(), clients, rate, sync_every, seed, access_token_ttl,
-                      drop_rate, lose_rate)
+    harness = Harness(
+        workdir, database_url, free_port(), clients, rate, sync_every, seed, access_token_ttl, drop_rate, lose_rate
+    )
     rng = random.Random(seed)
     started = time.monotonic()
     try:
@@ -570,10 +571,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="kept for inspection (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     parser.add_argument("--access-token-ttl", type=int, default=86400, help="server's access-token lifetime (s)")
-    parser.add_argument("--drop-rate", type=float, default=0.0,
-                        help="fault mode: share of client requests dropped before they leave")
-    parser.add_argument("--lose-rate", type=float, default=0.0,
-                        help="fault mode: share of client requests the server answers but the client never hears")
+    parser.add_argument(
+        "--drop-rate", type=float, default=0.0, help="fault mode: share of client requests dropped before they leave"
+    )
+    parser.add_argument(
+        "--lose-rate",
+        type=float,
+        default=0.0,
+        help="fault mode: share of client requests the server answers but the client never hears",
+    )
     args = parser.parse_args(argv)
     if args.command == "client":
         return run_client(args)

@@ -35,9 +35,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in items:
         if item.get_closest_marker("postgres"):
-            item.add_marker(pytest.mark.xfail(
-                reason="needs PostgreSQL: run with WALLET_TEST_DATABASE_URL (scripts/test does)",
-                run=False, strict=True))
+            item.add_marker(
+                pytest.mark.xfail(
+                    reason="needs PostgreSQL: run with WALLET_TEST_DATABASE_URL (scripts/test does)",
+                    run=False,
+                    strict=True,
+                )
+            )
 
 
 @dataclass
@@ -124,7 +128,8 @@ def app(settings: Settings, engine: Engine, connection: Any, clock: FakeClock) -
     """The app, its every request joined into the test's outer transaction."""
     app = create_app(settings, clock=clock, engine=engine)
     app.extensions["wallet"].session_factory = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     return app
 
 
@@ -159,16 +164,28 @@ class SignedIn:
 def sign_up(client: FlaskClient) -> Any:
     """Sign a new learner up through the API and return their tokens."""
 
-    def _sign_up(username: str | None = None, *, password: str = "correct horse battery",
-                 display_name: str = "", device: str = "phone") -> SignedIn:
+    def _sign_up(
+        username: str | None = None,
+        *,
+        password: str = "correct horse battery",
+        display_name: str = "",
+        device: str = "phone",
+    ) -> SignedIn:
         username = username or f"learner-{uuid.uuid4().hex[:8]}"
-        response = client.post("/api/v1/accounts", json={
-            "username": username, "password": password, "display_name": display_name,
-            "device": {"name": device, "platform": "android"}})
+        response = client.post(
+            "/api/v1/accounts",
+            json={
+                "username": username,
+                "password": password,
+                "display_name": display_name,
+                "device": {"name": device, "platform": "android"},
+            },
+        )
         assert response.status_code == 201, response.json
         body = response.json
-        return SignedIn(username, password, body["account_id"], body["device_id"], body["access_token"],
-                        body["refresh_token"])
+        return SignedIn(
+            username, password, body["account_id"], body["device_id"], body["access_token"], body["refresh_token"]
+        )
 
     return _sign_up
 
@@ -184,8 +201,9 @@ def organisation(db: Session, sign_up: Any, clock: FakeClock) -> Any:
         worker = sign_up(f"{slug}-worker"[:40])
         organisations.create_organisation(db, slug=slug, name=name, now=clock.now)
         organisations.add_member(db, slug=slug, actor=None, username=admin.username, role=Role.ADMIN, now=clock.now)
-        organisations.add_member(db, slug=slug, actor=None, username=worker.username, role=Role.YOUTH_WORKER,
-                                 now=clock.now)
+        organisations.add_member(
+            db, slug=slug, actor=None, username=worker.username, role=Role.YOUTH_WORKER, now=clock.now
+        )
         db.commit()
         return {"slug": slug, "name": name, "admin": admin, "worker": worker}
 

@@ -13,8 +13,12 @@ from wallet.cli import main
 
 @pytest.fixture
 def environment(tmp_path: Path) -> dict[str, Any]:
-    return {"WALLET_INSTANCE_PATH": str(tmp_path / "instance"), "WALLET_DATABASE_URL": "",
-            "WALLET_PASSWORD_HASH_PROFILE": "CHEAPEST", "WALLET_BASE_URL": "https://wallet.test"}
+    return {
+        "WALLET_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WALLET_DATABASE_URL": "",
+        "WALLET_PASSWORD_HASH_PROFILE": "CHEAPEST",
+        "WALLET_BASE_URL": "https://wallet.test",
+    }
 
 
 def test_demo_seeds_something_to_see_and_is_idempotent(environment: dict[str, Any]) -> None:
@@ -49,10 +53,12 @@ def test_demo_share_link_proves_the_badge_genuine(environment: dict[str, Any], m
 def test_an_operator_creates_an_organisation_and_its_first_admin(environment: dict[str, Any]) -> None:
     runner = CliRunner()
 
-    created = runner.invoke(main, ["org", "create", "--slug", "museum-east", "--name", "Museum East",
-                                   "--admin", "curator"], env=environment)
-    again = runner.invoke(main, ["org", "create", "--slug", "museum-east", "--name", "Museum East",
-                                 "--admin", "curator"], env=environment)
+    created = runner.invoke(
+        main, ["org", "create", "--slug", "museum-east", "--name", "Museum East", "--admin", "curator"], env=environment
+    )
+    again = runner.invoke(
+        main, ["org", "create", "--slug", "museum-east", "--name", "Museum East", "--admin", "curator"], env=environment
+    )
 
     assert created.exit_code == 0, created.output
     assert "one-time password" in created.output
@@ -106,8 +112,9 @@ def _demo_badge_file(environment: dict[str, Any], tmp_path: Path, monkeypatch: A
     return path
 
 
-def test_verify_trusts_the_services_own_plain_http_origin(environment: dict[str, Any], tmp_path: Path,
-                                                          monkeypatch: Any) -> None:
+def test_verify_trusts_the_services_own_plain_http_origin(
+    environment: dict[str, Any], tmp_path: Path, monkeypatch: Any
+) -> None:
     local = {**environment, "WALLET_BASE_URL": "http://127.0.0.1:5019"}
     badge = _demo_badge_file(local, tmp_path, monkeypatch)
 
@@ -117,8 +124,9 @@ def test_verify_trusts_the_services_own_plain_http_origin(environment: dict[str,
     assert "Result: VALID" in result.output
 
 
-def test_verify_says_why_a_plain_http_issuer_could_not_be_checked(environment: dict[str, Any], tmp_path: Path,
-                                                                  monkeypatch: Any) -> None:
+def test_verify_says_why_a_plain_http_issuer_could_not_be_checked(
+    environment: dict[str, Any], tmp_path: Path, monkeypatch: Any
+) -> None:
     local = {**environment, "WALLET_BASE_URL": "http://127.0.0.1:5019"}
     badge = _demo_badge_file(local, tmp_path, monkeypatch)
 
@@ -134,11 +142,15 @@ def test_an_operator_invites_a_youth_worker_who_can_sign_in_once_with_the_printe
     environment: dict[str, Any], monkeypatch: Any
 ) -> None:
     runner = CliRunner()
-    runner.invoke(main, ["org", "create", "--slug", "museum-east", "--name", "Museum East", "--admin", "curator"],
-                  env=environment)
+    runner.invoke(
+        main, ["org", "create", "--slug", "museum-east", "--name", "Museum East", "--admin", "curator"], env=environment
+    )
 
-    invited = runner.invoke(main, ["org", "invite", "--slug", "museum-east", "--username", "wes",
-                                   "--role", "youth_worker", "--name", "Wes"], env=environment)
+    invited = runner.invoke(
+        main,
+        ["org", "invite", "--slug", "museum-east", "--username", "wes", "--role", "youth_worker", "--name", "Wes"],
+        env=environment,
+    )
     again = runner.invoke(main, ["org", "invite", "--slug", "museum-east", "--username", "wes"], env=environment)
     nowhere = runner.invoke(main, ["org", "invite", "--slug", "no-such-org", "--username", "ada"], env=environment)
 
@@ -151,18 +163,24 @@ def test_an_operator_invites_a_youth_worker_who_can_sign_in_once_with_the_printe
     from wallet.app import create_app
 
     client = create_app().test_client()
-    signed_in = client.post("/api/v1/auth/login", json={"username": "wes", "password": password,
-                                                         "device": {"name": "laptop"}})
+    signed_in = client.post(
+        "/api/v1/auth/login", json={"username": "wes", "password": password, "device": {"name": "laptop"}}
+    )
     assert signed_in.status_code == 200, signed_in.json
-    mine = client.get("/api/v1/me/organisations",
-                      headers={"Authorization": f"Bearer {signed_in.json['access_token']}"}).json
+    mine = client.get(
+        "/api/v1/me/organisations", headers={"Authorization": f"Bearer {signed_in.json['access_token']}"}
+    ).json
     assert [(org["slug"], org["role"]) for org in mine] == [("museum-east", "youth_worker")]
-    assert client.post("/api/v1/auth/login", json={"username": "ada", "password": password,
-                                                    "device": {"name": "laptop"}}).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/auth/login", json={"username": "ada", "password": password, "device": {"name": "laptop"}}
+        ).status_code
+        == 401
+    )
 
 
 def test_a_demo_made_for_one_port_is_not_served_on_another_without_saying_how_to_fix_it(
-    environment: dict[str, Any]
+    environment: dict[str, Any],
 ) -> None:
     runner = CliRunner()
     made = runner.invoke(main, ["demo"], env={**environment, "WALLET_BASE_URL": "http://127.0.0.1:5000"})

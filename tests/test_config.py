@@ -16,9 +16,14 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_environment_variables_override_defaults() -> None:
-    settings = Settings.from_env({"WALLET_DATABASE_URL": "postgresql+psycopg://x/y",
-                                  "WALLET_ACCESS_TOKEN_TTL_SECONDS": "60", "WALLET_LOG_JSON": "false",
-                                  "WALLET_CORS_ORIGINS": "https://a.example, https://b.example"})
+    settings = Settings.from_env(
+        {
+            "WALLET_DATABASE_URL": "postgresql+psycopg://x/y",
+            "WALLET_ACCESS_TOKEN_TTL_SECONDS": "60",
+            "WALLET_LOG_JSON": "false",
+            "WALLET_CORS_ORIGINS": "https://a.example, https://b.example",
+        }
+    )
     assert settings.database_url == "postgresql+psycopg://x/y"
     assert settings.access_token_ttl_seconds == 60
     assert settings.log_json is False

@@ -40,9 +40,11 @@ def test_cors_allows_only_configured_origins(settings: Any, engine: Any) -> None
 
     app = create_app(replace(settings, cors_origins=("https://app.example.org",)), engine=engine)
     client = app.test_client()
-    allowed = client.options("/api/v1/me", headers={"Origin": "https://app.example.org",
-                                                   "Access-Control-Request-Method": "GET"})
-    denied = client.options("/api/v1/me", headers={"Origin": "https://evil.example",
-                                                  "Access-Control-Request-Method": "GET"})
+    allowed = client.options(
+        "/api/v1/me", headers={"Origin": "https://app.example.org", "Access-Control-Request-Method": "GET"}
+    )
+    denied = client.options(
+        "/api/v1/me", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert allowed.headers.get("Access-Control-Allow-Origin") == "https://app.example.org"
     assert "Access-Control-Allow-Origin" not in denied.headers

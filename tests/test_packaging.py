@@ -121,9 +121,20 @@ def test_the_readme_install_without_the_dev_extra_serves_the_share_pages_png(tmp
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         str(ROOT / "client_sdk"), str(ROOT)],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(ROOT / "client_sdk"),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
     )
     assert install.returncode == 0, install.stderr[-4000:]
     # no packaging warnings of ours for a newcomer to wade through (the machine's pip settings may add their own)
@@ -135,18 +146,29 @@ def test_the_readme_install_without_the_dev_extra_serves_the_share_pages_png(tmp
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     environment = {
-        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "WALLET_INSTANCE_PATH": str(tmp_path / "instance"),
-        "WALLET_DATABASE_URL": "", "WALLET_BASE_URL": base, "WALLET_PASSWORD_HASH_PROFILE": "CHEAPEST",
-        "WALLET_RUN_SCHEDULER": "false", "WALLET_FETCH_ALLOW_PRIVATE": "true",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "WALLET_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WALLET_DATABASE_URL": "",
+        "WALLET_BASE_URL": base,
+        "WALLET_PASSWORD_HASH_PROFILE": "CHEAPEST",
+        "WALLET_RUN_SCHEDULER": "false",
+        "WALLET_FETCH_ALLOW_PRIVATE": "true",
     }
     wallet = str(env_dir / "bin" / "wallet")
-    seeded = subprocess.run([wallet, "demo"], capture_output=True, text=True, env=environment, timeout=300,
-                            cwd=tmp_path)
+    seeded = subprocess.run(
+        [wallet, "demo"], capture_output=True, text=True, env=environment, timeout=300, cwd=tmp_path
+    )
     assert seeded.returncode == 0, seeded.stderr
     share_url = next(line for line in seeded.stdout.splitlines() if "employer's view" in line).split()[-1]
 
-    server = subprocess.Popen([wallet, "serve", "--port", str(port), "--workers", "1"], env=environment,
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [wallet, "serve", "--port", str(port), "--workers", "1"],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -33,14 +33,17 @@ from wallet.web.problems import problem_response
 log = logging.getLogger("wallet.http")
 
 # HTML pages run no inline script and load nothing from elsewhere; no site may frame them.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 API_VERSION = "1.0.0"
 
 
-def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = utc_now,
-               engine: Engine | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = utc_now, engine: Engine | None = None
+) -> Flask:
     """Build the Flask app for ``settings`` (default: from ``WALLET_*`` environment variables).
 
     ``engine`` lets an embedding process (the test suite, a benchmark) share one engine.
@@ -50,11 +53,15 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
     app = Flask("wallet", instance_path=str(instance_path), instance_relative_config=True)
     logs.configure(settings.log_level, as_json=settings.log_json)
 
-    instance_secrets = load_or_create(instance_path, secret_key=settings.secret_key,
-                                      key_encryption_key=settings.key_encryption_key)
+    instance_secrets = load_or_create(
+        instance_path, secret_key=settings.secret_key, key_encryption_key=settings.key_encryption_key
+    )
     engine = engine or make_engine(settings.resolved_database_url())
-    claims = claim_config(secret_key=instance_secrets.secret_key,
-                          key_encryption_key=instance_secrets.key_encryption_key, base_url=settings.base_url)
+    claims = claim_config(
+        secret_key=instance_secrets.secret_key,
+        key_encryption_key=instance_secrets.key_encryption_key,
+        base_url=settings.base_url,
+    )
     app.extensions["wallet"] = WalletState(
         settings=settings,
         engine=engine,
@@ -97,15 +104,22 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     if settings.cors_origins:
-        CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}},
-             expose_headers=["ETag", "X-Request-Id", "Retry-After"])
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+            expose_headers=["ETag", "X-Request-Id", "Retry-After"],
+        )
 
-    api = WalletApi(app, spec_kwargs={
-        "info": {"description": "Learner Wallet: hold, verify, sync, claim and share Open Badges. "
-                 "Every error is RFC 9457 problem+json with a stable `code`."},
-    })
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
-                                                       "bearerFormat": "JWT"})
+    api = WalletApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Learner Wallet: hold, verify, sync, claim and share Open Badges. "
+                "Every error is RFC 9457 problem+json with a stable `code`."
+            },
+        },
+    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     app.register_error_handler(DomainError, handle_domain_error)
     _register_request_hooks(app)
     _register_blueprints(app, api)
@@ -121,8 +135,7 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
 
     meta.register(app)
     api_docs.register(app)
-    for module in (auth, accounts, devices, organisations, credentials, achievements, issuers, sync_api,
-                   claims_api):
+    for module in (auth, accounts, devices, organisations, credentials, achievements, issuers, sync_api, claims_api):
         api.register_blueprint(module.blp)
     app.register_blueprint(claim_pages.pages)
     from wallet.api import shares as shares_api
@@ -180,8 +193,15 @@ def _register_request_hooks(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         duration = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info("request", extra={"method": request.method, "path": request.path,
-                                   "status": response.status_code, "duration_ms": round(duration, 1)})
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(duration, 1),
+            },
+        )
         return response
 
     @app.teardown_request
@@ -196,20 +216,31 @@ def _register_request_hooks(app: Flask) -> None:
         # A dropped connection, "database is locked" or a serialization failure: the transaction was
         # rolled back, so the client may safely retry the same request.
         log.warning("database unavailable: %s", type(error.orig).__name__, extra={"event": "db_unavailable"})
-        return problem_response(503, "server.unavailable", "The database is busy; retry in a moment.",
-                                headers={"Retry-After": "1"}, retry_after=1, request_id=g.get("request_id"))
+        return problem_response(
+            503,
+            "server.unavailable",
+            "The database is busy; retry in a moment.",
+            headers={"Retry-After": "1"},
+            retry_after=1,
+            request_id=g.get("request_id"),
+        )
 
     @app.errorhandler(IntegrityError)
     def _integrity(error: IntegrityError) -> Any:
         # A uniqueness or foreign-key race that no service anticipated: the write did not happen.
         log.warning("integrity conflict", extra={"event": "integrity_conflict"})
-        return problem_response(409, "request.conflict", "The change conflicts with another one; reload and retry.",
-                                request_id=g.get("request_id"))
+        return problem_response(
+            409,
+            "request.conflict",
+            "The change conflicts with another one; reload and retry.",
+            request_id=g.get("request_id"),
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         if isinstance(error, HTTPException):
             return error
         log.exception("unhandled error", extra={"event": "unhandled"})
-        return problem_response(500, "server.internal_error",
-                                InternalServerError.description, request_id=g.get("request_id"))
+        return problem_response(
+            500, "server.internal_error", InternalServerError.description, request_id=g.get("request_id")
+        )

@@ -113,8 +113,12 @@ def org() -> None:
 @click.option("--name", required=True, help="Display name.")
 @click.option("--description", default="", help="Who they are, shown on their issuer page.")
 @click.option("--url", default=None, help="Their website.")
-@click.option("--admin", "admin_username", required=True,
-              help="Username of the first admin; created with a printed one-time password if it does not exist.")
+@click.option(
+    "--admin",
+    "admin_username",
+    required=True,
+    help="Username of the first admin; created with a printed one-time password if it does not exist.",
+)
 def org_create(slug: str, name: str, description: str, url: str | None, admin_username: str) -> None:
     """Create an organisation and its first admin."""
     from wallet.accounts.passwords import make_hasher
@@ -126,10 +130,12 @@ def org_create(slug: str, name: str, description: str, url: str | None, admin_us
     try:
         with _transaction(settings) as session:
             password = _ensure_account(session, admin_username, make_hasher(settings.password_hash_profile))
-            organisations.create_organisation(session, slug=slug, name=name, description=description,
-                                              url=url, now=_now())
-            organisations.add_member(session, slug=slug, actor=None, username=admin_username, role=Role.ADMIN,
-                                     now=_now())
+            organisations.create_organisation(
+                session, slug=slug, name=name, description=description, url=url, now=_now()
+            )
+            organisations.add_member(
+                session, slug=slug, actor=None, username=admin_username, role=Role.ADMIN, now=_now()
+            )
     except DomainError as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"Created organisation {slug!r} with admin {admin_username!r}.")
@@ -149,8 +155,7 @@ def org_add_member(slug: str, username: str, role: str) -> None:
     settings = _settings()
     try:
         with _transaction(settings) as session:
-            organisations.add_member(session, slug=slug, actor=None, username=username, role=Role(role),
-                                     now=_now())
+            organisations.add_member(session, slug=slug, actor=None, username=username, role=Role(role), now=_now())
     except DomainError as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"{username} is now {role} of {slug}.")
@@ -182,9 +187,17 @@ def org_invite(slug: str, username: str, role: str, display_name: str | None) ->
             if session.scalar(select(Account).where(Account.username == accounts.normalise_username(username))):
                 raise click.ClickException(
                     f"An account {username!r} already exists; add it with: "
-                    f"wallet org add-member --slug {slug} --username {username} --role {role}")
-            accounts.sign_up(session, username=username, password=password, display_name=display_name or username,
-                             email=None, hasher=make_hasher(settings.password_hash_profile), now=_now())
+                    f"wallet org add-member --slug {slug} --username {username} --role {role}"
+                )
+            accounts.sign_up(
+                session,
+                username=username,
+                password=password,
+                display_name=display_name or username,
+                email=None,
+                hasher=make_hasher(settings.password_hash_profile),
+                now=_now(),
+            )
             organisations.add_member(session, slug=slug, actor=None, username=username, role=Role(role), now=_now())
     except DomainError as error:
         raise click.ClickException(error.detail) from error
@@ -203,8 +216,9 @@ def _ensure_account(session: Session, username: str, hasher: object) -> str | No
     if session.scalar(select(Account).where(Account.username == accounts.normalise_username(username))):
         return None
     password = secrets.token_urlsafe(12)
-    accounts.sign_up(session, username=username, password=password, display_name=username, email=None,
-                     hasher=hasher, now=_now())  # type: ignore[arg-type]
+    accounts.sign_up(
+        session, username=username, password=password, display_name=username, email=None, hasher=hasher, now=_now()
+    )  # type: ignore[arg-type]
     return password
 
 
@@ -249,8 +263,12 @@ def demo(quiet: bool) -> None:
     _upgrade(settings)
     try:
         with _transaction(settings) as session:
-            lines = seed_demo(session, settings=settings, now=_now(),
-                              progress=(lambda _text: None) if quiet else (lambda text: click.echo(f"  {text}")))
+            lines = seed_demo(
+                session,
+                settings=settings,
+                now=_now(),
+                progress=(lambda _text: None) if quiet else (lambda text: click.echo(f"  {text}")),
+            )
     except DemoMadeForAnotherAddress as error:
         instance = settings.resolved_instance_path()
         from urllib.parse import urlsplit
@@ -265,7 +283,6 @@ def demo(quiet: bool) -> None:
         ) from error
     for line in lines:
         click.echo(line)
-
 
 
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
@@ -292,13 +309,15 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
     settings = _settings()
     try:
         if offline:
-            checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=None,
-                                       now=_now())
+            checked = check_credential(
+                data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=None, now=_now()
+            )
         else:
             with _transaction(settings) as session:
                 fetcher = build_fetcher(settings, session=lambda: session)
-                checked = check_credential(data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()),
-                                           fetcher=fetcher, now=_now())
+                checked = check_credential(
+                    data, content_type=_IMAGE_TYPES.get(Path(file).suffix.lower()), fetcher=fetcher, now=_now()
+                )
     except DomainError as error:
         if as_json:
             click.echo(jsonlib.dumps({"outcome": "indeterminate", "error": error.code, "detail": error.detail}))
@@ -307,8 +326,10 @@ def verify(file: str, as_json: bool, offline: bool) -> None:
         sys.exit(2)
     report = checked.report
     if as_json:
-        summary = {key: value.isoformat() if isinstance(value, dt.datetime) else value
-                   for key, value in vars(checked.summary).items()}
+        summary = {
+            key: value.isoformat() if isinstance(value, dt.datetime) else value
+            for key, value in vars(checked.summary).items()
+        }
         click.echo(jsonlib.dumps({**report, "credential": {**summary, "expired": checked.expired}}, indent=2))
     else:
         summary = checked.summary
@@ -356,8 +377,11 @@ def issuer_rotate_key(slug: str) -> None:
     from wallet.issuing.keys import rotate_key
 
     settings = _settings()
-    secrets_ = load_or_create(settings.resolved_instance_path(), secret_key=settings.secret_key,
-                              key_encryption_key=settings.key_encryption_key)
+    secrets_ = load_or_create(
+        settings.resolved_instance_path(),
+        secret_key=settings.secret_key,
+        key_encryption_key=settings.key_encryption_key,
+    )
     try:
         with _transaction(settings) as session:
             key = rotate_key(session, slug=slug, actor=None, kek=secrets_.key_encryption_key, now=_now())
@@ -379,12 +403,23 @@ def issuer_reissue(slug: str, username: str | None) -> None:
     from wallet.issuing.reissue import reissue
 
     settings = _settings()
-    secrets_ = load_or_create(settings.resolved_instance_path(), secret_key=settings.secret_key,
-                              key_encryption_key=settings.key_encryption_key)
+    secrets_ = load_or_create(
+        settings.resolved_instance_path(),
+        secret_key=settings.secret_key,
+        key_encryption_key=settings.key_encryption_key,
+    )
     try:
         with _transaction(settings) as session:
-            count = len(reissue(session, slug=slug, username=username, kek=secrets_.key_encryption_key,
-                                base_url=settings.base_url, now=_now()))
+            count = len(
+                reissue(
+                    session,
+                    slug=slug,
+                    username=username,
+                    kek=secrets_.key_encryption_key,
+                    base_url=settings.base_url,
+                    now=_now(),
+                )
+            )
     except DomainError as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"Re-issued {count} credential(s) of {slug}.")

@@ -34,8 +34,10 @@ class Settings:
 
     database_url: str = field(
         default="",
-        metadata={"doc": "SQLAlchemy URL. Empty: a SQLite file `wallet.sqlite3` in the instance folder. "
-                  "`postgresql+psycopg://user@host/db` selects PostgreSQL."},
+        metadata={
+            "doc": "SQLAlchemy URL. Empty: a SQLite file `wallet.sqlite3` in the instance folder. "
+            "`postgresql+psycopg://user@host/db` selects PostgreSQL."
+        },
     )
     instance_path: str = field(
         default="",
@@ -47,13 +49,19 @@ class Settings:
     )
     secret_key: str = field(
         default="",
-        metadata={"doc": "Key that signs access tokens and codes. Empty: generated on first run and kept "
-                  "in `instance/secrets.json` (mode 0600).", "secret": True},
+        metadata={
+            "doc": "Key that signs access tokens and codes. Empty: generated on first run and kept "
+            "in `instance/secrets.json` (mode 0600).",
+            "secret": True,
+        },
     )
     key_encryption_key: str = field(
         default="",
-        metadata={"doc": "Base64 32-byte key that encrypts issuer signing keys at rest. Empty: generated "
-                  "on first run and kept in `instance/secrets.json` (mode 0600).", "secret": True},
+        metadata={
+            "doc": "Base64 32-byte key that encrypts issuer signing keys at rest. Empty: generated "
+            "on first run and kept in `instance/secrets.json` (mode 0600).",
+            "secret": True,
+        },
     )
     access_token_ttl_seconds: int = field(
         default=900, metadata={"doc": "Lifetime of an access token (short: a stolen one expires soon)."}
@@ -63,13 +71,13 @@ class Settings:
     )
     refresh_grace_seconds: int = field(
         default=60,
-        metadata={"doc": "Seconds after a refresh during which the same client may present the spent refresh "
-                  "token again (same `idempotency_key`) and get the same new pair back, so a lost answer "
-                  "does not sign the device out. 0: strict rotation. See docs/security.md."},
+        metadata={
+            "doc": "Seconds after a refresh during which the same client may present the spent refresh "
+            "token again (same `idempotency_key`) and get the same new pair back, so a lost answer "
+            "does not sign the device out. 0: strict rotation. See docs/security.md."
+        },
     )
-    max_request_bytes: int = field(
-        default=2_000_000, metadata={"doc": "Largest request body accepted (413 above it)."}
-    )
+    max_request_bytes: int = field(default=2_000_000, metadata={"doc": "Largest request body accepted (413 above it)."})
     cors_origins: tuple[str, ...] = field(
         default=(), metadata={"doc": "Comma-separated origins allowed to call the API from a browser."}
     )
@@ -81,8 +89,10 @@ class Settings:
     )
     run_scheduler: bool = field(
         default=True,
-        metadata={"doc": "`wallet serve` also runs the background jobs (single-machine default). Set false "
-                  "when `wallet scheduler` runs them for a multi-worker deployment."},
+        metadata={
+            "doc": "`wallet serve` also runs the background jobs (single-machine default). Set false "
+            "when `wallet scheduler` runs them for a multi-worker deployment."
+        },
     )
     fetch_allow_private: bool = field(
         default=False,
@@ -90,32 +100,42 @@ class Settings:
     )
     issuer_registry: str = field(
         default="",
-        metadata={"doc": "Path of a JSON issuer registry (the DCC registry format, or a list of `{did, name}`) "
-                  "naming issuers elsewhere that pages may call known. Empty: only organisations on this "
-                  "server are known issuers; see docs/credentials.md."},
+        metadata={
+            "doc": "Path of a JSON issuer registry (the DCC registry format, or a list of `{did, name}`) "
+            "naming issuers elsewhere that pages may call known. Empty: only organisations on this "
+            "server are known issuers; see docs/credentials.md."
+        },
     )
     password_hash_profile: str = field(
         default="RFC_9106_LOW_MEMORY",
-        metadata={"doc": "argon2id cost profile: `RFC_9106_LOW_MEMORY` (64 MiB, 3 passes). The test suite "
-                  "uses `CHEAPEST`; never use that in production."},
+        metadata={
+            "doc": "argon2id cost profile: `RFC_9106_LOW_MEMORY` (64 MiB, 3 passes). The test suite "
+            "uses `CHEAPEST`; never use that in production."
+        },
     )
     sync_tombstone_horizon_days: int = field(
         default=90, metadata={"doc": "Sync tombstones older than this are purged; older devices reset."}
     )
     ratelimit_login_per_ip_per_minute: int = field(
         default=30,
-        metadata={"doc": "Sign-in attempts per minute from one client IP (a whole class behind one school "
-                  "router shares it). 0 turns the limit off."},
+        metadata={
+            "doc": "Sign-in attempts per minute from one client IP (a whole class behind one school "
+            "router shares it). 0 turns the limit off."
+        },
     )
     ratelimit_login_per_username_per_minute: int = field(
         default=5,
-        metadata={"doc": "Sign-in attempts per minute for one username, from anywhere (slows password "
-                  "guessing). 0 turns the limit off."},
+        metadata={
+            "doc": "Sign-in attempts per minute for one username, from anywhere (slows password "
+            "guessing). 0 turns the limit off."
+        },
     )
     ratelimit_signup_per_ip_per_hour: int = field(
         default=100,
-        metadata={"doc": "Sign-ups per hour from one client IP (room for a workshop signing up together). "
-                  "0 turns the limit off."},
+        metadata={
+            "doc": "Sign-ups per hour from one client IP (room for a workshop signing up together). "
+            "0 turns the limit off."
+        },
     )
     ratelimit_refresh_per_ip_per_minute: int = field(
         default=120,
@@ -123,19 +143,25 @@ class Settings:
     )
     ratelimit_claim_code_per_account_per_minute: int = field(
         default=30,
-        metadata={"doc": "Claim codes one signed-in learner may have judged per minute, on every path together "
-                  "(API, sync, claim page). 0 turns the limit off."},
+        metadata={
+            "doc": "Claim codes one signed-in learner may have judged per minute, on every path together "
+            "(API, sync, claim page). 0 turns the limit off."
+        },
     )
     ratelimit_claim_code_per_ip_per_minute: int = field(
         default=120,
-        metadata={"doc": "Claim codes judged per minute for one client IP on every path together (landing page, "
-                  "forms, API, sync, OpenID4VCI offer and token); a room behind one router shares it. 0 turns "
-                  "the limit off."},
+        metadata={
+            "doc": "Claim codes judged per minute for one client IP on every path together (landing page, "
+            "forms, API, sync, OpenID4VCI offer and token); a room behind one router shares it. 0 turns "
+            "the limit off."
+        },
     )
     ratelimit_claim_code_per_ip_per_day: int = field(
         default=2000,
-        metadata={"doc": "Claim codes judged per day for one client IP, on every path together (bounds typed-code "
-                  "guessing). 0 turns the limit off."},
+        metadata={
+            "doc": "Claim codes judged per day for one client IP, on every path together (bounds typed-code "
+            "guessing). 0 turns the limit off."
+        },
     )
 
     @classmethod

@@ -38,22 +38,38 @@ DEMO_USERS = (
     ("demo-learner", "Lee", None),
 )
 DEMO_BADGES: tuple[dict[str, Any], ...] = (
-    {"name": "Arduino Basics", "colour": "#1d6fa5",
-     "description": "Built and programmed a working circuit with an Arduino microcontroller.",
-     "criteria_narrative": "Wire a breadboard circuit with a sensor and an LED, write a sketch that reacts to "
-                           "the sensor, and explain how it works to a peer.",
-     "tags": ["electronics", "coding"],
-     "alignments": [{"targetName": "Program microcontrollers", "targetFramework": "ESCO",
-                     "targetUrl": "https://data.europa.eu/esco/skill/5e2a1bd5-a4cd-4a53-a5bb-7a4a8f3ad0b2"}]},
-    {"name": "3D Printing Starter", "colour": "#2e7d32",
-     "description": "Designed a simple object and printed it safely on a 3D printer.",
-     "criteria_narrative": "Model an object in a CAD tool, slice it, and print it following the space's "
-                           "safety rules.",
-     "tags": ["making", "design"], "alignments": []},
-    {"name": "Museum Young Guide", "colour": "#8e3b8e",
-     "description": "Led a short tour of a gallery for visitors, in your own words.",
-     "criteria_narrative": "Research three objects and guide a group of visitors for fifteen minutes.",
-     "tags": ["communication", "culture"], "alignments": []},
+    {
+        "name": "Arduino Basics",
+        "colour": "#1d6fa5",
+        "description": "Built and programmed a working circuit with an Arduino microcontroller.",
+        "criteria_narrative": "Wire a breadboard circuit with a sensor and an LED, write a sketch that reacts to "
+        "the sensor, and explain how it works to a peer.",
+        "tags": ["electronics", "coding"],
+        "alignments": [
+            {
+                "targetName": "Program microcontrollers",
+                "targetFramework": "ESCO",
+                "targetUrl": "https://data.europa.eu/esco/skill/5e2a1bd5-a4cd-4a53-a5bb-7a4a8f3ad0b2",
+            }
+        ],
+    },
+    {
+        "name": "3D Printing Starter",
+        "colour": "#2e7d32",
+        "description": "Designed a simple object and printed it safely on a 3D printer.",
+        "criteria_narrative": "Model an object in a CAD tool, slice it, and print it following the space's "
+        "safety rules.",
+        "tags": ["making", "design"],
+        "alignments": [],
+    },
+    {
+        "name": "Museum Young Guide",
+        "colour": "#8e3b8e",
+        "description": "Led a short tour of a gallery for visitors, in your own words.",
+        "criteria_narrative": "Research three objects and guide a group of visitors for fifteen minutes.",
+        "tags": ["communication", "culture"],
+        "alignments": [],
+    },
 )
 
 
@@ -91,22 +107,37 @@ def _account(db: Session, username: str) -> Account:
     return account
 
 
-def seed_demo(db: Session, *, settings: Settings, now: dt.datetime,
-              progress: Callable[[str], None] = lambda _text: None) -> list[str]:
+def seed_demo(
+    db: Session, *, settings: Settings, now: dt.datetime, progress: Callable[[str], None] = lambda _text: None
+) -> list[str]:
     hasher = make_hasher(settings.password_hash_profile)
-    keys = load_or_create(settings.resolved_instance_path(), secret_key=settings.secret_key,
-                          key_encryption_key=settings.key_encryption_key)
+    keys = load_or_create(
+        settings.resolved_instance_path(),
+        secret_key=settings.secret_key,
+        key_encryption_key=settings.key_encryption_key,
+    )
     if db.scalar(select(Organisation).where(Organisation.slug == DEMO_ORG)) is None:
         progress("organisation Makerspace North")
         organisations.create_organisation(
-            db, slug=DEMO_ORG, name="Makerspace North",
+            db,
+            slug=DEMO_ORG,
+            name="Makerspace North",
             description="A community makerspace running coding clubs and electronics workshops for young people.",
-            url="https://example.org/makerspace-north", now=now)
+            url="https://example.org/makerspace-north",
+            now=now,
+        )
     for username, display_name, role in DEMO_USERS:
         if db.scalar(select(Account).where(Account.username == username)) is None:
             progress(f"account {username}")
-            accounts.sign_up(db, username=username, password=DEMO_PASSWORD, display_name=display_name,
-                             email=None, hasher=hasher, now=now)
+            accounts.sign_up(
+                db,
+                username=username,
+                password=DEMO_PASSWORD,
+                display_name=display_name,
+                email=None,
+                hasher=hasher,
+                now=now,
+            )
             if role is not None:
                 organisations.add_member(db, slug=DEMO_ORG, actor=None, username=username, role=role, now=now)
     admin, worker, learner = (_account(db, name) for name, _, _ in DEMO_USERS)
@@ -114,24 +145,47 @@ def seed_demo(db: Session, *, settings: Settings, now: dt.datetime,
 
     achievements = {}
     for badge in DEMO_BADGES:
-        existing = db.scalar(select(Achievement).where(Achievement.organisation_id == organisation.id,
-                                                       Achievement.name == badge["name"]))
+        existing = db.scalar(
+            select(Achievement).where(Achievement.organisation_id == organisation.id, Achievement.name == badge["name"])
+        )
         if existing is None:
             progress(f"badge {badge['name']}")
             existing = badges.create_achievement(
-                db, slug=DEMO_ORG, actor=admin.id, name=badge["name"], description=badge["description"],
-                criteria_narrative=badge["criteria_narrative"], tags=badge["tags"],
-                alignments=badge["alignments"], now=now)
-            badges.set_image(db, slug=DEMO_ORG, actor=admin.id, achievement_id=existing.id,
-                             data=_badge_svg(badge["name"], badge["colour"]), now=now)
+                db,
+                slug=DEMO_ORG,
+                actor=admin.id,
+                name=badge["name"],
+                description=badge["description"],
+                criteria_narrative=badge["criteria_narrative"],
+                tags=badge["tags"],
+                alignments=badge["alignments"],
+                now=now,
+            )
+            badges.set_image(
+                db,
+                slug=DEMO_ORG,
+                actor=admin.id,
+                achievement_id=existing.id,
+                data=_badge_svg(badge["name"], badge["colour"]),
+                now=now,
+            )
         achievements[badge["name"]] = existing
 
     if db.scalar(select(HeldCredential).where(HeldCredential.account_id == learner.id)) is None:
         progress("award Arduino Basics to demo-learner")
-        issuing.award(db, slug=DEMO_ORG, actor=admin.id, achievement_id=achievements["Arduino Basics"].id,
-                      username=learner.username, kek=keys.key_encryption_key, base_url=settings.base_url, now=now)
-    held = db.scalar(select(HeldCredential).where(HeldCredential.account_id == learner.id)
-                     .order_by(HeldCredential.added_at))
+        issuing.award(
+            db,
+            slug=DEMO_ORG,
+            actor=admin.id,
+            achievement_id=achievements["Arduino Basics"].id,
+            username=learner.username,
+            kek=keys.key_encryption_key,
+            base_url=settings.base_url,
+            now=now,
+        )
+    held = db.scalar(
+        select(HeldCredential).where(HeldCredential.account_id == learner.id).order_by(HeldCredential.added_at)
+    )
     assert held is not None
     # The issuer is a DID now; the achievement's id is still a URL under the address the demo was made for.
     named = held.achievement_id or ""
@@ -140,19 +194,36 @@ def seed_demo(db: Session, *, settings: Settings, now: dt.datetime,
     link = db.scalar(select(ShareLink).where(ShareLink.account_id == learner.id, ShareLink.revoked_at.is_(None)))
     if link is None:
         progress("share link for an employer")
-        link = sharing.create_share(db, account_id=learner.id, target_kind=ShareTarget.CREDENTIAL,
-                                    target_id=held.id, label="For my work-experience application", now=now)
+        link = sharing.create_share(
+            db,
+            account_id=learner.id,
+            target_kind=ShareTarget.CREDENTIAL,
+            target_id=held.id,
+            label="For my work-experience application",
+            now=now,
+        )
 
-    config = claim_config(secret_key=keys.secret_key, key_encryption_key=keys.key_encryption_key,
-                          base_url=settings.base_url)
+    config = claim_config(
+        secret_key=keys.secret_key, key_encryption_key=keys.key_encryption_key, base_url=settings.base_url
+    )
     session = db.scalar(select(ClaimSession).where(ClaimSession.title == "Saturday 3D printing workshop"))
     if session is None:
         progress("claim session for the 3D printing workshop")
         session = claim_sessions.open_session(
-            db, organisation_slug=DEMO_ORG, achievement_id=achievements["3D Printing Starter"].id, actor=worker.id,
-            title="Saturday 3D printing workshop", venue="Makerspace North, workshop room",
-            starts_at=now - dt.timedelta(hours=1), ends_at=now + dt.timedelta(days=30), cap=30,
-            mode=SessionMode.SHARED, pin=DEMO_PIN, config=config, now=now)
+            db,
+            organisation_slug=DEMO_ORG,
+            achievement_id=achievements["3D Printing Starter"].id,
+            actor=worker.id,
+            title="Saturday 3D printing workshop",
+            venue="Makerspace North, workshop room",
+            starts_at=now - dt.timedelta(hours=1),
+            ends_at=now + dt.timedelta(days=30),
+            cap=30,
+            mode=SessionMode.SHARED,
+            pin=DEMO_PIN,
+            config=config,
+            now=now,
+        )
     qr = claim_codes.session_qr(session, config=config, now=now)
     display, _ = display_link(db, session_id=session.id, actor=worker.id, config=config, now=now)
     db.flush()

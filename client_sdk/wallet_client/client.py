@@ -423,8 +423,12 @@ class WalletClient:
     ) -> dict[str, Any]:
         """A new share link (give exactly one of ``credential_id`` or ``collection_id``). Not retried:
         a repeat would make a second link."""
-        body: dict[str, Any] = {"label": label, "expires_at": expires_at, "allow_indexing": allow_indexing,
-                                "show_evidence": show_evidence}
+        body: dict[str, Any] = {
+            "label": label,
+            "expires_at": expires_at,
+            "allow_indexing": allow_indexing,
+            "show_evidence": show_evidence,
+        }
         if credential_id is not None:
             body["credential_id"] = credential_id
         if collection_id is not None:

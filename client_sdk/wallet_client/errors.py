@@ -42,13 +42,15 @@ class SignedOut(AuthError):
     """
 
 
-SIGNED_OUT_CODES = frozenset({
-    "auth.signed_out",
-    "auth.device_revoked",
-    "auth.required",
-    "auth.refresh_token_invalid",
-    "auth.refresh_token_reused",
-})
+SIGNED_OUT_CODES = frozenset(
+    {
+        "auth.signed_out",
+        "auth.device_revoked",
+        "auth.required",
+        "auth.refresh_token_invalid",
+        "auth.refresh_token_reused",
+    }
+)
 """Codes that mean "sign in again" (the last two from servers older than ``auth.signed_out``)."""
 
 

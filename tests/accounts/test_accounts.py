@@ -24,8 +24,9 @@ def test_sign_up_needs_no_email_and_returns_working_tokens(client: Any, sign_up:
 def test_usernames_are_unique_regardless_of_case(client: Any, sign_up: Any) -> None:
     sign_up("Robin")
 
-    again = client.post("/api/v1/accounts", json={"username": "robin", "password": "another fine secret",
-                                                  "device": {"name": "tablet"}})
+    again = client.post(
+        "/api/v1/accounts", json={"username": "robin", "password": "another fine secret", "device": {"name": "tablet"}}
+    )
 
     assert again.status_code == 409
     assert again.json["code"] == "account.username_taken"
@@ -33,21 +34,25 @@ def test_usernames_are_unique_regardless_of_case(client: Any, sign_up: Any) -> N
 
 def test_common_and_short_passwords_are_refused_with_a_reason(client: Any) -> None:
     for password in ("password1", "12345678", "aaaaaaaaaaaa", "sam-is-great-sam"):
-        response = client.post("/api/v1/accounts", json={"username": "sam", "password": password,
-                                                         "device": {"name": "phone"}})
+        response = client.post(
+            "/api/v1/accounts", json={"username": "sam", "password": password, "device": {"name": "phone"}}
+        )
         assert response.status_code == 422, password
         assert response.json["code"] in {"account.weak_password", "request.validation_failed"}
         assert response.json["detail"]
 
 
 def test_sign_in_with_the_wrong_password_is_refused_without_saying_which_part_was_wrong(
-        client: Any, sign_up: Any) -> None:
+    client: Any, sign_up: Any
+) -> None:
     sign_up("kai")
 
-    wrong_password = client.post("/api/v1/auth/login", json={"username": "kai", "password": "nope nope nope",
-                                                              "device": {"name": "phone"}})
-    unknown_user = client.post("/api/v1/auth/login", json={"username": "nobody", "password": "nope nope nope",
-                                                           "device": {"name": "phone"}})
+    wrong_password = client.post(
+        "/api/v1/auth/login", json={"username": "kai", "password": "nope nope nope", "device": {"name": "phone"}}
+    )
+    unknown_user = client.post(
+        "/api/v1/auth/login", json={"username": "nobody", "password": "nope nope nope", "device": {"name": "phone"}}
+    )
 
     assert wrong_password.status_code == unknown_user.status_code == 401
     assert wrong_password.json["code"] == unknown_user.json["code"] == "auth.invalid_credentials"
@@ -56,8 +61,10 @@ def test_sign_in_with_the_wrong_password_is_refused_without_saying_which_part_wa
 
 def test_each_sign_in_is_a_device_the_learner_can_list_and_sign_out(client: Any, sign_up: Any) -> None:
     phone = sign_up("ash", device="phone")
-    tablet = client.post("/api/v1/auth/login", json={"username": "ash", "password": phone.password,
-                                                     "device": {"name": "family tablet", "platform": "ios"}}).json
+    tablet = client.post(
+        "/api/v1/auth/login",
+        json={"username": "ash", "password": phone.password, "device": {"name": "family tablet", "platform": "ios"}},
+    ).json
     tablet_headers = {"Authorization": f"Bearer {tablet['access_token']}"}
 
     devices = client.get("/api/v1/me/devices", headers=phone.headers).json
@@ -130,8 +137,9 @@ def test_a_tampered_access_token_is_refused(client: Any, sign_up: Any) -> None:
 
 def test_logout_ends_this_device_only(client: Any, sign_up: Any) -> None:
     phone = sign_up("lola")
-    laptop = client.post("/api/v1/auth/login", json={"username": "lola", "password": phone.password,
-                                                     "device": {"name": "laptop"}}).json
+    laptop = client.post(
+        "/api/v1/auth/login", json={"username": "lola", "password": phone.password, "device": {"name": "laptop"}}
+    ).json
 
     assert client.post("/api/v1/auth/logout", headers=phone.headers).status_code == 204
 
@@ -142,8 +150,9 @@ def test_logout_ends_this_device_only(client: Any, sign_up: Any) -> None:
 def test_profile_changes_and_email_can_be_removed_again(client: Any, sign_up: Any) -> None:
     learner = sign_up("pat")
 
-    changed = client.patch("/api/v1/me", headers=learner.headers,
-                           json={"display_name": "Pat the Maker", "email": "pat@example.org"})
+    changed = client.patch(
+        "/api/v1/me", headers=learner.headers, json={"display_name": "Pat the Maker", "email": "pat@example.org"}
+    )
     assert changed.json["display_name"] == "Pat the Maker"
     assert changed.json["email"] == "pat@example.org"
 
@@ -153,20 +162,28 @@ def test_profile_changes_and_email_can_be_removed_again(client: Any, sign_up: An
 
 def test_changing_the_password_signs_out_other_devices(client: Any, sign_up: Any) -> None:
     phone = sign_up("cyan")
-    tablet = client.post("/api/v1/auth/login", json={"username": "cyan", "password": phone.password,
-                                                     "device": {"name": "tablet"}}).json
+    tablet = client.post(
+        "/api/v1/auth/login", json={"username": "cyan", "password": phone.password, "device": {"name": "tablet"}}
+    ).json
 
-    wrong = client.post("/api/v1/me/password", headers=phone.headers,
-                        json={"current_password": "not it at all", "new_password": "a brand new secret"})
+    wrong = client.post(
+        "/api/v1/me/password",
+        headers=phone.headers,
+        json={"current_password": "not it at all", "new_password": "a brand new secret"},
+    )
     assert wrong.status_code == 401
-    changed = client.post("/api/v1/me/password", headers=phone.headers,
-                          json={"current_password": phone.password, "new_password": "a brand new secret"})
+    changed = client.post(
+        "/api/v1/me/password",
+        headers=phone.headers,
+        json={"current_password": phone.password, "new_password": "a brand new secret"},
+    )
     assert changed.status_code == 204
 
     assert client.get("/api/v1/me", headers=phone.headers).status_code == 200
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {tablet['access_token']}"}).status_code == 401
-    login = client.post("/api/v1/auth/login", json={"username": "cyan", "password": "a brand new secret",
-                                                    "device": {"name": "phone 2"}})
+    login = client.post(
+        "/api/v1/auth/login", json={"username": "cyan", "password": "a brand new secret", "device": {"name": "phone 2"}}
+    )
     assert login.status_code == 200
 
 
@@ -185,16 +202,19 @@ def test_export_holds_everything_about_the_learner_in_one_document(client: Any, 
     assert "password_hash" not in str(document)
 
 
-def test_deleting_the_account_erases_every_personal_row(client: Any, sign_up: Any, db: Any,
-                                                       organisation: Any) -> None:
+def test_deleting_the_account_erases_every_personal_row(client: Any, sign_up: Any, db: Any, organisation: Any) -> None:
     from wallet.db import Base
 
     org = organisation()
     learner = sign_up("gone")
-    client.post("/api/v1/auth/login", json={"username": "gone", "password": learner.password,
-                                            "device": {"name": "second"}})
-    client.post(f"/api/v1/organisations/{org['slug']}/members", headers=org["admin"].headers,
-                json={"username": "gone", "role": "youth_worker"})
+    client.post(
+        "/api/v1/auth/login", json={"username": "gone", "password": learner.password, "device": {"name": "second"}}
+    )
+    client.post(
+        f"/api/v1/organisations/{org['slug']}/members",
+        headers=org["admin"].headers,
+        json={"username": "gone", "role": "youth_worker"},
+    )
 
     refused = client.delete("/api/v1/me", headers=learner.headers, json={"password": "wrong wrong wrong"})
     assert refused.status_code == 401
@@ -211,8 +231,9 @@ def test_deleting_the_account_erases_every_personal_row(client: Any, sign_up: An
                     value = gone[fk.column.table.name]
                     count = db.scalar(select(func.count()).select_from(table).where(column == value))
                     assert count == 0, f"{table.name}.{column.name} still refers to erased data"
-    login = client.post("/api/v1/auth/login", json={"username": "gone", "password": learner.password,
-                                                    "device": {"name": "phone"}})
+    login = client.post(
+        "/api/v1/auth/login", json={"username": "gone", "password": learner.password, "device": {"name": "phone"}}
+    )
     assert login.status_code == 401
 
 

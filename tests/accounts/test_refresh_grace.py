@@ -48,7 +48,8 @@ def _assert_chain_revoked(client: Any, pair: dict[str, Any]) -> None:
 
 
 def test_a_refresh_whose_answer_was_lost_returns_the_same_pair_when_repeated(
-        client: Any, sign_up: Any, clock: Any) -> None:
+    client: Any, sign_up: Any, clock: Any
+) -> None:
     phone = sign_up("lost-answer")
     key = _key()
     first = _refresh(client, phone.refresh_token, key)  # the server answered; the phone never saw it
@@ -82,7 +83,8 @@ def test_a_replay_after_the_grace_window_signs_the_device_out(client: Any, sign_
 
 
 def test_a_replay_after_the_new_refresh_token_was_used_signs_the_device_out(
-        client: Any, sign_up: Any, clock: Any) -> None:
+    client: Any, sign_up: Any, clock: Any
+) -> None:
     phone = sign_up("used-successor")
     key = _key()
     rotated = _refresh(client, phone.refresh_token, key).json
@@ -97,7 +99,8 @@ def test_a_replay_after_the_new_refresh_token_was_used_signs_the_device_out(
 
 
 def test_a_second_party_replaying_inside_the_window_with_another_key_signs_the_device_out(
-        client: Any, sign_up: Any) -> None:
+    client: Any, sign_up: Any
+) -> None:
     phone = sign_up("thief-in-window")
     rotated = _refresh(client, phone.refresh_token, _key()).json
 
@@ -108,8 +111,7 @@ def test_a_second_party_replaying_inside_the_window_with_another_key_signs_the_d
     _assert_chain_revoked(client, rotated)
 
 
-def test_a_replay_without_an_idempotency_key_signs_the_device_out_even_at_once(
-        client: Any, sign_up: Any) -> None:
+def test_a_replay_without_an_idempotency_key_signs_the_device_out_even_at_once(client: Any, sign_up: Any) -> None:
     phone = sign_up("no-key")
     key = _key()
     rotated = _refresh(client, phone.refresh_token, key).json
@@ -131,16 +133,20 @@ def test_a_refresh_made_without_a_key_cannot_be_repeated_at_all(client: Any, sig
     _assert_chain_revoked(client, rotated)
 
 
-def test_a_grace_window_of_zero_is_strict_rotation(settings: Settings, engine: Any, connection: Any,
-                                                    clock: Any) -> None:
+def test_a_grace_window_of_zero_is_strict_rotation(
+    settings: Settings, engine: Any, connection: Any, clock: Any
+) -> None:
     from sqlalchemy.orm import sessionmaker
 
     app = create_app(dataclasses.replace(settings, refresh_grace_seconds=0), clock=clock, engine=engine)
     app.extensions["wallet"].session_factory = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     client = app.test_client()
-    signed_up = client.post("/api/v1/accounts", json={"username": "strict", "password": "correct horse battery",
-                                                      "device": {"name": "phone"}}).json
+    signed_up = client.post(
+        "/api/v1/accounts",
+        json={"username": "strict", "password": "correct horse battery", "device": {"name": "phone"}},
+    ).json
     key = _key()
     rotated = _refresh(client, signed_up["refresh_token"], key).json
 
@@ -162,8 +168,10 @@ def test_a_malformed_idempotency_key_is_a_validation_error_and_spends_nothing(cl
 
 def test_a_revoked_device_is_told_to_sign_in_again(client: Any, sign_up: Any) -> None:
     phone = sign_up("revoked-device")
-    laptop = client.post("/api/v1/auth/login", json={"username": "revoked-device", "password": phone.password,
-                                                     "device": {"name": "laptop"}}).json
+    laptop = client.post(
+        "/api/v1/auth/login",
+        json={"username": "revoked-device", "password": phone.password, "device": {"name": "laptop"}},
+    ).json
     assert client.delete(f"/api/v1/me/devices/{laptop['device_id']}", headers=phone.headers).status_code == 204
 
     response = _refresh(client, laptop["refresh_token"], _key())
@@ -172,13 +180,13 @@ def test_a_revoked_device_is_told_to_sign_in_again(client: Any, sign_up: Any) ->
     assert response.json["code"] == "auth.signed_out"
 
 
-_KEYS = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", min_size=16,
-                max_size=128)
+_KEYS = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", min_size=16, max_size=128)
 
 
 @given(spent=st.text(min_size=1, max_size=80), first=_KEYS, second=_KEYS)
 def test_a_successor_is_the_same_for_the_same_exchange_and_unrelated_otherwise(
-        spent: str, first: str, second: str) -> None:
+    spent: str, first: str, second: str
+) -> None:
     key = b"k" * 32
     successor = tokens.successor_refresh_token(key, spent=spent, idempotency_key=first)
     assert successor == tokens.successor_refresh_token(key, spent=spent, idempotency_key=first)
@@ -211,9 +219,14 @@ def _race(app: Flask, refresh_token: str, key: str) -> list[tuple[int, Any]]:
 def test_two_concurrent_repeats_of_one_refresh_get_the_same_pair(committed_app: Flask) -> None:
     client = committed_app.test_client()
     for round_number in range(5):
-        signed_up = client.post("/api/v1/accounts", json={
-            "username": f"racer-{round_number}", "password": "correct horse battery",
-            "device": {"name": "phone"}}).json
+        signed_up = client.post(
+            "/api/v1/accounts",
+            json={
+                "username": f"racer-{round_number}",
+                "password": "correct horse battery",
+                "device": {"name": "phone"},
+            },
+        ).json
 
         answers = _race(committed_app, signed_up["refresh_token"], _key())
 

@@ -38,8 +38,7 @@ class World:
 
 @pytest.fixture
 def world(client: Any, sign_up: Any, organisation: Any) -> World:
-    return World(client, sign_up("alice"), sign_up("bob"), organisation(),
-                 organisation("museum-east", "Museum East"))
+    return World(client, sign_up("alice"), sign_up("bob"), organisation(), organisation("museum-east", "Museum East"))
 
 
 def _refused(response: Any, *statuses: int) -> None:
@@ -62,9 +61,14 @@ def delete_me_needs_own_password(w: World) -> None:
 
 
 def password_needs_current(w: World) -> None:
-    _refused(w.client.post("/api/v1/me/password", headers=w.bob.headers,
-                           json={"current_password": "guess guess guess", "new_password": "a new long secret"}),
-             401)
+    _refused(
+        w.client.post(
+            "/api/v1/me/password",
+            headers=w.bob.headers,
+            json={"current_password": "guess guess guess", "new_password": "a new long secret"},
+        ),
+        401,
+    )
 
 
 def export_is_self(w: World) -> None:
@@ -97,8 +101,11 @@ def outsiders_cannot_read_an_organisation(w: World) -> None:
 
 def only_own_admins_edit_an_organisation(w: World) -> None:
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.patch("/api/v1/organisations/makerspace-north", headers=who.headers,
-                                json={"name": "Taken over"}), 403, 404)
+        _refused(
+            w.client.patch("/api/v1/organisations/makerspace-north", headers=who.headers, json={"name": "Taken over"}),
+            403,
+            404,
+        )
 
 
 def only_own_admins_list_members(w: World) -> None:
@@ -108,30 +115,47 @@ def only_own_admins_list_members(w: World) -> None:
 
 def only_own_admins_add_members(w: World) -> None:
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.post("/api/v1/organisations/makerspace-north/members", headers=who.headers,
-                               json={"username": who.username, "role": "admin"}), 403, 404, 409)
+        _refused(
+            w.client.post(
+                "/api/v1/organisations/makerspace-north/members",
+                headers=who.headers,
+                json={"username": who.username, "role": "admin"},
+            ),
+            403,
+            404,
+            409,
+        )
     assert w.client.get("/api/v1/me/organisations", headers=w.alice.headers).json == []
 
 
 def only_own_admins_change_roles(w: World) -> None:
     target = w.org["worker"].account_id
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.patch(f"/api/v1/organisations/makerspace-north/members/{target}", headers=who.headers,
-                                json={"role": "admin"}), 403, 404)
+        _refused(
+            w.client.patch(
+                f"/api/v1/organisations/makerspace-north/members/{target}", headers=who.headers, json={"role": "admin"}
+            ),
+            403,
+            404,
+        )
 
 
 def only_own_admins_remove_members(w: World) -> None:
     target = w.org["admin"].account_id
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.delete(f"/api/v1/organisations/makerspace-north/members/{target}", headers=who.headers),
-                 403, 404)
+        _refused(
+            w.client.delete(f"/api/v1/organisations/makerspace-north/members/{target}", headers=who.headers), 403, 404
+        )
 
 
 def _alices_credential(w: World) -> str:
     from tests.holding.factories import signed_bytes
 
-    response = w.client.post("/api/v1/credentials/import", data=signed_bytes(),
-                             headers={**w.alice.headers, "Content-Type": "application/json"})
+    response = w.client.post(
+        "/api/v1/credentials/import",
+        data=signed_bytes(),
+        headers={**w.alice.headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 201, response.json
     return response.json["id"]
 
@@ -144,8 +168,9 @@ def credentials_list_is_own(w: World) -> None:
 def imports_land_in_own_wallet(w: World) -> None:
     from tests.holding.factories import signed_bytes
 
-    w.client.post("/api/v1/credentials/import", data=signed_bytes(),
-                  headers={**w.bob.headers, "Content-Type": "application/json"})
+    w.client.post(
+        "/api/v1/credentials/import", data=signed_bytes(), headers={**w.bob.headers, "Content-Type": "application/json"}
+    )
     assert w.client.get("/api/v1/credentials", headers=w.alice.headers).json == []
 
 
@@ -154,8 +179,12 @@ def import_url_refuses_private_addresses_and_lands_in_own_wallet(w: World) -> No
 
     state = w.client.application.extensions["wallet"]
     state.settings = dataclasses.replace(state.settings, fetch_allow_private=False)
-    _refused(w.client.post("/api/v1/credentials/import-url", headers=w.bob.headers,
-                           json={"url": "http://127.0.0.1:9/assertion"}), 422)
+    _refused(
+        w.client.post(
+            "/api/v1/credentials/import-url", headers=w.bob.headers, json={"url": "http://127.0.0.1:9/assertion"}
+        ),
+        422,
+    )
     assert w.client.get("/api/v1/credentials", headers=w.alice.headers).json == []
 
 
@@ -176,8 +205,9 @@ def cannot_read_anothers_credential(w: World) -> None:
 
 def cannot_tag_anothers_credential(w: World) -> None:
     credential_id = _alices_credential(w)
-    _refused(w.client.patch(f"/api/v1/credentials/{credential_id}", headers=w.bob.headers,
-                            json={"tags": ["mine now"]}), 404)
+    _refused(
+        w.client.patch(f"/api/v1/credentials/{credential_id}", headers=w.bob.headers, json={"tags": ["mine now"]}), 404
+    )
     assert w.client.get(f"/api/v1/credentials/{credential_id}", headers=w.alice.headers).json["tags"] == []
 
 
@@ -200,37 +230,45 @@ def cannot_verify_anothers_credential(w: World) -> None:
 def cannot_see_or_bind_anothers_credential(w: World) -> None:
     credential_id = _alices_credential(w)
     _refused(w.client.get(f"/api/v1/credentials/{credential_id}/binding", headers=w.bob.headers), 404)
-    _refused(w.client.post(f"/api/v1/credentials/{credential_id}/binding", headers=w.bob.headers,
-                           json={"proof": "a.b.c"}), 404)
+    _refused(
+        w.client.post(f"/api/v1/credentials/{credential_id}/binding", headers=w.bob.headers, json={"proof": "a.b.c"}),
+        404,
+    )
 
 
 def cannot_export_anothers_credential(w: World) -> None:
     credential_id = _alices_credential(w)
     for fmt in ("json", "png", "svg"):
-        _refused(w.client.get(f"/api/v1/credentials/{credential_id}/export?format={fmt}", headers=w.bob.headers),
-                 404)
+        _refused(w.client.get(f"/api/v1/credentials/{credential_id}/export?format={fmt}", headers=w.bob.headers), 404)
 
 
 def pasted_verification_keeps_nothing(w: World) -> None:
     from tests.holding.factories import signed_bytes
 
-    response = w.client.post("/api/v1/verify", data=signed_bytes(),
-                             headers={**w.bob.headers, "Content-Type": "application/json"})
+    response = w.client.post(
+        "/api/v1/verify", data=signed_bytes(), headers={**w.bob.headers, "Content-Type": "application/json"}
+    )
     assert response.json["outcome"] == "valid"
     assert w.client.get("/api/v1/credentials", headers=w.bob.headers).json == []
 
 
 def _achievement(w: World) -> str:
-    response = w.client.post("/api/v1/organisations/makerspace-north/achievements", headers=w.org["admin"].headers,
-                             json={"name": "Welding", "description": "Welded", "criteria_narrative": "Weld"})
+    response = w.client.post(
+        "/api/v1/organisations/makerspace-north/achievements",
+        headers=w.org["admin"].headers,
+        json={"name": "Welding", "description": "Welded", "criteria_narrative": "Weld"},
+    )
     assert response.status_code == 201, response.json
     return response.json["id"]
 
 
 def _issued(w: World) -> str:
     achievement = _achievement(w)
-    response = w.client.post(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/awards",
-                             headers=w.org["admin"].headers, json={"username": "alice"})
+    response = w.client.post(
+        f"/api/v1/organisations/makerspace-north/achievements/{achievement}/awards",
+        headers=w.org["admin"].headers,
+        json={"username": "alice"},
+    )
     assert response.status_code == 201, response.json
     return response.json["id"]
 
@@ -239,60 +277,122 @@ def only_members_list_achievements(w: World) -> None:
     _achievement(w)
     for who in (w.alice, w.other["admin"]):
         _refused(w.client.get("/api/v1/organisations/makerspace-north/achievements", headers=who.headers), 404)
-    assert len(w.client.get("/api/v1/organisations/makerspace-north/achievements",
-                            headers=w.org["worker"].headers).json) == 1
+    assert (
+        len(w.client.get("/api/v1/organisations/makerspace-north/achievements", headers=w.org["worker"].headers).json)
+        == 1
+    )
 
 
 def only_own_admins_create_achievements(w: World) -> None:
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.post("/api/v1/organisations/makerspace-north/achievements", headers=who.headers,
-                               json={"name": "Fake", "description": "Fake", "criteria_narrative": "None"}), 403, 404)
+        _refused(
+            w.client.post(
+                "/api/v1/organisations/makerspace-north/achievements",
+                headers=who.headers,
+                json={"name": "Fake", "description": "Fake", "criteria_narrative": "None"},
+            ),
+            403,
+            404,
+        )
 
 
 def only_members_read_an_achievement(w: World) -> None:
     achievement = _achievement(w)
     for who in (w.alice, w.other["admin"]):
-        _refused(w.client.get(f"/api/v1/organisations/makerspace-north/achievements/{achievement}",
-                              headers=who.headers), 404)
-    _refused(w.client.get(f"/api/v1/organisations/museum-east/achievements/{achievement}",
-                          headers=w.other["admin"].headers), 404)
+        _refused(
+            w.client.get(f"/api/v1/organisations/makerspace-north/achievements/{achievement}", headers=who.headers), 404
+        )
+    _refused(
+        w.client.get(f"/api/v1/organisations/museum-east/achievements/{achievement}", headers=w.other["admin"].headers),
+        404,
+    )
 
 
 def only_own_admins_edit_achievements(w: World) -> None:
     achievement = _achievement(w)
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.patch(f"/api/v1/organisations/makerspace-north/achievements/{achievement}",
-                                headers=who.headers, json={"name": "Taken"}), 403, 404)
-    _refused(w.client.patch(f"/api/v1/organisations/museum-east/achievements/{achievement}",
-                            headers=w.other["admin"].headers, json={"name": "Taken"}), 404)
+        _refused(
+            w.client.patch(
+                f"/api/v1/organisations/makerspace-north/achievements/{achievement}",
+                headers=who.headers,
+                json={"name": "Taken"},
+            ),
+            403,
+            404,
+        )
+    _refused(
+        w.client.patch(
+            f"/api/v1/organisations/museum-east/achievements/{achievement}",
+            headers=w.other["admin"].headers,
+            json={"name": "Taken"},
+        ),
+        404,
+    )
 
 
 def only_own_admins_archive_achievements(w: World) -> None:
     achievement = _achievement(w)
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.post(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/archive",
-                               headers=who.headers), 403, 404)
-    _refused(w.client.post(f"/api/v1/organisations/museum-east/achievements/{achievement}/archive",
-                           headers=w.other["admin"].headers), 404)
+        _refused(
+            w.client.post(
+                f"/api/v1/organisations/makerspace-north/achievements/{achievement}/archive", headers=who.headers
+            ),
+            403,
+            404,
+        )
+    _refused(
+        w.client.post(
+            f"/api/v1/organisations/museum-east/achievements/{achievement}/archive", headers=w.other["admin"].headers
+        ),
+        404,
+    )
 
 
 def only_own_admins_upload_images(w: World) -> None:
     achievement = _achievement(w)
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>'
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.put(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/image",
-                              headers=who.headers, data=svg, content_type="image/svg+xml"), 403, 404)
-    _refused(w.client.put(f"/api/v1/organisations/museum-east/achievements/{achievement}/image",
-                          headers=w.other["admin"].headers, data=svg, content_type="image/svg+xml"), 404)
+        _refused(
+            w.client.put(
+                f"/api/v1/organisations/makerspace-north/achievements/{achievement}/image",
+                headers=who.headers,
+                data=svg,
+                content_type="image/svg+xml",
+            ),
+            403,
+            404,
+        )
+    _refused(
+        w.client.put(
+            f"/api/v1/organisations/museum-east/achievements/{achievement}/image",
+            headers=w.other["admin"].headers,
+            data=svg,
+            content_type="image/svg+xml",
+        ),
+        404,
+    )
 
 
 def only_own_admins_award(w: World) -> None:
     achievement = _achievement(w)
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.post(f"/api/v1/organisations/makerspace-north/achievements/{achievement}/awards",
-                               headers=who.headers, json={"username": who.username}), 403, 404)
-    _refused(w.client.post(f"/api/v1/organisations/museum-east/achievements/{achievement}/awards",
-                           headers=w.other["admin"].headers, json={"username": "bob"}), 404)
+        _refused(
+            w.client.post(
+                f"/api/v1/organisations/makerspace-north/achievements/{achievement}/awards",
+                headers=who.headers,
+                json={"username": who.username},
+            ),
+            403,
+            404,
+        )
+    _refused(
+        w.client.post(
+            f"/api/v1/organisations/museum-east/achievements/{achievement}/awards",
+            headers=w.other["admin"].headers,
+            json={"username": "bob"},
+        ),
+        404,
+    )
 
 
 def only_own_admins_list_awards(w: World) -> None:
@@ -305,10 +405,23 @@ def only_own_admins_list_awards(w: World) -> None:
 def only_own_admins_revoke(w: World) -> None:
     issued = _issued(w)
     for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(w.client.post(f"/api/v1/organisations/makerspace-north/awards/{issued}/revoke",
-                               headers=who.headers, json={"reason": "spite"}), 403, 404)
-    _refused(w.client.post(f"/api/v1/organisations/museum-east/awards/{issued}/revoke",
-                           headers=w.other["admin"].headers, json={"reason": "spite"}), 404)
+        _refused(
+            w.client.post(
+                f"/api/v1/organisations/makerspace-north/awards/{issued}/revoke",
+                headers=who.headers,
+                json={"reason": "spite"},
+            ),
+            403,
+            404,
+        )
+    _refused(
+        w.client.post(
+            f"/api/v1/organisations/museum-east/awards/{issued}/revoke",
+            headers=w.other["admin"].headers,
+            json={"reason": "spite"},
+        ),
+        404,
+    )
     listed = w.client.get("/api/v1/organisations/makerspace-north/awards", headers=w.org["admin"].headers).json
     assert listed[0]["revoked_at"] is None
 
@@ -320,13 +433,25 @@ def _alices_link(w: World) -> dict[str, Any]:
     from wallet.holding.services import add_credential
 
     state = w.client.application.extensions["wallet"]
-    raw = json_module.dumps({"@context": ["https://www.w3.org/ns/credentials/v2"],
-                             "id": "urn:uuid:" + str(uuid.uuid4()),
-                             "type": ["VerifiableCredential"], "issuer": "did:example:issuer",
-                             "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:a"}})
+    raw = json_module.dumps(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": "urn:uuid:" + str(uuid.uuid4()),
+            "type": ["VerifiableCredential"],
+            "issuer": "did:example:issuer",
+            "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": "did:example:a"},
+        }
+    )
     with state.session_factory() as session:
-        held = add_credential(session, account_id=uuid.UUID(w.alice.account_id), raw=raw.encode(),
-                              media_type="application/json", source="import", now=state.clock())
+        held = add_credential(
+            session,
+            account_id=uuid.UUID(w.alice.account_id),
+            raw=raw.encode(),
+            media_type="application/json",
+            source="import",
+            now=state.clock(),
+        )
         session.commit()
         held_id = str(held.id)
     response = w.client.post("/api/v1/shares", headers=w.alice.headers, json={"credential_id": held_id})
@@ -351,8 +476,7 @@ def cannot_read_anothers_share(w: World) -> None:
 
 def cannot_change_anothers_share(w: World) -> None:
     link = _alices_link(w)
-    _refused(w.client.patch(f"/api/v1/shares/{link['id']}", headers=w.bob.headers,
-                            json={"allow_indexing": True}), 404)
+    _refused(w.client.patch(f"/api/v1/shares/{link['id']}", headers=w.bob.headers, json={"allow_indexing": True}), 404)
     assert w.client.get(f"/api/v1/shares/{link['id']}", headers=w.alice.headers).json["allow_indexing"] is False
 
 
@@ -370,14 +494,27 @@ def _claim_session(w: World, **extra: Any) -> dict[str, Any]:
 
     db = w.client.application.extensions["wallet"].session_factory()
     now = w.client.application.extensions["wallet"].clock()
-    achievement = create_achievement(db, slug="makerspace-north", actor=uuid.UUID(w.org["admin"].account_id),
-                                     name="Soldering", description="Soldered a kit.", criteria_narrative="Do it.",
-                                     now=now)
+    achievement = create_achievement(
+        db,
+        slug="makerspace-north",
+        actor=uuid.UUID(w.org["admin"].account_id),
+        name="Soldering",
+        description="Soldered a kit.",
+        criteria_narrative="Do it.",
+        now=now,
+    )
     db.commit()
-    body = {"achievement_id": str(achievement.id), "title": "Workshop", "starts_at": now.isoformat(),
-            "ends_at": (now + dt.timedelta(hours=2)).isoformat(), "cap": 10, **extra}
-    session = w.client.post("/api/v1/organisations/makerspace-north/claim-sessions", headers=w.org["worker"].headers,
-                            json=body).json
+    body = {
+        "achievement_id": str(achievement.id),
+        "title": "Workshop",
+        "starts_at": now.isoformat(),
+        "ends_at": (now + dt.timedelta(hours=2)).isoformat(),
+        "cap": 10,
+        **extra,
+    }
+    session = w.client.post(
+        "/api/v1/organisations/makerspace-north/claim-sessions", headers=w.org["worker"].headers, json=body
+    ).json
     if session["mode"] == "shared":
         url = w.client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=w.org["worker"].headers).json["url"]
         session["claim"] = w.client.post("/api/v1/claims/redeem", headers=w.alice.headers, json={"code": url}).json
@@ -397,10 +534,21 @@ def only_members_list_claim_sessions(w: World) -> None:
 def only_members_open_claim_sessions(w: World) -> None:
     session = _claim_session(w)
     for who in _claim_outsiders(w):
-        _refused(w.client.post("/api/v1/organisations/makerspace-north/claim-sessions", headers=who.headers,
-                               json={"achievement_id": session["achievement_id"], "title": "Mine",
-                                     "starts_at": session["starts_at"], "ends_at": session["ends_at"], "cap": 5}),
-                 403, 404)
+        _refused(
+            w.client.post(
+                "/api/v1/organisations/makerspace-north/claim-sessions",
+                headers=who.headers,
+                json={
+                    "achievement_id": session["achievement_id"],
+                    "title": "Mine",
+                    "starts_at": session["starts_at"],
+                    "ends_at": session["ends_at"],
+                    "cap": 5,
+                },
+            ),
+            403,
+            404,
+        )
     mine = w.client.get("/api/v1/organisations/makerspace-north/claim-sessions", headers=w.org["worker"].headers)
     assert [s["title"] for s in mine.json] == ["Workshop"]
 
@@ -408,8 +556,12 @@ def only_members_open_claim_sessions(w: World) -> None:
 def _for_each_outsider(w: World, method: str, suffix: str, **kwargs: Any) -> dict[str, Any]:
     session = _claim_session(w, **kwargs.pop("session", {}))
     for who in _claim_outsiders(w):
-        _refused(w.client.open(f"/api/v1/claim-sessions/{session['id']}{suffix}", method=method, headers=who.headers,
-                               **kwargs), 404)
+        _refused(
+            w.client.open(
+                f"/api/v1/claim-sessions/{session['id']}{suffix}", method=method, headers=who.headers, **kwargs
+            ),
+            404,
+        )
     return session
 
 
@@ -419,8 +571,9 @@ def outsiders_cannot_read_a_claim_session(w: World) -> None:
 
 def outsiders_cannot_pause_a_claim_session(w: World) -> None:
     session = _for_each_outsider(w, "PATCH", "", json={"state": "closed"})
-    assert w.client.get(f"/api/v1/claim-sessions/{session['id']}", headers=w.org["admin"].headers
-                        ).json["state"] == "open"
+    assert (
+        w.client.get(f"/api/v1/claim-sessions/{session['id']}", headers=w.org["admin"].headers).json["state"] == "open"
+    )
 
 
 def outsiders_cannot_read_the_qr(w: World) -> None:
@@ -450,8 +603,14 @@ def outsiders_cannot_export_claimants(w: World) -> None:
 def outsiders_cannot_decide_claims(w: World) -> None:
     session = _claim_session(w)
     for who in _claim_outsiders(w):
-        _refused(w.client.post(f"/api/v1/claim-sessions/{session['id']}/claims/{session['claim']['claim_id']}"
-                               "/decision", headers=who.headers, json={"decision": "revoke"}), 404)
+        _refused(
+            w.client.post(
+                f"/api/v1/claim-sessions/{session['id']}/claims/{session['claim']['claim_id']}/decision",
+                headers=who.headers,
+                json={"decision": "revoke"},
+            ),
+            404,
+        )
     claims = w.client.get(f"/api/v1/claim-sessions/{session['id']}/claims", headers=w.org["worker"].headers).json
     assert [c["status"] for c in claims] == ["issued"]
 
@@ -489,8 +648,12 @@ def sync_clients_cannot_take_anothers_id(w: World) -> None:
 
 def sync_refuses_anothers_client(w: World) -> None:
     alices = _sync_client(w, w.alice)
-    _refused(w.client.post("/api/v1/sync", headers=w.bob.headers,
-                           json={"protocol": 1, "client_id": alices, "cursor": None, "ops": []}), 404)
+    _refused(
+        w.client.post(
+            "/api/v1/sync", headers=w.bob.headers, json={"protocol": 1, "client_id": alices, "cursor": None, "ops": []}
+        ),
+        404,
+    )
 
 
 def sync_blobs_are_the_holders_only(w: World) -> None:
@@ -502,10 +665,25 @@ def sync_blobs_are_the_holders_only(w: World) -> None:
     raw = signed_bytes(name="Alice's badge")
     cred = content_hash(raw)
     alices = _sync_client(w, w.alice)
-    w.client.post("/api/v1/sync", headers=w.alice.headers, json={
-        "protocol": 1, "client_id": alices, "cursor": None, "blobs": {cred: base64.b64encode(raw).decode()},
-        "ops": [{"type": "entry.add", "op_seq": 1, "hlc": f"1795428000000-0000-{alices}", "cred": cred,
-                 "dot": [alices, 1]}]})
+    w.client.post(
+        "/api/v1/sync",
+        headers=w.alice.headers,
+        json={
+            "protocol": 1,
+            "client_id": alices,
+            "cursor": None,
+            "blobs": {cred: base64.b64encode(raw).decode()},
+            "ops": [
+                {
+                    "type": "entry.add",
+                    "op_seq": 1,
+                    "hlc": f"1795428000000-0000-{alices}",
+                    "cred": cred,
+                    "dot": [alices, 1],
+                }
+            ],
+        },
+    )
     assert w.client.get(f"/api/v1/sync/blobs/{cred}", headers=w.alice.headers).status_code == 200
     _refused(w.client.get(f"/api/v1/sync/blobs/{cred}", headers=w.bob.headers), 404)
 
@@ -519,12 +697,29 @@ def sync_blob_batches_are_the_holders_only(w: World) -> None:
     raw = signed_bytes(name="Alice's badge")
     cred = content_hash(raw)
     alices = _sync_client(w, w.alice)
-    w.client.post("/api/v1/sync", headers=w.alice.headers, json={
-        "protocol": 1, "client_id": alices, "cursor": None, "blobs": {cred: base64.b64encode(raw).decode()},
-        "ops": [{"type": "entry.add", "op_seq": 1, "hlc": f"1795428000000-0000-{alices}", "cred": cred,
-                 "dot": [alices, 1]}]})
+    w.client.post(
+        "/api/v1/sync",
+        headers=w.alice.headers,
+        json={
+            "protocol": 1,
+            "client_id": alices,
+            "cursor": None,
+            "blobs": {cred: base64.b64encode(raw).decode()},
+            "ops": [
+                {
+                    "type": "entry.add",
+                    "op_seq": 1,
+                    "hlc": f"1795428000000-0000-{alices}",
+                    "cred": cred,
+                    "dot": [alices, 1],
+                }
+            ],
+        },
+    )
     assert w.client.post("/api/v1/sync/blobs", headers=w.alice.headers, json={"creds": [cred]}).json == {
-        "blobs": {cred: base64.b64encode(raw).decode()}, "missing": []}
+        "blobs": {cred: base64.b64encode(raw).decode()},
+        "missing": [],
+    }
     asked_by_bob = w.client.post("/api/v1/sync/blobs", headers=w.bob.headers, json={"creds": [cred]})
     assert asked_by_bob.status_code == 200
     assert asked_by_bob.json == {"blobs": {}, "missing": [cred]}
@@ -532,8 +727,9 @@ def sync_blob_batches_are_the_holders_only(w: World) -> None:
 
 def outsiders_cannot_make_oid4vci_offers(w: World) -> None:
     session = _for_each_outsider(w, "POST", "/oid4vci-offer", json={"by": "value"})
-    made = w.client.post(f"/api/v1/claim-sessions/{session['id']}/oid4vci-offer", headers=w.org["worker"].headers,
-                         json={"by": "value"})
+    made = w.client.post(
+        f"/api/v1/claim-sessions/{session['id']}/oid4vci-offer", headers=w.org["worker"].headers, json={"by": "value"}
+    )
     assert made.status_code == 201, made.json
 
 
@@ -570,8 +766,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "POST /api/v1/organisations/{slug}/achievements": only_own_admins_create_achievements,
     "GET /api/v1/organisations/{slug}/achievements/{achievement_id}": only_members_read_an_achievement,
     "PATCH /api/v1/organisations/{slug}/achievements/{achievement_id}": only_own_admins_edit_achievements,
-    "POST /api/v1/organisations/{slug}/achievements/{achievement_id}/archive":
-        only_own_admins_archive_achievements,
+    "POST /api/v1/organisations/{slug}/achievements/{achievement_id}/archive": only_own_admins_archive_achievements,
     "PUT /api/v1/organisations/{slug}/achievements/{achievement_id}/image": only_own_admins_upload_images,
     "POST /api/v1/organisations/{slug}/achievements/{achievement_id}/awards": only_own_admins_award,
     "GET /api/v1/organisations/{slug}/awards": only_own_admins_list_awards,
@@ -606,8 +801,12 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
 
 def _operations(client: Any) -> dict[str, dict[str, Any]]:
     spec = client.get("/openapi.json").json
-    return {f"{method.upper()} {path}": op for path, item in spec["paths"].items()
-            for method, op in item.items() if method in {"get", "post", "put", "patch", "delete"}}
+    return {
+        f"{method.upper()} {path}": op
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
 
 
 def test_every_operation_has_a_scenario(client: Any) -> None:

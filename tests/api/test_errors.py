@@ -65,8 +65,9 @@ def test_validation_errors_name_each_field(client: Any) -> None:
 
 def test_domain_conflicts_are_409(client: Any, sign_up: Any) -> None:
     sign_up("taken")
-    response = client.post("/api/v1/accounts", json={"username": "taken", "password": "a fine long secret",
-                                                     "device": {"name": "p"}})
+    response = client.post(
+        "/api/v1/accounts", json={"username": "taken", "password": "a fine long secret", "device": {"name": "p"}}
+    )
     assert_problem(response, 409, "account.username_taken")
 
 
@@ -85,8 +86,11 @@ def test_unexpected_failures_are_500_problems_without_a_traceback(app: Any) -> N
 def test_every_problem_type_is_documented(client: Any) -> None:
     response = client.get("/problems/claim.session_full")
     assert response.status_code == 200
-    assert response.json == {"code": "claim.session_full", "status": 409,
-                             "title": "This claim session has no badges left"}
+    assert response.json == {
+        "code": "claim.session_full",
+        "status": 409,
+        "title": "This claim session has no badges left",
+    }
     assert_problem(client.get("/problems/no.such.code"), 404, "request.not_found")
 
 

@@ -14,8 +14,12 @@ def test_the_openapi_document_is_valid(client: Any) -> None:
 
 def test_every_operation_has_a_summary_responses_and_error_shape(client: Any) -> None:
     spec = client.get("/openapi.json").json
-    operations = [(path, method, op) for path, item in spec["paths"].items()
-                  for method, op in item.items() if method in {"get", "post", "put", "patch", "delete"}]
+    operations = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
     assert operations
     for path, method, op in operations:
         assert op.get("summary"), f"{method.upper()} {path} has no summary"

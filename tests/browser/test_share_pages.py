@@ -202,16 +202,24 @@ def test_an_expired_link_shows_the_friendly_410_page(server: Running, browser: B
 
 
 def _import_and_share(client: Any, headers: dict[str, str], body: bytes) -> str:
-    imported = client.post("/api/v1/credentials/import", data=body,
-                           headers={**headers, "Content-Type": "application/ld+json"})
+    imported = client.post(
+        "/api/v1/credentials/import", data=body, headers={**headers, "Content-Type": "application/ld+json"}
+    )
     assert imported.status_code == 201, imported.json
     link = client.post("/api/v1/shares", headers=headers, json={"credential_id": imported.json["id"]})
     return link.json["url"]
 
 
 def _sign_up(client: Any, username: str, display_name: str) -> dict[str, str]:
-    body = client.post("/api/v1/accounts", json={"username": username, "password": "correct horse battery",
-                                                 "display_name": display_name, "device": {"name": "phone"}}).json
+    body = client.post(
+        "/api/v1/accounts",
+        json={
+            "username": username,
+            "password": "correct horse battery",
+            "display_name": display_name,
+            "device": {"name": "phone"},
+        },
+    ).json
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
@@ -229,29 +237,38 @@ def test_a_copied_badge_and_a_forged_issuer_read_truthfully_on_a_phone(server: R
     copied_url = _import_and_share(client, copier, client.get(shared.url.removeprefix(server.url) + ".json").data)
 
     forger_key = ed25519.Ed25519PrivateKey.generate()
-    forged = ob3_badge(credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-444455556666", issuer_name="Museum East",
-                       valid_from="2026-10-01T09:00:00Z", name="Young Curator",
-                       achievement_id="https://museum-east.example/achievements/curator",
-                       achievement_name="Young Curator", description="Curated a display.", narrative="Curate one.")
+    forged = ob3_badge(
+        credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-444455556666",
+        issuer_name="Museum East",
+        valid_from="2026-10-01T09:00:00Z",
+        name="Young Curator",
+        achievement_id="https://museum-east.example/achievements/curator",
+        achievement_name="Young Curator",
+        description="Curated a display.",
+        narrative="Curate one.",
+    )
     forged["issuer"]["id"] = multikey.did_key_for(forger_key)
     forger = _sign_up(client, "fay-forger", "Fay")
-    forged_url = _import_and_share(client, forger, json.dumps(
-        sign_as(forged, created="2026-10-01T09:00:00Z", key=forger_key)).encode())
+    forged_url = _import_and_share(
+        client, forger, json.dumps(sign_as(forged, created="2026-10-01T09:00:00Z", key=forger_key)).encode()
+    )
 
     page = browser.new_page(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
     page.goto(copied_url)
     copied = page.locator("#verdict-sentence").inner_text()
     assert copied.startswith("Genuine: issued by Museum East to someone identified only by urn:uuid:")
-    assert copied.endswith("It is not bound to Bo Chen, who is sharing it: it is a copy of a badge another "
-                           "wallet here holds.")
+    assert copied.endswith(
+        "It is not bound to Bo Chen, who is sharing it: it is a copy of a badge another wallet here holds."
+    )
     assert page.locator("#issued-line").inner_text().startswith("Issued by Museum East to someone identified")
     assert "Bo Chen" not in page.locator("#issued-line").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.goto(forged_url)
     verdict = page.locator("#verdict-sentence").inner_text()
-    assert verdict.startswith("Unknown issuer: this badge is validly signed, but by an issuer we don't know, "
-                              "calling itself Museum East")
+    assert verdict.startswith(
+        "Unknown issuer: this badge is validly signed, but by an issuer we don't know, calling itself Museum East"
+    )
     body = page.locator("main").inner_text()
     assert "Genuine" not in body and "Known: Museum East" not in body
     assert "Not known: an issuer we don't know, calling itself Museum East" in body

@@ -80,8 +80,9 @@ def test_lockouts_are_cleared_once_over(venue: Venue, client: FlaskClient, sign_
 
 def test_the_scheduler_has_every_job_once_with_fixed_ids(app: Flask) -> None:
     state = app.extensions["wallet"]
-    scheduler = jobs.build_scheduler(state.session_factory, settings=state.settings,
-                                     clock=lambda: dt.datetime.now(dt.UTC))
+    scheduler = jobs.build_scheduler(
+        state.session_factory, settings=state.settings, clock=lambda: dt.datetime.now(dt.UTC)
+    )
     scheduled = {job.id: job for job in scheduler.get_jobs()}
     assert set(scheduled) == {job.id for job in jobs.jobs_for(app.extensions["wallet"].settings)}
     assert all(job.coalesce and job.max_instances == 1 for job in scheduled.values())

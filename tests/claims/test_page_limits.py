@@ -37,8 +37,10 @@ def test_the_sign_in_form_is_limited_by_the_configured_per_username_limit_shared
 ) -> None:
     sam = sign_up("sam")
     path, csrf = _landing(client, venue)
-    api = client.post("/api/v1/auth/login", json={"username": "sam", "password": "wrong password",
-                                                  "device": {"name": "phone", "platform": "android"}})
+    api = client.post(
+        "/api/v1/auth/login",
+        json={"username": "sam", "password": "wrong password", "device": {"name": "phone", "platform": "android"}},
+    )
     assert api.status_code == 401
 
     def page(password: str) -> Any:
@@ -54,8 +56,9 @@ def test_the_sign_up_form_counts_in_the_apis_sign_up_limit(venue: Venue, client:
     path, csrf = _landing(client, venue)
 
     def page(username: str) -> Any:
-        return client.post(f"{path}/sign-up", data={"csrf_token": csrf, "username": username,
-                                                   "password": "correct horse battery"})
+        return client.post(
+            f"{path}/sign-up", data={"csrf_token": csrf, "username": username, "password": "correct horse battery"}
+        )
 
     assert page("robin").status_code == 303
     client.post(f"{path}/sign-out", data={"csrf_token": csrf})
@@ -68,8 +71,9 @@ def test_the_sign_up_form_counts_in_the_apis_sign_up_limit(venue: Venue, client:
 def test_the_landing_page_tells_closed_from_ended_like_the_api(venue: Venue, client: FlaskClient) -> None:
     session = venue.open()
     path = venue.qr(session)["url"].split("WALLET.TEST", 1)[1]
-    closed = client.patch(f"/api/v1/claim-sessions/{session['id']}", headers=venue.worker.headers,
-                          json={"state": "closed"})
+    closed = client.patch(
+        f"/api/v1/claim-sessions/{session['id']}", headers=venue.worker.headers, json={"state": "closed"}
+    )
     assert closed.status_code == 200
     assert "The youth worker closed this session." in client.get(path).get_data(as_text=True)
 

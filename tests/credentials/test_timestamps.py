@@ -33,11 +33,21 @@ def test_a_status_list_with_a_naive_expiry_is_judged_not_crashed_on() -> None:
     from wallet.credentials.status_list import check_status, encode_status_list
 
     list_url = "https://issuer.example/status/1"
-    listing = {"type": ["VerifiableCredential", "BitstringStatusListCredential"], "validUntil": "2020-01-01T00:00:00",
-               "credentialSubject": {"type": "BitstringStatusList", "statusPurpose": "revocation",
-                                     "encodedList": encode_status_list(bytes(16384))}}
-    entry = {"type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusListIndex": "7",
-             "statusListCredential": list_url}
+    listing = {
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "validUntil": "2020-01-01T00:00:00",
+        "credentialSubject": {
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": encode_status_list(bytes(16384)),
+        },
+    }
+    entry = {
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "7",
+        "statusListCredential": list_url,
+    }
 
     result = check_status(entry, fetch_json=lambda _url: listing, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 

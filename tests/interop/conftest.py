@@ -134,8 +134,9 @@ class Interop:
         return response.json
 
     def offer(self, session: dict[str, Any]) -> str:
-        response = self.client.post(f"/api/v1/claim-sessions/{session['id']}/oid4vci-offer", headers=self.worker,
-                                    json={})
+        response = self.client.post(
+            f"/api/v1/claim-sessions/{session['id']}/oid4vci-offer", headers=self.worker, json={}
+        )
         assert response.status_code == 201, response.json
         return response.json["offer"]
 

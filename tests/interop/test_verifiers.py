@@ -98,8 +98,9 @@ def test_openid4vci_credentials_verify_in_verifier_core_vc_js_and_did_jwt_vc(did
             did_key_server.offer(session), tx_code="4821", configuration="jwt_vc_json"
         )
 
-    results = did_key_server.node("verify.mjs", {"items": [{"name": "ldp", "credential": ldp},
-                                                           {"name": "jwt", "credential": jwt}]})
+    results = did_key_server.node(
+        "verify.mjs", {"items": [{"name": "ldp", "credential": ldp}, {"name": "jwt", "credential": jwt}]}
+    )
 
     _assert_genuine(results["ldp"])
     assert results["jwt"]["didJwtVc"]["verified"], results["jwt"]
@@ -118,7 +119,9 @@ def test_sphereons_holder_claims_both_formats_with_a_pin_and_the_badges_verify(d
     ldp, jwt = claimed["ldp_vc"], claimed["jwt_vc_json"]
     assert ldp["credential"]["credentialSubject"]["id"] == ldp["holder"]
     assert isinstance(jwt["credential"], str) and jwt["credential"].count(".") == 2
-    results = did_key_server.node("verify.mjs", {"items": [{"name": "ldp", "credential": ldp["credential"]},
-                                                           {"name": "jwt", "credential": jwt["credential"]}]})
+    results = did_key_server.node(
+        "verify.mjs",
+        {"items": [{"name": "ldp", "credential": ldp["credential"]}, {"name": "jwt", "credential": jwt["credential"]}]},
+    )
     _assert_genuine(results["ldp"])
     assert results["jwt"]["didJwtVc"]["verified"], results["jwt"]

@@ -30,7 +30,9 @@ def test_did_web_follows_the_method_specs_examples() -> None:
     assert did_web_for_url("https://w3c-ccg.github.io/user/alice") == "did:web:w3c-ccg.github.io:user:alice"
     assert did_web_for_url("https://example.com:3000/user/alice") == "did:web:example.com%3A3000:user:alice"
     assert did_web_document_url("did:web:w3c-ccg.github.io") == "https://w3c-ccg.github.io/.well-known/did.json"
-    assert did_web_document_url("did:web:example.com%3A3000:user:alice") == "https://example.com:3000/user/alice/did.json"
+    assert (
+        did_web_document_url("did:web:example.com%3A3000:user:alice") == "https://example.com:3000/user/alice/did.json"
+    )
     assert did_web_document_url(f"{DID}#z6Mkabc") == "https://wallet.test/issuers/makerspace-north/did.json"
 
 
@@ -54,8 +56,14 @@ def test_a_did_web_resolves_back_to_where_it_was_made(host: str, port: int | Non
 def test_only_a_public_https_origin_gets_did_web() -> None:
     assert public_https_origin("https://wallet.example")
     assert public_https_origin("https://badges.example.org:8443/wallet")
-    for local in ("http://wallet.example", "http://127.0.0.1:5000", "https://127.0.0.1", "https://localhost:8443",
-                  "https://[::1]", "https://app.localhost"):
+    for local in (
+        "http://wallet.example",
+        "http://127.0.0.1:5000",
+        "https://127.0.0.1",
+        "https://localhost:8443",
+        "https://[::1]",
+        "https://app.localhost",
+    ):
         assert not public_https_origin(local), local
 
 
@@ -65,8 +73,9 @@ def test_the_did_document_lists_every_key_the_organisation_ever_had(
     sign_up("sam")
     old = award("sam")["credential"]
     clock.advance(minutes=5)
-    rotate_key(db, slug="makerspace-north", actor=None, kek=app.extensions["wallet"].secrets.key_encryption_key,
-               now=clock.now)
+    rotate_key(
+        db, slug="makerspace-north", actor=None, kek=app.extensions["wallet"].secrets.key_encryption_key, now=clock.now
+    )
     db.commit()
 
     response = client.get("/issuers/makerspace-north/did.json", headers={"Accept": "application/did+json"})
@@ -163,8 +172,11 @@ def test_badges_issued_before_dids_keep_verifying(
     key = active_key(db, organisation_id=organisation.id)
     assert key is not None
     unsigned = {name: value for name, value in current.items() if name != "proof"}
-    unsigned["issuer"] = {"id": "https://wallet.test/issuers/makerspace-north", "type": ["Profile"],
-                          "name": "Makerspace North"}
+    unsigned["issuer"] = {
+        "id": "https://wallet.test/issuers/makerspace-north",
+        "type": ["Profile"],
+        "name": "Makerspace North",
+    }
     legacy = dataintegrity.sign(
         unsigned,
         private_key=private_key_of(key, kek=app.extensions["wallet"].secrets.key_encryption_key),

@@ -21,8 +21,9 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, base_url=BASE_URL)
 
 
-def test_the_issuer_is_the_did_key_that_signed(app: Any, client: Any, db: Session, sign_up: Any, award: Any,
-                                               issuer: Any, clock: Any) -> None:
+def test_the_issuer_is_the_did_key_that_signed(
+    app: Any, client: Any, db: Session, sign_up: Any, award: Any, issuer: Any, clock: Any
+) -> None:
     learner = sign_up("sam")
     first = award("sam")
     credential = first["credential"]
@@ -38,18 +39,21 @@ def test_the_issuer_is_the_did_key_that_signed(app: Any, client: Any, db: Sessio
     assert status_list["proof"]["verificationMethod"] == method
 
     app.extensions["wallet"].fetcher.remote = None  # the status list comes from the database, not over HTTP
-    response = client.post("/api/v1/verify", data=json.dumps(credential),
-                           headers={**learner.headers, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/verify", data=json.dumps(credential), headers={**learner.headers, "Content-Type": "application/json"}
+    )
     assert response.json["outcome"] == "valid", response.json["checks"]
 
     clock.advance(minutes=5)
-    rotate_key(db, slug="makerspace-north", actor=None, kek=app.extensions["wallet"].secrets.key_encryption_key,
-               now=clock.now)
+    rotate_key(
+        db, slug="makerspace-north", actor=None, kek=app.extensions["wallet"].secrets.key_encryption_key, now=clock.now
+    )
     db.commit()
     sign_up("kim")
     later = award("kim")["credential"]
     assert later["issuer"]["id"] != credential["issuer"]["id"]
     assert later["issuer"]["id"] == later["proof"]["verificationMethod"].split("#")[0]
-    response = client.post("/api/v1/verify", data=json.dumps(credential),
-                           headers={**learner.headers, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/verify", data=json.dumps(credential), headers={**learner.headers, "Content-Type": "application/json"}
+    )
     assert response.json["outcome"] == "valid", response.json["checks"]

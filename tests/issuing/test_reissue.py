@@ -33,13 +33,21 @@ def test_reissue_swaps_an_old_identity_badge_in_the_wallet_and_keeps_the_old_one
     db.execute(update(IssuedCredential).where(IssuedCredential.id == issued.id).values(credential_json=old_text))
     from wallet.holding.summary import content_hash
 
-    db.execute(update(HeldCredential).where(HeldCredential.id == held.id).values(
-        raw=old_text.encode(), content_hash=content_hash(old_text.encode())))
+    db.execute(
+        update(HeldCredential)
+        .where(HeldCredential.id == held.id)
+        .values(raw=old_text.encode(), content_hash=content_hash(old_text.encode()))
+    )
     db.commit()
 
-    renewed = reissue(db, slug="makerspace-north", username=None,
-                      kek=app.extensions["wallet"].secrets.key_encryption_key, base_url="https://wallet.test",
-                      now=clock.now)
+    renewed = reissue(
+        db,
+        slug="makerspace-north",
+        username=None,
+        kek=app.extensions["wallet"].secrets.key_encryption_key,
+        base_url="https://wallet.test",
+        now=clock.now,
+    )
     db.commit()
 
     assert len(renewed) == 1  # Kim's badge already names the DID

@@ -14,26 +14,35 @@ def test_members_see_their_organisations_with_their_role(client: Any, organisati
     assert client.get("/api/v1/organisations/makerspace-north", headers=org["worker"].headers).status_code == 200
 
 
-def test_an_admin_adds_a_youth_worker_changes_roles_and_removes_members(client: Any, organisation: Any,
-                                                                        sign_up: Any) -> None:
+def test_an_admin_adds_a_youth_worker_changes_roles_and_removes_members(
+    client: Any, organisation: Any, sign_up: Any
+) -> None:
     org = organisation()
     newcomer = sign_up("newcomer")
     admin = org["admin"].headers
 
-    added = client.post("/api/v1/organisations/makerspace-north/members", headers=admin,
-                        json={"username": "newcomer", "role": "youth_worker"})
+    added = client.post(
+        "/api/v1/organisations/makerspace-north/members",
+        headers=admin,
+        json={"username": "newcomer", "role": "youth_worker"},
+    )
     assert added.status_code == 201
     assert added.json["role"] == "youth_worker"
-    twice = client.post("/api/v1/organisations/makerspace-north/members", headers=admin,
-                        json={"username": "newcomer", "role": "youth_worker"})
+    twice = client.post(
+        "/api/v1/organisations/makerspace-north/members",
+        headers=admin,
+        json={"username": "newcomer", "role": "youth_worker"},
+    )
     assert twice.json["code"] == "organisation.already_member"
 
-    promoted = client.patch(f"/api/v1/organisations/makerspace-north/members/{newcomer.account_id}",
-                            headers=admin, json={"role": "admin"})
+    promoted = client.patch(
+        f"/api/v1/organisations/makerspace-north/members/{newcomer.account_id}", headers=admin, json={"role": "admin"}
+    )
     assert promoted.json["role"] == "admin"
     members = client.get("/api/v1/organisations/makerspace-north/members", headers=admin).json
-    assert sorted((m["username"], m["role"]) for m in members) == sorted([
-        (org["admin"].username, "admin"), (org["worker"].username, "youth_worker"), ("newcomer", "admin")])
+    assert sorted((m["username"], m["role"]) for m in members) == sorted(
+        [(org["admin"].username, "admin"), (org["worker"].username, "youth_worker"), ("newcomer", "admin")]
+    )
 
     removed = client.delete(f"/api/v1/organisations/makerspace-north/members/{newcomer.account_id}", headers=admin)
     assert removed.status_code == 204
@@ -44,10 +53,12 @@ def test_the_last_admin_cannot_leave_or_be_demoted(client: Any, organisation: An
     org = organisation()
     admin = org["admin"]
 
-    demote = client.patch(f"/api/v1/organisations/makerspace-north/members/{admin.account_id}",
-                          headers=admin.headers, json={"role": "youth_worker"})
-    leave = client.delete(f"/api/v1/organisations/makerspace-north/members/{admin.account_id}",
-                          headers=admin.headers)
+    demote = client.patch(
+        f"/api/v1/organisations/makerspace-north/members/{admin.account_id}",
+        headers=admin.headers,
+        json={"role": "youth_worker"},
+    )
+    leave = client.delete(f"/api/v1/organisations/makerspace-north/members/{admin.account_id}", headers=admin.headers)
 
     assert demote.status_code == leave.status_code == 409
     assert demote.json["code"] == leave.json["code"] == "organisation.last_admin"
@@ -56,10 +67,14 @@ def test_the_last_admin_cannot_leave_or_be_demoted(client: Any, organisation: An
 def test_admins_edit_the_organisation_profile_and_youth_workers_cannot(client: Any, organisation: Any) -> None:
     org = organisation()
 
-    by_worker = client.patch("/api/v1/organisations/makerspace-north", headers=org["worker"].headers,
-                             json={"name": "Hijacked"})
-    by_admin = client.patch("/api/v1/organisations/makerspace-north", headers=org["admin"].headers,
-                            json={"name": "Makerspace North CIC", "url": "https://makerspace.example"})
+    by_worker = client.patch(
+        "/api/v1/organisations/makerspace-north", headers=org["worker"].headers, json={"name": "Hijacked"}
+    )
+    by_admin = client.patch(
+        "/api/v1/organisations/makerspace-north",
+        headers=org["admin"].headers,
+        json={"name": "Makerspace North CIC", "url": "https://makerspace.example"},
+    )
 
     assert by_worker.status_code == 403
     assert by_worker.json["code"] == "auth.forbidden"
@@ -69,7 +84,10 @@ def test_admins_edit_the_organisation_profile_and_youth_workers_cannot(client: A
 
 def test_adding_an_unknown_username_is_a_clear_404(client: Any, organisation: Any) -> None:
     org = organisation()
-    response = client.post("/api/v1/organisations/makerspace-north/members", headers=org["admin"].headers,
-                           json={"username": "ghost", "role": "admin"})
+    response = client.post(
+        "/api/v1/organisations/makerspace-north/members",
+        headers=org["admin"].headers,
+        json={"username": "ghost", "role": "admin"},
+    )
     assert response.status_code == 404
     assert response.json["code"] == "account.not_found"

@@ -76,7 +76,7 @@ def _deref(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kinds(schema: dict[str, Any]) -> set[str]:
-    """"string", "date-time", "number" for a property schema (nullable types and anyOf included)."""
+    """ "string", "date-time", "number" for a property schema (nullable types and anyOf included)."""
     schema = _deref(schema)
     types = schema.get("type", [])
     types = set(types if isinstance(types, list) else [types])
@@ -206,9 +206,7 @@ def test_nul_in_any_query_parameter_or_json_string_field_is_refused(
 
 
 @pytest.mark.parametrize("value", DATE_TIME_EXTREMES)
-@pytest.mark.parametrize(
-    ("method", "path", "location", "field", "kind"), DATE_TIME_FIELDS, ids=_ids(DATE_TIME_FIELDS)
-)
+@pytest.mark.parametrize(("method", "path", "location", "field", "kind"), DATE_TIME_FIELDS, ids=_ids(DATE_TIME_FIELDS))
 def test_every_date_time_field_at_its_extremes_is_a_422_naming_the_field(
     client: FlaskClient,
     db: Session,
@@ -248,8 +246,9 @@ def test_every_number_field_at_plus_minus_1e300_or_nan_is_refused_naming_the_fie
     if location == "query":
         response = _send(client, method, url, org["admin"].headers, query_string={field: value})
     else:  # the raw token: 1e300 and NaN as JSON numbers, not strings
-        response = _send(client, method, url, org["admin"].headers, data=f'{{"{field}": {value}}}',
-                         content_type="application/json")
+        response = _send(
+            client, method, url, org["admin"].headers, data=f'{{"{field}": {value}}}', content_type="application/json"
+        )
 
     _assert_clean_refusal(response, {400, 422}, path=url)
     if response.status_code == 422:
@@ -280,8 +279,7 @@ def _forms(html: str) -> list[tuple[str, dict[str, str]]]:
             continue
         action = re.search(r'action="([^"]*)"', attributes)
         fields = {
-            name: value
-            for name, value in re.findall(r'<input\b[^>]*name="([^"]+)"(?:[^>]*value="([^"]*)")?', body)
+            name: value for name, value in re.findall(r'<input\b[^>]*name="([^"]+)"(?:[^>]*value="([^"]*)")?', body)
         }
         forms.append((action[1] if action else "", fields))
     return forms

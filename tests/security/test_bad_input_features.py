@@ -350,9 +350,7 @@ HOSTILE_CREDENTIALS: dict[str, tuple[bytes, str]] = {
 }
 
 
-def test_a_cryptosuite_we_do_not_implement_is_kept_as_could_not_check(
-    client: FlaskClient, sign_up: Any
-) -> None:
+def test_a_cryptosuite_we_do_not_implement_is_kept_as_could_not_check(client: FlaskClient, sign_up: Any) -> None:
     """Not evidence against the credential (#11): it is imported, and its verdict says we could not check it."""
     learner = sign_up()
     body = json.dumps({**signed(badge()), "proof": {**signed(badge())["proof"], "cryptosuite": "rot13-2024"}})

@@ -61,7 +61,12 @@ def _walk(app: Flask, client: FlaskClient, venue: Venue, sign_up: Any) -> list[s
 
 
 def test_every_cookie_is_http_only_same_site_lax_and_secure_under_https(
-    app: Flask, client: FlaskClient, db: Session, organisation: Any, clock: FakeClock, sign_up: Any,
+    app: Flask,
+    client: FlaskClient,
+    db: Session,
+    organisation: Any,
+    clock: FakeClock,
+    sign_up: Any,
     settings: Settings,
 ) -> None:
     org = organisation()

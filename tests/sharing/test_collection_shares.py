@@ -25,15 +25,26 @@ def _hash(db: Any, held_id: uuid.UUID) -> str:
     return db.scalar(select(HeldCredential.content_hash).where(HeldCredential.id == held_id))
 
 
-def test_a_collection_page_checks_every_badge_in_it(client: Any, award_badge: Any, device: Any, db: Any,  # noqa: F811
-                                                    app: Any, clock: Any) -> None:
+def test_a_collection_page_checks_every_badge_in_it(
+    client: Any,
+    award_badge: Any,
+    device: Any,  # noqa: F811
+    db: Any,
+    app: Any,
+    clock: Any,
+) -> None:
     welding = award_badge(name="Welding 101")
     robotics = award_badge(welding.learner, name="Robotics Club")
-    coll = _collection(device, welding.learner, "For my apprenticeship application",
-                       [_hash(db, welding.held_id), _hash(db, robotics.held_id)])
+    coll = _collection(
+        device,
+        welding.learner,
+        "For my apprenticeship application",
+        [_hash(db, welding.held_id), _hash(db, robotics.held_id)],
+    )
 
-    made = client.post("/api/v1/shares", headers=welding.learner.headers,
-                       json={"collection_id": coll, "label": "apprenticeship"})
+    made = client.post(
+        "/api/v1/shares", headers=welding.learner.headers, json={"collection_id": coll, "label": "apprenticeship"}
+    )
     assert made.status_code == 201, made.json
     assert made.json["target_kind"] == "collection"
     revoke_badge(app, db, robotics, clock.now)
@@ -46,19 +57,29 @@ def test_a_collection_page_checks_every_badge_in_it(client: Any, award_badge: An
     assert "Robotics Club" in html and "revoked" in html.lower()  # … and the revoked one says so
     as_json = client.get(path_of(made.json), headers={"Accept": "application/ld+json"})
     assert sorted(c["credentialSubject"]["achievement"]["name"] for c in as_json.json["credentials"]) == [
-        "Robotics Club", "Welding 101"]
+        "Robotics Club",
+        "Welding 101",
+    ]
     assert client.get("/api/v1/shares", headers=welding.learner.headers).json[0]["view_count"] == 1
 
 
-def test_only_your_own_collections_can_be_shared(client: Any, award_badge: Any, device: Any, db: Any,  # noqa: F811
-                                                 sign_up: Any) -> None:
+def test_only_your_own_collections_can_be_shared(
+    client: Any,
+    award_badge: Any,
+    device: Any,  # noqa: F811
+    db: Any,
+    sign_up: Any,
+) -> None:
     awarded = award_badge()
     coll = _collection(device, awarded.learner, "Mine", [_hash(db, awarded.held_id)])
     stranger = sign_up()
 
     theirs = client.post("/api/v1/shares", headers=stranger.headers, json={"collection_id": coll})
-    both = client.post("/api/v1/shares", headers=awarded.learner.headers,
-                       json={"collection_id": coll, "credential_id": str(awarded.held_id)})
+    both = client.post(
+        "/api/v1/shares",
+        headers=awarded.learner.headers,
+        json={"collection_id": coll, "credential_id": str(awarded.held_id)},
+    )
     neither = client.post("/api/v1/shares", headers=awarded.learner.headers, json={})
 
     assert theirs.status_code == 404
@@ -80,7 +101,10 @@ def test_deleting_the_collection_ends_its_links(client: Any, award_badge: Any, d
 
 
 def test_a_collection_page_names_issuers_as_we_know_them_and_recipients_as_badges_do(
-    client: Any, award_badge: Any, device: Any, db: Any  # noqa: F811
+    client: Any,
+    award_badge: Any,
+    device: Any,  # noqa: F811
+    db: Any,
 ) -> None:
     import json
 
@@ -91,17 +115,26 @@ def test_a_collection_page_names_issuers_as_we_know_them_and_recipients_as_badge
 
     welding = award_badge(name="Welding 101")
     forger_key = ed25519.Ed25519PrivateKey.generate()
-    forged = ob3_badge(credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-999999999999",
-                       issuer_name="Makerspace North", valid_from="2026-10-01T09:00:00Z", name="Forge Master",
-                       achievement_id="https://forge.example/a", achievement_name="Forge Master",
-                       description="Claims a lot.", narrative="None.")
+    forged = ob3_badge(
+        credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-999999999999",
+        issuer_name="Makerspace North",
+        valid_from="2026-10-01T09:00:00Z",
+        name="Forge Master",
+        achievement_id="https://forge.example/a",
+        achievement_name="Forge Master",
+        description="Claims a lot.",
+        narrative="None.",
+    )
     forged["issuer"]["id"] = multikey.did_key_for(forger_key)
-    imported = client.post("/api/v1/credentials/import", headers={**welding.learner.headers,
-                                                                 "Content-Type": "application/ld+json"},
-                           data=json.dumps(sign_as(forged, created="2026-10-01T09:00:00Z", key=forger_key)))
+    imported = client.post(
+        "/api/v1/credentials/import",
+        headers={**welding.learner.headers, "Content-Type": "application/ld+json"},
+        data=json.dumps(sign_as(forged, created="2026-10-01T09:00:00Z", key=forger_key)),
+    )
     assert imported.status_code == 201, imported.json
-    coll = _collection(device, welding.learner, "Everything",
-                       [_hash(db, welding.held_id), imported.json["content_hash"]])
+    coll = _collection(
+        device, welding.learner, "Everything", [_hash(db, welding.held_id), imported.json["content_hash"]]
+    )
     made = client.post("/api/v1/shares", headers=welding.learner.headers, json={"collection_id": coll})
     html = client.get(path_of(made.json)).get_data(as_text=True).replace("&#39;", "'")
     assert html.count("Genuine: issued by Makerspace North to Sam Rivera") == 1  # the real one only

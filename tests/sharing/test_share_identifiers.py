@@ -23,8 +23,9 @@ def test_a_share_can_name_the_credential_by_any_of_its_names(client: Any, award_
     assert listed["content_hash"].startswith("sha256:") and listed["credential_id"].startswith("urn:uuid:")
 
     made = client.post("/api/v1/shares", headers=awarded.learner.headers, json={"credential_id": listed[name]})
-    filtered = client.get("/api/v1/shares", headers=awarded.learner.headers,
-                          query_string={"credential_id": listed[name]})
+    filtered = client.get(
+        "/api/v1/shares", headers=awarded.learner.headers, query_string={"credential_id": listed[name]}
+    )
 
     assert made.status_code == 201, made.json
     assert made.json["target_id"] == listed["id"]
@@ -59,8 +60,15 @@ def test_another_learners_credential_is_not_found_by_any_name(
     assert (read.status_code, read.json["code"]) == (404, "credential.not_found")
 
 
-@pytest.mark.parametrize("reference", ["sha256:" + "0" * 64, "urn:uuid:8c0c5a3e-39f4-4a69-9a7a-3f8f2c8f0a11",
-                                       "8c0c5a3e-39f4-4a69-9a7a-3f8f2c8f0a11", "not-an-id"])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "sha256:" + "0" * 64,
+        "urn:uuid:8c0c5a3e-39f4-4a69-9a7a-3f8f2c8f0a11",
+        "8c0c5a3e-39f4-4a69-9a7a-3f8f2c8f0a11",
+        "not-an-id",
+    ],
+)
 def test_a_name_that_matches_nothing_is_a_404_not_a_validation_error(
     client: Any, award_badge: Any, reference: str
 ) -> None:

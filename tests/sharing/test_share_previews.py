@@ -48,14 +48,26 @@ def svg_badge(app: Flask, db: Session, organisation: Any, sign_up: Any, clock: A
     admin = uuid.UUID(org["admin"].account_id)
     learner = sign_up(display_name="Sam Rivera")
     achievement = achievements.create_achievement(
-        db, slug="makerspace-north", actor=admin, name="Arduino Basics", description="Built a circuit.",
-        criteria_narrative="Wire a circuit.", now=clock.now,
+        db,
+        slug="makerspace-north",
+        actor=admin,
+        name="Arduino Basics",
+        description="Built a circuit.",
+        criteria_narrative="Wire a circuit.",
+        now=clock.now,
     )
-    achievements.set_image(db, slug="makerspace-north", actor=admin, achievement_id=achievement.id,
-                           data=BADGE_SVG, now=clock.now)
+    achievements.set_image(
+        db, slug="makerspace-north", actor=admin, achievement_id=achievement.id, data=BADGE_SVG, now=clock.now
+    )
     issued = issuing.award(
-        db, slug="makerspace-north", actor=admin, achievement_id=achievement.id, username=learner.username,
-        kek=state.secrets.key_encryption_key, base_url=state.settings.base_url, now=clock.now,
+        db,
+        slug="makerspace-north",
+        actor=admin,
+        achievement_id=achievement.id,
+        username=learner.username,
+        kek=state.secrets.key_encryption_key,
+        base_url=state.settings.base_url,
+        now=clock.now,
     )
     held = db.scalar(select(HeldCredential).where(HeldCredential.credential_id == issued.credential_id))
     assert held is not None

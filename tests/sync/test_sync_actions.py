@@ -12,7 +12,10 @@ from wallet.holding.summary import content_hash
 
 
 def test_an_import_by_url_queued_offline_lands_in_the_wallet_at_the_next_sync(
-    device: Any, server: Any, client: Any, sign_up: Any  # noqa: F811
+    device: Any,  # noqa: F811
+    server: Any,  # noqa: F811
+    client: Any,
+    sign_up: Any,
 ) -> None:
     sam = sign_up()
     server.routes["/status/1"] = json_reply(status_list_credential(server.url("/status/1"), revoked=False))

@@ -29,16 +29,29 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _devices(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = db.scalars(select(Device).where(Device.account_id == account_id).order_by(Device.created_at))
-    return [{"id": str(d.id), "name": d.name, "platform": d.platform, "created_at": _iso(d.created_at),
-             "last_seen_at": _iso(d.last_seen_at), "revoked_at": _iso(d.revoked_at)} for d in rows]
+    return [
+        {
+            "id": str(d.id),
+            "name": d.name,
+            "platform": d.platform,
+            "created_at": _iso(d.created_at),
+            "last_seen_at": _iso(d.last_seen_at),
+            "revoked_at": _iso(d.revoked_at),
+        }
+        for d in rows
+    ]
 
 
 def _memberships(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = db.execute(select(Organisation.slug, Organisation.name, Membership.role, Membership.created_at)
-                      .join(Membership, Membership.organisation_id == Organisation.id)
-                      .where(Membership.account_id == account_id))
-    return [{"organisation": slug, "name": name, "role": str(role), "since": _iso(since)}
-            for slug, name, role, since in rows]
+    rows = db.execute(
+        select(Organisation.slug, Organisation.name, Membership.role, Membership.created_at)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.account_id == account_id)
+    )
+    return [
+        {"organisation": slug, "name": name, "role": str(role), "since": _iso(since)}
+        for slug, name, role, since in rows
+    ]
 
 
 def _credentials(db: Session, account_id: uuid.UUID, now: dt.datetime) -> list[dict[str, Any]]:
@@ -49,20 +62,36 @@ def _issued_to_you(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
     """The issuers' side: each badge an organisation here issued to you, and whether it was revoked."""
     from wallet.issuing.credentials import issued_to
 
-    return [{"credential_id": issued.credential_id, "organisation": organisation.slug,
-             "achievement": achievement.name, "issued_at": _iso(issued.issued_at),
-             "revoked_at": _iso(issued.revoked_at), "revocation_reason": issued.revocation_reason}
-            for issued, organisation, achievement in issued_to(db, account_id=account_id)]
+    return [
+        {
+            "credential_id": issued.credential_id,
+            "organisation": organisation.slug,
+            "achievement": achievement.name,
+            "issued_at": _iso(issued.issued_at),
+            "revoked_at": _iso(issued.revoked_at),
+            "revocation_reason": issued.revocation_reason,
+        }
+        for issued, organisation, achievement in issued_to(db, account_id=account_id)
+    ]
 
 
 def _claims(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
     """Badges you claimed at sessions (QR codes, cards), and how each claim was decided."""
     from wallet.claims.moderation import my_claims
 
-    return [{"session": c.session_title, "venue": c.venue, "achievement": c.achievement_name,
-             "organisation": c.issuer_name, "status": c.claim.status.value, "claimed_at": _iso(c.claim.created_at),
-             "scanned_at": _iso(c.claim.scanned_at), "decided_at": _iso(c.claim.decided_at)}
-            for c in my_claims(db, account_id=account_id)]
+    return [
+        {
+            "session": c.session_title,
+            "venue": c.venue,
+            "achievement": c.achievement_name,
+            "organisation": c.issuer_name,
+            "status": c.claim.status.value,
+            "claimed_at": _iso(c.claim.created_at),
+            "scanned_at": _iso(c.claim.scanned_at),
+            "decided_at": _iso(c.claim.decided_at),
+        }
+        for c in my_claims(db, account_id=account_id)
+    ]
 
 
 def export_sync(db: Session, *, account_id: uuid.UUID) -> dict[str, Any]:
@@ -72,8 +101,15 @@ def export_sync(db: Session, *, account_id: uuid.UUID) -> dict[str, Any]:
     clients = db.scalars(select(SyncClient).where(SyncClient.account_id == account_id).order_by(SyncClient.created_at))
     rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id).order_by(SyncRow.seq))
     return {
-        "clients": [{"id": str(c.id), "device_id": str(c.device_id) if c.device_id else None,
-                     "created_at": _iso(c.created_at), "last_seen_at": _iso(c.last_seen_at)} for c in clients],
+        "clients": [
+            {
+                "id": str(c.id),
+                "device_id": str(c.device_id) if c.device_id else None,
+                "created_at": _iso(c.created_at),
+                "last_seen_at": _iso(c.last_seen_at),
+            }
+            for c in clients
+        ],
         "rows": [{"k": r.kind, "id": json.loads(r.row_id), "s": r.state, "seq": r.seq} for r in rows],
     }
 

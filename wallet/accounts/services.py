@@ -56,8 +56,16 @@ def normalise_username(username: str) -> str:
     return name
 
 
-def sign_up(db: Session, *, username: str, password: str, display_name: str, email: str | None,
-            hasher: PasswordHasher, now: dt.datetime) -> Account:
+def sign_up(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    email: str | None,
+    hasher: PasswordHasher,
+    now: dt.datetime,
+) -> Account:
     name = normalise_username(username)
     passwords.check_policy(password, username=name)
     account = Account(
@@ -93,8 +101,9 @@ def authenticate(db: Session, *, username: str, password: str, hasher: PasswordH
     return account
 
 
-def open_device(db: Session, *, account: Account, name: str, platform: str, policy: TokenPolicy,
-                now: dt.datetime) -> TokenPair:
+def open_device(
+    db: Session, *, account: Account, name: str, platform: str, policy: TokenPolicy, now: dt.datetime
+) -> TokenPair:
     """Register a device for the account and start its refresh-token chain."""
     device = Device(account_id=account.id, name=name, platform=platform, created_at=now, last_seen_at=now)
     db.add(device)
@@ -102,17 +111,29 @@ def open_device(db: Session, *, account: Account, name: str, platform: str, poli
     return _issue_pair(db, device=device, policy=policy, now=now)
 
 
-def _issue_pair(db: Session, *, device: Device, policy: TokenPolicy, now: dt.datetime,
-                refresh: str | None = None) -> TokenPair:
+def _issue_pair(
+    db: Session, *, device: Device, policy: TokenPolicy, now: dt.datetime, refresh: str | None = None
+) -> TokenPair:
     refresh = refresh or tokens.new_refresh_token()
-    db.add(RefreshToken(device_id=device.id, token_hash=tokens.hash_refresh_token(refresh),
-                        created_at=now, expires_at=now + policy.refresh_ttl))
-    access = tokens.mint_access_token(policy.access_key, account_id=device.account_id, device_id=device.id,
-                                      now=now, ttl=policy.access_ttl)
+    db.add(
+        RefreshToken(
+            device_id=device.id,
+            token_hash=tokens.hash_refresh_token(refresh),
+            created_at=now,
+            expires_at=now + policy.refresh_ttl,
+        )
+    )
+    access = tokens.mint_access_token(
+        policy.access_key, account_id=device.account_id, device_id=device.id, now=now, ttl=policy.access_ttl
+    )
     db.flush()
-    return TokenPair(access_token=access, refresh_token=refresh,
-                     expires_in=int(policy.access_ttl.total_seconds()), device_id=device.id,
-                     account_id=device.account_id)
+    return TokenPair(
+        access_token=access,
+        refresh_token=refresh,
+        expires_in=int(policy.access_ttl.total_seconds()),
+        device_id=device.id,
+        account_id=device.account_id,
+    )
 
 
 def _signed_out(reason: str) -> DomainError:
@@ -125,8 +146,9 @@ def _signed_out(reason: str) -> DomainError:
     return DomainError("auth.signed_out", details[reason], reason=reason)
 
 
-def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy, now: dt.datetime,
-                         idempotency_key: str | None = None) -> TokenPair:
+def rotate_refresh_token(
+    db: Session, *, refresh_token: str, policy: TokenPolicy, now: dt.datetime, idempotency_key: str | None = None
+) -> TokenPair:
     """Exchange a refresh token for a new pair; a second use of any token revokes its device.
 
     The exchange is one conditional UPDATE (``used_at IS NULL``), so two concurrent refreshes with
@@ -140,8 +162,7 @@ def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy
     token_hash = tokens.hash_refresh_token(refresh_token)
     claimed = db.execute(
         update(RefreshToken)
-        .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None),
-               RefreshToken.expires_at > now)
+        .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None), RefreshToken.expires_at > now)
         .values(used_at=now)
         .returning(RefreshToken.device_id)
     ).first()
@@ -149,8 +170,9 @@ def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy
         known = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
         if known is None or known.used_at is None:
             raise _signed_out("unknown_or_expired")
-        repeat = _repeated_pair(db, spent=known, refresh_token=refresh_token, idempotency_key=idempotency_key,
-                                policy=policy, now=now)
+        repeat = _repeated_pair(
+            db, spent=known, refresh_token=refresh_token, idempotency_key=idempotency_key, policy=policy, now=now
+        )
         if repeat is not None:
             return repeat
         revoke_device_chain(db, device_id=known.device_id, now=now)
@@ -161,13 +183,21 @@ def rotate_refresh_token(db: Session, *, refresh_token: str, policy: TokenPolicy
     device.last_seen_at = now
     successor = None
     if idempotency_key:
-        successor = tokens.successor_refresh_token(policy.successor_key, spent=refresh_token,
-                                                   idempotency_key=idempotency_key)
+        successor = tokens.successor_refresh_token(
+            policy.successor_key, spent=refresh_token, idempotency_key=idempotency_key
+        )
     return _issue_pair(db, device=device, policy=policy, now=now, refresh=successor)
 
 
-def _repeated_pair(db: Session, *, spent: RefreshToken, refresh_token: str, idempotency_key: str | None,
-                   policy: TokenPolicy, now: dt.datetime) -> TokenPair | None:
+def _repeated_pair(
+    db: Session,
+    *,
+    spent: RefreshToken,
+    refresh_token: str,
+    idempotency_key: str | None,
+    policy: TokenPolicy,
+    now: dt.datetime,
+) -> TokenPair | None:
     """The pair a spent token was exchanged for, if this presentation is a repeat of that exchange.
 
     Nothing secret is stored for this: the successor is re-derived from the token and the key (and
@@ -178,21 +208,34 @@ def _repeated_pair(db: Session, *, spent: RefreshToken, refresh_token: str, idem
         return None
     if now - spent.used_at > policy.refresh_grace:
         return None
-    successor = tokens.successor_refresh_token(policy.successor_key, spent=refresh_token,
-                                               idempotency_key=idempotency_key)
-    issued = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.hash_refresh_token(successor),
-                                                  RefreshToken.device_id == spent.device_id))
+    successor = tokens.successor_refresh_token(
+        policy.successor_key, spent=refresh_token, idempotency_key=idempotency_key
+    )
+    issued = db.scalar(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == tokens.hash_refresh_token(successor), RefreshToken.device_id == spent.device_id
+        )
+    )
     if issued is None or issued.used_at is not None:
         return None
     device = db.get(Device, spent.device_id)
     if device is None or device.revoked_at is not None:
         return None
-    access = tokens.mint_access_token(policy.access_key, account_id=device.account_id, device_id=device.id,
-                                      now=issued.created_at, ttl=policy.access_ttl)
+    access = tokens.mint_access_token(
+        policy.access_key,
+        account_id=device.account_id,
+        device_id=device.id,
+        now=issued.created_at,
+        ttl=policy.access_ttl,
+    )
     remaining = issued.created_at + policy.access_ttl - now
-    return TokenPair(access_token=access, refresh_token=successor,
-                     expires_in=max(0, int(remaining.total_seconds())), device_id=device.id,
-                     account_id=device.account_id)
+    return TokenPair(
+        access_token=access,
+        refresh_token=successor,
+        expires_in=max(0, int(remaining.total_seconds())),
+        device_id=device.id,
+        account_id=device.account_id,
+    )
 
 
 def revoke_device_chain(db: Session, *, device_id: uuid.UUID, now: dt.datetime) -> None:
@@ -211,8 +254,13 @@ def active_device(db: Session, *, account_id: uuid.UUID, device_id: uuid.UUID) -
 
 
 def list_devices(db: Session, *, account_id: uuid.UUID) -> list[Device]:
-    return list(db.scalars(select(Device).where(Device.account_id == account_id, Device.revoked_at.is_(None))
-                           .order_by(Device.created_at)))
+    return list(
+        db.scalars(
+            select(Device)
+            .where(Device.account_id == account_id, Device.revoked_at.is_(None))
+            .order_by(Device.created_at)
+        )
+    )
 
 
 def revoke_device(db: Session, *, account_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime) -> None:
@@ -229,8 +277,14 @@ def get_account(db: Session, *, account_id: uuid.UUID) -> Account:
     return account
 
 
-def update_profile(db: Session, *, account_id: uuid.UUID, display_name: str | None = None,
-                   email: str | None = None, clear_email: bool = False) -> Account:
+def update_profile(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    display_name: str | None = None,
+    email: str | None = None,
+    clear_email: bool = False,
+) -> Account:
     account = get_account(db, account_id=account_id)
     if display_name is not None:
         account.display_name = display_name.strip() or account.username
@@ -242,8 +296,16 @@ def update_profile(db: Session, *, account_id: uuid.UUID, display_name: str | No
     return account
 
 
-def change_password(db: Session, *, account_id: uuid.UUID, current_password: str, new_password: str,
-                    hasher: PasswordHasher, keep_device_id: uuid.UUID, now: dt.datetime) -> None:
+def change_password(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+    hasher: PasswordHasher,
+    keep_device_id: uuid.UUID,
+    now: dt.datetime,
+) -> None:
     """Change the password and sign out every other device (a stolen session ends here)."""
     account = get_account(db, account_id=account_id)
     if not passwords.verify_password(hasher, account.password_hash, current_password):

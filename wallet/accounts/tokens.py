@@ -38,8 +38,9 @@ class AccessClaims:
     expires_at: dt.datetime
 
 
-def mint_access_token(key: bytes, *, account_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime,
-                      ttl: dt.timedelta) -> str:
+def mint_access_token(
+    key: bytes, *, account_id: uuid.UUID, device_id: uuid.UUID, now: dt.datetime, ttl: dt.timedelta
+) -> str:
     payload = {
         "sub": str(account_id),
         "did": str(device_id),
@@ -54,9 +55,16 @@ def read_access_token(key: bytes, token: str, *, now: dt.datetime) -> AccessClai
     """Check signature and expiry against ``now`` (so tests control the clock)."""
     try:
         payload = jwt.decode(
-            token, key, algorithms=[_ALGORITHM], audience=_AUDIENCE,
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                     "require": ["sub", "did", "exp", "aud"]},
+            token,
+            key,
+            algorithms=[_ALGORITHM],
+            audience=_AUDIENCE,
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "require": ["sub", "did", "exp", "aud"],
+            },
         )
         expires_at = dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC)
         claims = AccessClaims(uuid.UUID(payload["sub"]), uuid.UUID(payload["did"]), expires_at)

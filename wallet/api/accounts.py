@@ -17,14 +17,25 @@ blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Sign up
 
 
 class SignUpSchema(StrictSchema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(3, 40),
-                                metadata={"description": "Letters, digits, '.', '-' or '_'", "example": "sam"})
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(8, 128),
-                                metadata={"example": "correct horse battery"})
-    display_name = ma.fields.String(load_default="", validate=ma.validate.Length(0, 80),
-                                    metadata={"description": "Shown on shared badges", "example": "Sam K."})
-    email = ma.fields.Email(load_default=None, allow_none=True,
-                            metadata={"description": "Optional; never put into a credential"})
+    username = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(3, 40),
+        metadata={"description": "Letters, digits, '.', '-' or '_'", "example": "sam"},
+    )
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=ma.validate.Length(8, 128),
+        metadata={"example": "correct horse battery"},
+    )
+    display_name = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(0, 80),
+        metadata={"description": "Shown on shared badges", "example": "Sam K."},
+    )
+    email = ma.fields.Email(
+        load_default=None, allow_none=True, metadata={"description": "Optional; never put into a credential"}
+    )
     device = ma.fields.Nested(DeviceInSchema, required=True)
 
 
@@ -48,8 +59,12 @@ class PasswordChangeSchema(StrictSchema):
 
 
 class DeleteAccountSchema(StrictSchema):
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(1, 256),
-                                metadata={"description": "Confirms the erasure"})
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=ma.validate.Length(1, 256),
+        metadata={"description": "Confirms the erasure"},
+    )
 
 
 class SignUpResultSchema(TokenPairSchema):
@@ -58,13 +73,18 @@ class SignUpResultSchema(TokenPairSchema):
 
 @blp.route("/accounts")
 class SignUp(MethodView):
-    @blp.arguments(SignUpSchema, example={"username": "sam", "password": "correct horse battery",
-                                          "display_name": "Sam K.",
-                                          "device": {"name": "Sam's phone", "platform": "android"}})
+    @blp.arguments(
+        SignUpSchema,
+        example={
+            "username": "sam",
+            "password": "correct horse battery",
+            "display_name": "Sam K.",
+            "device": {"name": "Sam's phone", "platform": "android"},
+        },
+    )
     @blp.response(201, SignUpResultSchema)
     @blp.alt_response(409, description="Username taken (`account.username_taken`)")
-    @blp.alt_response(429, description="Too many sign-ups from this IP "
-                      "(`request.rate_limited`, with `Retry-After`)")
+    @blp.alt_response(429, description="Too many sign-ups from this IP (`request.rate_limited`, with `Retry-After`)")
     def post(self, body: dict[str, Any]) -> dict[str, object]:
         """Sign up
 
@@ -74,11 +94,23 @@ class SignUp(MethodView):
         limits.enforce(limits.sign_up())
         db = context.db()
         now = context.now()
-        account = accounts.sign_up(db, username=body["username"], password=body["password"],
-                                   display_name=body["display_name"], email=body["email"],
-                                   hasher=state.hasher, now=now)
-        pair = accounts.open_device(db, account=account, name=body["device"]["name"],
-                                    platform=body["device"]["platform"], policy=state.token_policy, now=now)
+        account = accounts.sign_up(
+            db,
+            username=body["username"],
+            password=body["password"],
+            display_name=body["display_name"],
+            email=body["email"],
+            hasher=state.hasher,
+            now=now,
+        )
+        pair = accounts.open_device(
+            db,
+            account=account,
+            name=body["device"]["name"],
+            platform=body["device"]["platform"],
+            policy=state.token_policy,
+            now=now,
+        )
         db.commit()
         return {**token_pair(pair), "account": account}
 
@@ -97,9 +129,13 @@ class Me(MethodView):
     def patch(self, body: dict[str, Any]) -> object:
         """Change your display name or email"""
         db = context.db()
-        account = accounts.update_profile(db, account_id=context.principal().account_id,
-                                          display_name=body.get("display_name"), email=body.get("email"),
-                                          clear_email="email" in body and body["email"] is None)
+        account = accounts.update_profile(
+            db,
+            account_id=context.principal().account_id,
+            display_name=body.get("display_name"),
+            email=body.get("email"),
+            clear_email="email" in body and body["email"] is None,
+        )
         db.commit()
         return account
 
@@ -112,8 +148,9 @@ class Me(MethodView):
         Erases the account, its devices, credentials, collections, share links and claims. Cannot be undone.
         """
         db = context.db()
-        accounts.delete_account(db, account_id=context.principal().account_id, password=body["password"],
-                                hasher=context.state().hasher)
+        accounts.delete_account(
+            db, account_id=context.principal().account_id, password=body["password"], hasher=context.state().hasher
+        )
         db.commit()
 
 
@@ -129,9 +166,15 @@ class Password(MethodView):
         """
         me = context.principal()
         db = context.db()
-        accounts.change_password(db, account_id=me.account_id, current_password=body["current_password"],
-                                 new_password=body["new_password"], hasher=context.state().hasher,
-                                 keep_device_id=me.device_id, now=context.now())
+        accounts.change_password(
+            db,
+            account_id=me.account_id,
+            current_password=body["current_password"],
+            new_password=body["new_password"],
+            hasher=context.state().hasher,
+            keep_device_id=me.device_id,
+            now=context.now(),
+        )
         db.commit()
 
 
@@ -141,15 +184,20 @@ class ExportSchema(OutputSchema):
     account = ma.fields.Dict()
     devices = ma.fields.List(ma.fields.Dict())
     memberships = ma.fields.List(ma.fields.Dict())
-    credentials = ma.fields.List(ma.fields.Dict(), metadata={"description": "Held credentials: metadata, latest "
-                                                             "verification and the credential itself"})
+    credentials = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "Held credentials: metadata, latest verification and the credential itself"},
+    )
     shares = ma.fields.List(ma.fields.Dict(), metadata={"description": "Your share links, with view counts"})
-    issued_to_you = ma.fields.List(ma.fields.Dict(), metadata={"description": "Badges organisations here issued "
-                                                               "to you, with revocations"})
-    claims = ma.fields.List(ma.fields.Dict(), metadata={"description": "Your claims at claim sessions "
-                                                        "(session, venue, status, times)"})
-    sync = ma.fields.Dict(metadata={"description": "Synced wallet metadata (notes, tags, collections) and sync "
-                                    "clients"})
+    issued_to_you = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "Badges organisations here issued to you, with revocations"}
+    )
+    claims = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "Your claims at claim sessions (session, venue, status, times)"}
+    )
+    sync = ma.fields.Dict(
+        metadata={"description": "Synced wallet metadata (notes, tags, collections) and sync clients"}
+    )
 
 
 @blp.route("/me/export")
@@ -158,5 +206,4 @@ class Export(MethodView):
     @blp.response(200, ExportSchema)
     def get(self) -> dict[str, Any]:
         """Export all your data as one JSON document"""
-        return account_export.export_account(context.db(), account_id=context.principal().account_id,
-                                             now=context.now())
+        return account_export.export_account(context.db(), account_id=context.principal().account_id, now=context.now())

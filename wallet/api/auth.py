@@ -17,10 +17,13 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign i
 
 
 class LoginSchema(StrictSchema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(1, 80),
-                                metadata={"example": "sam"})
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(1, 256),
-                                metadata={"example": "correct horse battery"})
+    username = ma.fields.String(required=True, validate=ma.validate.Length(1, 80), metadata={"example": "sam"})
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=ma.validate.Length(1, 256),
+        metadata={"example": "correct horse battery"},
+    )
     device = ma.fields.Nested(DeviceInSchema, required=True)
 
 
@@ -29,22 +32,32 @@ class RefreshSchema(StrictSchema):
     idempotency_key = ma.fields.String(
         load_default=None,
         validate=ma.validate.Regexp(r"^[A-Za-z0-9_-]{16,128}$", error="16 to 128 characters: A-Z a-z 0-9 _ -"),
-        metadata={"description": "A random value the client chose for this exchange and kept with the refresh "
-                  "token. Sending the same token with the same key again within the grace window "
-                  "(`WALLET_REFRESH_GRACE_SECONDS`) returns the same new pair instead of signing the "
-                  "device out, so a lost answer can be fetched again. Without it, any repeat signs out.",
-                  "example": "b3JhbmdlLXRyZWUtNDI"},
+        metadata={
+            "description": "A random value the client chose for this exchange and kept with the refresh "
+            "token. Sending the same token with the same key again within the grace window "
+            "(`WALLET_REFRESH_GRACE_SECONDS`) returns the same new pair instead of signing the "
+            "device out, so a lost answer can be fetched again. Without it, any repeat signs out.",
+            "example": "b3JhbmdlLXRyZWUtNDI",
+        },
     )
 
 
 @blp.route("/login")
 class Login(MethodView):
-    @blp.arguments(LoginSchema, example={"username": "sam", "password": "correct horse battery",
-                                         "device": {"name": "Sam's phone", "platform": "android"}})
+    @blp.arguments(
+        LoginSchema,
+        example={
+            "username": "sam",
+            "password": "correct horse battery",
+            "device": {"name": "Sam's phone", "platform": "android"},
+        },
+    )
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, description="Wrong username or password (`auth.invalid_credentials`)")
-    @blp.alt_response(429, description="Too many attempts from this IP or for this username "
-                      "(`request.rate_limited`, with `Retry-After`)")
+    @blp.alt_response(
+        429,
+        description="Too many attempts from this IP or for this username (`request.rate_limited`, with `Retry-After`)",
+    )
     def post(self, body: dict[str, Any]) -> dict[str, object]:
         """Sign in on a device
 
@@ -53,11 +66,15 @@ class Login(MethodView):
         state = context.state()
         limits.enforce(*limits.sign_in(body["username"]))
         db = context.db()
-        account = accounts.authenticate(db, username=body["username"], password=body["password"],
-                                        hasher=state.hasher)
-        pair = accounts.open_device(db, account=account, name=body["device"]["name"],
-                                    platform=body["device"]["platform"], policy=state.token_policy,
-                                    now=context.now())
+        account = accounts.authenticate(db, username=body["username"], password=body["password"], hasher=state.hasher)
+        pair = accounts.open_device(
+            db,
+            account=account,
+            name=body["device"]["name"],
+            platform=body["device"]["platform"],
+            policy=state.token_policy,
+            now=context.now(),
+        )
         db.commit()
         return token_pair(pair)
 
@@ -66,10 +83,12 @@ class Login(MethodView):
 class Refresh(MethodView):
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokenPairSchema)
-    @blp.alt_response(401, description="Signed out: the refresh token is unknown, expired or reused, or the "
-                      "device was signed out (`auth.signed_out`, with `reason`). Show the sign-in screen.")
-    @blp.alt_response(429, description="Too many refreshes from this IP "
-                      "(`request.rate_limited`, with `Retry-After`)")
+    @blp.alt_response(
+        401,
+        description="Signed out: the refresh token is unknown, expired or reused, or the "
+        "device was signed out (`auth.signed_out`, with `reason`). Show the sign-in screen.",
+    )
+    @blp.alt_response(429, description="Too many refreshes from this IP (`request.rate_limited`, with `Retry-After`)")
     def post(self, body: dict[str, Any]) -> dict[str, object]:
         """Exchange a refresh token for a new token pair
 
@@ -78,13 +97,18 @@ class Refresh(MethodView):
         which returns that same pair (so a lost answer can be fetched again).
         """
         settings = context.state().settings
-        limits.enforce(limits.by_client_ip("refresh", limit=settings.ratelimit_refresh_per_ip_per_minute,
-                                           window=limits.MINUTE))
+        limits.enforce(
+            limits.by_client_ip("refresh", limit=settings.ratelimit_refresh_per_ip_per_minute, window=limits.MINUTE)
+        )
         db = context.db()
         try:
-            pair = accounts.rotate_refresh_token(db, refresh_token=body["refresh_token"],
-                                                 idempotency_key=body["idempotency_key"],
-                                                 policy=context.state().token_policy, now=context.now())
+            pair = accounts.rotate_refresh_token(
+                db,
+                refresh_token=body["refresh_token"],
+                idempotency_key=body["idempotency_key"],
+                policy=context.state().token_policy,
+                now=context.now(),
+            )
         except DomainError:
             db.commit()  # keep the revocation that reuse detection just made
             raise

@@ -47,10 +47,12 @@ class WalletApi(flask_smorest.Api):
 
         from wallet.api.docs import render_swagger_ui
 
-        return render_swagger_ui(title=self.spec.title,
-                                 spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
-                                 assets_url=self._swagger_ui_url,
-                                 config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}))
+        return render_swagger_ui(
+            title=self.spec.title,
+            spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+            assets_url=self._swagger_ui_url,
+            config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}),
+        )
 
     def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
         status = error.code or 500
@@ -67,8 +69,7 @@ class WalletApi(flask_smorest.Api):
         headers = dict(data.get("headers") or {})
         if status == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
-        return problem_response(status, code, detail, errors=messages, headers=headers,
-                                request_id=g.get("request_id"))
+        return problem_response(status, code, detail, errors=messages, headers=headers, request_id=g.get("request_id"))
 
 
 def handle_domain_error(error: DomainError) -> Any:
@@ -76,8 +77,9 @@ def handle_domain_error(error: DomainError) -> Any:
     retry_after = error.extra.get("retry_after")
     if retry_after is not None:
         headers["Retry-After"] = str(int(retry_after))
-    return problem_response(error.status, error.code, error.detail, headers=headers,
-                            request_id=g.get("request_id"), **error.extra)
+    return problem_response(
+        error.status, error.code, error.detail, headers=headers, request_id=g.get("request_id"), **error.extra
+    )
 
 
 MAX_JSON_DEPTH = 64
@@ -97,8 +99,9 @@ def load_request_json(data: bytes) -> Any:
     except json.JSONDecodeError:
         raise DomainError("request.invalid_json", "The request body is not valid JSON.") from None
     except RecursionError:
-        raise DomainError("request.invalid_json",
-                          f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.") from None
+        raise DomainError(
+            "request.invalid_json", f"The request body is nested more than {MAX_JSON_DEPTH} levels deep."
+        ) from None
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -106,8 +109,9 @@ def load_request_json(data: bytes) -> Any:
             _check_storable(item)
         elif isinstance(item, dict | list):
             if depth > MAX_JSON_DEPTH:
-                raise DomainError("request.invalid_json",
-                                  f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
+                raise DomainError(
+                    "request.invalid_json", f"The request body is nested more than {MAX_JSON_DEPTH} levels deep."
+                )
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return value
@@ -119,8 +123,9 @@ def _check_storable(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise DomainError("request.invalid_json",
-                          "Text in the request body contains an unpaired UTF-16 surrogate.") from None
+        raise DomainError(
+            "request.invalid_json", "Text in the request body contains an unpaired UTF-16 surrogate."
+        ) from None
 
 
 class WalletParser(FlaskParser):
@@ -164,8 +169,11 @@ class Blueprint(flask_smorest.Blueprint):
             def wrapper(*view_args: Any, **view_kwargs: Any) -> Any:
                 page = request.args.get("page", "")
                 if page.strip().lstrip("+-").isdigit() and int(page) > MAX_PAGE:
-                    raise DomainError("request.validation_failed", f"`page` is at most {MAX_PAGE}.",
-                                      errors={"query": {"page": [f"Must be at most {MAX_PAGE}."]}})
+                    raise DomainError(
+                        "request.validation_failed",
+                        f"`page` is at most {MAX_PAGE}.",
+                        errors={"query": {"page": [f"Must be at most {MAX_PAGE}."]}},
+                    )
                 return paginated(*view_args, **view_kwargs)
 
             return wrapper
@@ -193,5 +201,7 @@ def check_request_content_type(view_function: Callable[..., Any] | None) -> None
         return
     accepted = getattr(view_function, "_wallet_accepts", None) or frozenset({"application/json"})
     if request.mimetype not in accepted:
-        raise DomainError("request.unsupported_media_type",
-                          f"Send the body as {' or '.join(sorted(accepted))}, not {request.mimetype or 'untyped'}.")
+        raise DomainError(
+            "request.unsupported_media_type",
+            f"Send the body as {' or '.join(sorted(accepted))}, not {request.mimetype or 'untyped'}.",
+        )

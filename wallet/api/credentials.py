@@ -117,24 +117,40 @@ class NamedSubjectSchema(OutputSchema):
 
 class HolderBindingSchema(OutputSchema):
     bound = ma.fields.Boolean(metadata={"description": "Something in the credential ties it to you"})
-    by = ma.fields.String(metadata={"description": "subject (your account's subject id), did (you proved the DID's "
-                                    "key), email or name (an identifier matches your account; a claim, not a "
-                                    "proof), or none"})
+    by = ma.fields.String(
+        metadata={
+            "description": "subject (your account's subject id), did (you proved the DID's "
+            "key), email or name (an identifier matches your account; a claim, not a "
+            "proof), or none"
+        }
+    )
     proven = ma.fields.Boolean(metadata={"description": "Bound by subject id or a DID proof"})
-    copy = ma.fields.Boolean(metadata={"description": "Another wallet on this service held this credential before "
-                                       "you added it: a copy that does not show it is yours"})
+    copy = ma.fields.Boolean(
+        metadata={
+            "description": "Another wallet on this service held this credential before "
+            "you added it: a copy that does not show it is yours"
+        }
+    )
     bound_at = ma.fields.DateTime(allow_none=True)
-    can_prove = ma.fields.String(allow_none=True, metadata={
-        "description": "A did:key/did:jwk the credential names that you can still prove control of "
-        "(`GET`/`POST /api/v1/credentials/{id}/binding`)"})
+    can_prove = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "A did:key/did:jwk the credential names that you can still prove control of "
+            "(`GET`/`POST /api/v1/credentials/{id}/binding`)"
+        },
+    )
     subject = ma.fields.Nested(NamedSubjectSchema)
     detail = ma.fields.String(metadata={"description": "One sentence saying what this means"})
 
 
 class IssuerTrustSchema(OutputSchema):
-    kind = ma.fields.String(metadata={"description": ", ".join(TRUST_KINDS) + ": an organisation on this server "
-                                      "(by its signing keys), an issuer in the operator's registry, a signer we "
-                                      "do not know, or not confirmed (the signature or key could not be checked)"})
+    kind = ma.fields.String(
+        metadata={
+            "description": ", ".join(TRUST_KINDS) + ": an organisation on this server "
+            "(by its signing keys), an issuer in the operator's registry, a signer we "
+            "do not know, or not confirmed (the signature or key could not be checked)"
+        }
+    )
     known = ma.fields.Boolean(metadata={"description": "organisation or registry: `name` is vouched for"})
     name = ma.fields.String(allow_none=True, metadata={"description": "The name we vouch for (known issuers only)"})
     claimed_name = ma.fields.String(allow_none=True, metadata={"description": "The name the credential gives"})
@@ -166,8 +182,12 @@ class HeldCredentialSchema(OutputSchema):
     verified_at = ma.fields.DateTime(allow_none=True)
     status_checked_at = ma.fields.DateTime(allow_none=True)
     binding = ma.fields.Nested(HolderBindingSchema, metadata={"description": "Whom it names, and what ties it to you"})
-    issuer_trust = ma.fields.Nested(IssuerTrustSchema, metadata={
-        "description": "Which issuer it really is: signed by this key is not the same as known to be this issuer"})
+    issuer_trust = ma.fields.Nested(
+        IssuerTrustSchema,
+        metadata={
+            "description": "Which issuer it really is: signed by this key is not the same as known to be this issuer"
+        },
+    )
 
 
 class HeldCredentialDetailSchema(HeldCredentialSchema):
@@ -202,14 +222,22 @@ class BindingChallengeSchema(OutputSchema):
 
 class BindingStateSchema(OutputSchema):
     binding = ma.fields.Nested(HolderBindingSchema)
-    challenge = ma.fields.Nested(BindingChallengeSchema, allow_none=True, metadata={
-        "description": "null when the credential names no did:key/did:jwk you could prove"})
+    challenge = ma.fields.Nested(
+        BindingChallengeSchema,
+        allow_none=True,
+        metadata={"description": "null when the credential names no did:key/did:jwk you could prove"},
+    )
 
 
 class BindingProofSchema(StrictSchema):
-    proof = ma.fields.String(required=True, validate=ma.validate.Length(1, 20_000), metadata={
-        "description": "A compact JWS (EdDSA or ES256) by the DID's key: header `kid` a DID URL of the DID, "
-        "payload `{nonce, aud, iat}` from the challenge"})
+    proof = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(1, 20_000),
+        metadata={
+            "description": "A compact JWS (EdDSA or ES256) by the DID's key: header `kid` a DID URL of the DID, "
+            "payload `{nonce, aud, iat}` from the challenge"
+        },
+    )
 
 
 class CredentialListArgsSchema(StrictSchema):
@@ -297,8 +325,9 @@ def _out(credential: HeldCredential, directory: IssuerDirectory | None = None) -
         "status_checked_at",
         "verification",
     )
-    trust = directory.judge(credential.verification, issuer_id=credential.issuer_id,
-                            claimed_name=credential.issuer_name)
+    trust = directory.judge(
+        credential.verification, issuer_id=credential.issuer_id, claimed_name=credential.issuer_name
+    )
     return {
         **{name: getattr(credential, name) for name in fields},
         "expired": credential.expires_at is not None and credential.expires_at <= now,
@@ -537,8 +566,11 @@ class Verify(MethodView):
         )
         summary = checked.summary
         trust = _directory().judge(checked.report, issuer_id=summary.issuer_id, claimed_name=summary.issuer_name)
-        return {**checked.report, "credential": {**vars(summary), "expired": checked.expired},
-                "issuer_trust": trust.to_dict()}
+        return {
+            **checked.report,
+            "credential": {**vars(summary), "expired": checked.expired},
+            "issuer_trust": trust.to_dict(),
+        }
 
 
 def _binding_key() -> bytes:
@@ -566,8 +598,12 @@ class CredentialBinding(MethodView):
         challenge = None
         if holding.binding_of(credential).subject.provable_did is not None:
             made = holding.binding_challenge(
-                db, account_id=context.principal().account_id, credential_id=credential.id, key=_binding_key(),
-                audience=_binding_audience(), now=context.now(),
+                db,
+                account_id=context.principal().account_id,
+                credential_id=credential.id,
+                key=_binding_key(),
+                audience=_binding_audience(),
+                now=context.now(),
             )
             challenge = {**vars(made), "algorithms": list(PROOF_ALGORITHMS)}
         return {"binding": _binding_out(credential), "challenge": challenge}
@@ -589,8 +625,13 @@ class CredentialBinding(MethodView):
         """
         db = context.db()
         credential = holding.prove_binding(
-            db, account_id=context.principal().account_id, credential_id=_mine(credential_id).id, proof=body["proof"],
-            key=_binding_key(), audience=_binding_audience(), now=context.now(),
+            db,
+            account_id=context.principal().account_id,
+            credential_id=_mine(credential_id).id,
+            proof=body["proof"],
+            key=_binding_key(),
+            audience=_binding_audience(),
+            now=context.now(),
         )
         db.commit()
         return _out(credential)

@@ -12,8 +12,7 @@ from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema
 from wallet.web import context
 
-blp = Blueprint("devices", __name__, url_prefix="/api/v1/me/devices",
-                description="List and sign out your devices")
+blp = Blueprint("devices", __name__, url_prefix="/api/v1/me/devices", description="List and sign out your devices")
 
 
 class DeviceSchema(OutputSchema):
@@ -33,8 +32,14 @@ class Devices(MethodView):
         """Your signed-in devices"""
         me = context.principal()
         return [
-            {"id": d.id, "name": d.name, "platform": d.platform, "created_at": d.created_at,
-             "last_seen_at": d.last_seen_at, "current": d.id == me.device_id}
+            {
+                "id": d.id,
+                "name": d.name,
+                "platform": d.platform,
+                "created_at": d.created_at,
+                "last_seen_at": d.last_seen_at,
+                "current": d.id == me.device_id,
+            }
             for d in accounts.list_devices(context.db(), account_id=me.account_id)
         ]
 
@@ -50,6 +55,5 @@ class DeviceItem(MethodView):
         Its refresh tokens stop working at once; its next API call is refused.
         """
         db = context.db()
-        accounts.revoke_device(db, account_id=context.principal().account_id, device_id=device_id,
-                               now=context.now())
+        accounts.revoke_device(db, account_id=context.principal().account_id, device_id=device_id, now=context.now())
         db.commit()

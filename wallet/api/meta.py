@@ -30,8 +30,9 @@ def readyz() -> Response:
         finally:
             connection.close()
     except Exception:  # any failure means not ready
-        return problem_response(503, "server.unavailable", "The database is not reachable.",
-                                headers={"Retry-After": "5"})
+        return problem_response(
+            503, "server.unavailable", "The database is not reachable.", headers={"Retry-After": "5"}
+        )
     return jsonify(status="ready", database="ok")
 
 

@@ -15,8 +15,10 @@ from wallet.models import Role
 from wallet.organisations import services as organisations
 from wallet.web import context
 
-blp = Blueprint("organisations", __name__, url_prefix="/api/v1",
-                description="Organisations you belong to, and their members")
+blp = Blueprint(
+    "organisations", __name__, url_prefix="/api/v1", description="Organisations you belong to, and their members"
+)
+
 
 class OrganisationSchema(OutputSchema):
     id = ma.fields.UUID()
@@ -55,8 +57,13 @@ class MemberRoleSchema(StrictSchema):
 
 
 def _member(account: Any, membership: Any) -> dict[str, Any]:
-    return {"account_id": account.id, "username": account.username, "display_name": account.display_name,
-            "role": membership.role, "since": membership.created_at}
+    return {
+        "account_id": account.id,
+        "username": account.username,
+        "display_name": account.display_name,
+        "role": membership.role,
+        "since": membership.created_at,
+    }
 
 
 @blp.route("/me/organisations")
@@ -66,8 +73,18 @@ class MyOrganisations(MethodView):
     def get(self) -> list[dict[str, Any]]:
         """Organisations you are a member of, with your role"""
         rows = organisations.memberships_of(context.db(), account_id=context.principal().account_id)
-        return [{"id": org.id, "slug": org.slug, "name": org.name, "description": org.description, "url": org.url,
-                 "created_at": org.created_at, "role": role} for org, role in rows]
+        return [
+            {
+                "id": org.id,
+                "slug": org.slug,
+                "name": org.name,
+                "description": org.description,
+                "url": org.url,
+                "created_at": org.created_at,
+                "role": role,
+            }
+            for org, role in rows
+        ]
 
 
 @blp.route("/organisations/<slug>")
@@ -77,8 +94,9 @@ class OrganisationItem(MethodView):
     @blp.alt_response(404, description="No such organisation, or you are not a member")
     def get(self, slug: str) -> object:
         """An organisation you belong to"""
-        return organisations.require_role(context.db(), slug=slug, actor=context.principal().account_id,
-                                          roles=organisations.ANY_MEMBER)
+        return organisations.require_role(
+            context.db(), slug=slug, actor=context.principal().account_id, roles=organisations.ANY_MEMBER
+        )
 
     @blp.login_required
     @blp.arguments(OrganisationUpdateSchema)
@@ -87,8 +105,7 @@ class OrganisationItem(MethodView):
     def patch(self, body: dict[str, Any], slug: str) -> object:
         """Change the organisation's name, description or website (admins)"""
         db = context.db()
-        organisation = organisations.update_organisation(db, slug=slug, actor=context.principal().account_id,
-                                                         **body)
+        organisation = organisations.update_organisation(db, slug=slug, actor=context.principal().account_id, **body)
         db.commit()
         return organisation
 
@@ -109,8 +126,14 @@ class Members(MethodView):
     def post(self, body: dict[str, Any], slug: str) -> dict[str, Any]:
         """Add an existing account as a member (admins)"""
         db = context.db()
-        membership = organisations.add_member(db, slug=slug, actor=context.principal().account_id,
-                                              username=body["username"], role=body["role"], now=context.now())
+        membership = organisations.add_member(
+            db,
+            slug=slug,
+            actor=context.principal().account_id,
+            username=body["username"],
+            role=body["role"],
+            now=context.now(),
+        )
         db.commit()
         return _member(get_account(db, account_id=membership.account_id), membership)
 
@@ -124,8 +147,9 @@ class MemberItem(MethodView):
     def patch(self, body: dict[str, Any], slug: str, account_id: uuid.UUID) -> dict[str, Any]:
         """Change a member's role (admins)"""
         db = context.db()
-        membership = organisations.change_role(db, slug=slug, actor=context.principal().account_id,
-                                               account_id=account_id, role=body["role"])
+        membership = organisations.change_role(
+            db, slug=slug, actor=context.principal().account_id, account_id=account_id, role=body["role"]
+        )
         db.commit()
         return _member(get_account(db, account_id=account_id), membership)
 

@@ -60,19 +60,27 @@ class OutputSchema(ma.Schema):
 
 
 class DeviceInSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 80),
-                            metadata={"description": "A name the learner recognises", "example": "Sam's phone"})
-    platform = ma.fields.String(load_default="unknown", validate=ma.validate.Length(1, 40),
-                                metadata={"description": "android, ios, web, kiosk …", "example": "android"})
+    name = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(1, 80),
+        metadata={"description": "A name the learner recognises", "example": "Sam's phone"},
+    )
+    platform = ma.fields.String(
+        load_default="unknown",
+        validate=ma.validate.Length(1, 40),
+        metadata={"description": "android, ios, web, kiosk …", "example": "android"},
+    )
 
 
 class TokenPairSchema(OutputSchema):
     access_token = ma.fields.String(metadata={"description": "Bearer token for API calls (short-lived)"})
     token_type = ma.fields.String(metadata={"example": "Bearer"})
-    expires_in = ma.fields.Integer(metadata={"description": "Seconds until the access token expires",
-                                             "example": 900})
-    refresh_token = ma.fields.String(metadata={"description": "Single-use token to get a new pair; keep it "
-                                               "secret. Reusing one signs the device out."})
+    expires_in = ma.fields.Integer(metadata={"description": "Seconds until the access token expires", "example": 900})
+    refresh_token = ma.fields.String(
+        metadata={
+            "description": "Single-use token to get a new pair; keep it secret. Reusing one signs the device out."
+        }
+    )
     device_id = ma.fields.UUID()
     account_id = ma.fields.UUID()
 

@@ -134,10 +134,13 @@ class Shares(MethodView):
         example={"credential_id": "6f1c…", "label": "for Acme interview", "expires_at": "2027-01-31T23:59:00Z"},
     )
     @blp.response(201, ShareSchema)
-    @blp.alt_response(404, description="No such credential or collection in your wallet "
-                      "(`credential.not_found`, `collection.not_found`)")
-    @blp.alt_response(409, description="Two of your credentials share that `credential_id`: use its `id` "
-                      "(`request.conflict`)")
+    @blp.alt_response(
+        404,
+        description="No such credential or collection in your wallet (`credential.not_found`, `collection.not_found`)",
+    )
+    @blp.alt_response(
+        409, description="Two of your credentials share that `credential_id`: use its `id` (`request.conflict`)"
+    )
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Make a link to one of your credentials or collections"""
         db, account_id = context.db(), context.principal().account_id

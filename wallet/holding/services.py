@@ -59,9 +59,7 @@ def _held_by_another(
         same.append(HeldCredential.id_hash == id_hash)
     if not same:
         same.append(HeldCredential.content_hash == digest)
-    found = db.scalar(
-        select(HeldCredential.id).where(HeldCredential.account_id != account_id, or_(*same)).limit(1)
-    )
+    found = db.scalar(select(HeldCredential.id).where(HeldCredential.account_id != account_id, or_(*same)).limit(1))
     return found is not None
 
 
@@ -76,9 +74,7 @@ def _initial_binding(db: Session, *, account_id: uuid.UUID, raw: bytes, copy: bo
     return binding_rules.initial_binding(subject, account=facts, copy=copy)
 
 
-def record_verification(
-    db: Session, credential: HeldCredential, *, report: dict[str, Any], now: dt.datetime
-) -> None:
+def record_verification(db: Session, credential: HeldCredential, *, report: dict[str, Any], now: dt.datetime) -> None:
     """Keep ``report`` as the credential's latest verification (the status was checked just now).
 
     The outcome also goes to every device as a server-written sync fact, so a revocation found by the
@@ -88,8 +84,13 @@ def record_verification(
     credential.outcome = report.get("outcome") if report.get("outcome") in OUTCOMES else None
     credential.verified_at = now
     credential.status_checked_at = now
-    record_server_facts(db, account_id=credential.account_id, cred_hash=credential.content_hash,
-                        facts=verification_facts(report, checked_at=now), now=now)
+    record_server_facts(
+        db,
+        account_id=credential.account_id,
+        cred_hash=credential.content_hash,
+        facts=verification_facts(report, checked_at=now),
+        now=now,
+    )
 
 
 def verification_facts(report: dict[str, Any], *, checked_at: dt.datetime) -> dict[str, Any]:
@@ -341,8 +342,9 @@ def delete_credential(db: Session, *, account_id: uuid.UUID, credential_id: uuid
 def forget_credential(db: Session, *, account_id: uuid.UUID, cred_hash: str) -> None:
     """Drop the bytes of a credential that sync removed from the wallet (no change to publish: the
     removal is the change). A later concurrent add brings it back through ``missing_blobs``."""
-    db.execute(delete(HeldCredential).where(HeldCredential.account_id == account_id,
-                                            HeldCredential.content_hash == cred_hash))
+    db.execute(
+        delete(HeldCredential).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == cred_hash)
+    )
 
 
 def stale_credentials(db: Session, *, now: dt.datetime, max_age: dt.timedelta, limit: int) -> Sequence[HeldCredential]:
@@ -454,7 +456,9 @@ def refresh_stale_verifications(
 def binding_of(credential: HeldCredential) -> binding_rules.HolderBinding:
     """Whom the credential names and what ties it to its holder."""
     return binding_rules.holder_binding(
-        by=credential.holder_binding, copy=credential.copy_of_held, bound_at=credential.holder_bound_at,
+        by=credential.holder_binding,
+        copy=credential.copy_of_held,
+        bound_at=credential.holder_bound_at,
         raw=credential.raw,
     )
 
@@ -475,8 +479,12 @@ def binding_challenge(
     """A challenge for the learner to sign with the key of the DID their credential names."""
     credential = get_credential(db, account_id=account_id, credential_id=credential_id)
     return binding_rules.binding_challenge(
-        key=key, account_id=account_id, credential_id=credential.id, did=_provable_did(credential),
-        audience=audience, now=now,
+        key=key,
+        account_id=account_id,
+        credential_id=credential.id,
+        did=_provable_did(credential),
+        audience=audience,
+        now=now,
     )
 
 

@@ -161,8 +161,8 @@ def organisation_for_issuer(db: Session, *, issuer_id: str, base_url: str) -> Or
         return db.scalar(select(Organisation).where(Organisation.slug == slug))
     if issuer_id.startswith("did:key:"):
         return db.scalar(
-            select(Organisation).join(IssuerKey, IssuerKey.organisation_id == Organisation.id).where(
-                IssuerKey.did == issuer_id
-            )
+            select(Organisation)
+            .join(IssuerKey, IssuerKey.organisation_id == Organisation.id)
+            .where(IssuerKey.did == issuer_id)
         )
     return None

@@ -41,8 +41,13 @@ class Membership(Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, name="membership_role", native_enum=False, length=20,
-             values_callable=lambda roles: [r.value for r in roles])
+        Enum(
+            Role,
+            name="membership_role",
+            native_enum=False,
+            length=20,
+            values_callable=lambda roles: [r.value for r in roles],
+        )
     )
     created_at: Mapped[dt.datetime]
 

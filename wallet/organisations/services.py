@@ -18,12 +18,16 @@ from wallet.models import Account, Membership, Organisation, Role
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
 
-def create_organisation(db: Session, *, slug: str, name: str, description: str = "", url: str | None = None,
-                        now: dt.datetime) -> Organisation:
+def create_organisation(
+    db: Session, *, slug: str, name: str, description: str = "", url: str | None = None, now: dt.datetime
+) -> Organisation:
     """Operators create organisations (from the CLI); there is no self-service route."""
     if not _SLUG.match(slug):
-        raise DomainError("request.validation_failed", "A slug has lower-case letters, digits and hyphens.",
-                          errors={"slug": ["lower-case letters, digits and hyphens, 1 to 60 characters"]})
+        raise DomainError(
+            "request.validation_failed",
+            "A slug has lower-case letters, digits and hyphens.",
+            errors={"slug": ["lower-case letters, digits and hyphens, 1 to 60 characters"]},
+        )
     organisation = Organisation(slug=slug, name=name, description=description, url=url, created_at=now)
     db.add(organisation)
     try:
@@ -42,8 +46,11 @@ def get_by_slug(db: Session, *, slug: str) -> Organisation:
 
 
 def role_of(db: Session, *, organisation_id: uuid.UUID, account_id: uuid.UUID) -> Role | None:
-    return db.scalar(select(Membership.role).where(Membership.organisation_id == organisation_id,
-                                                   Membership.account_id == account_id))
+    return db.scalar(
+        select(Membership.role).where(
+            Membership.organisation_id == organisation_id, Membership.account_id == account_id
+        )
+    )
 
 
 def require_role(db: Session, *, slug: str, actor: uuid.UUID, roles: frozenset[Role]) -> Organisation:
@@ -69,14 +76,23 @@ ADMINS = frozenset({Role.ADMIN})
 
 def memberships_of(db: Session, *, account_id: uuid.UUID) -> list[tuple[Organisation, Role]]:
     rows = db.execute(
-        select(Organisation, Membership.role).join(Membership, Membership.organisation_id == Organisation.id)
-        .where(Membership.account_id == account_id).order_by(Organisation.name)
+        select(Organisation, Membership.role)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.account_id == account_id)
+        .order_by(Organisation.name)
     ).all()
     return [(row[0], row[1]) for row in rows]
 
 
-def update_organisation(db: Session, *, slug: str, actor: uuid.UUID, name: str | None = None,
-                        description: str | None = None, url: str | None = None) -> Organisation:
+def update_organisation(
+    db: Session,
+    *,
+    slug: str,
+    actor: uuid.UUID,
+    name: str | None = None,
+    description: str | None = None,
+    url: str | None = None,
+) -> Organisation:
     organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
     if name is not None:
         organisation.name = name
@@ -91,17 +107,21 @@ def update_organisation(db: Session, *, slug: str, actor: uuid.UUID, name: str |
 def list_members(db: Session, *, slug: str, actor: uuid.UUID) -> list[tuple[Account, Membership]]:
     organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
     rows = db.execute(
-        select(Account, Membership).join(Membership, Membership.account_id == Account.id)
-        .where(Membership.organisation_id == organisation.id).order_by(Account.username)
+        select(Account, Membership)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.organisation_id == organisation.id)
+        .order_by(Account.username)
     ).all()
     return [(row[0], row[1]) for row in rows]
 
 
-def add_member(db: Session, *, slug: str, actor: uuid.UUID | None, username: str, role: Role,
-               now: dt.datetime) -> Membership:
+def add_member(
+    db: Session, *, slug: str, actor: uuid.UUID | None, username: str, role: Role, now: dt.datetime
+) -> Membership:
     """Add an existing account by username. ``actor=None`` is the operator (CLI)."""
-    organisation = (get_by_slug(db, slug=slug) if actor is None
-                    else require_role(db, slug=slug, actor=actor, roles=ADMINS))
+    organisation = (
+        get_by_slug(db, slug=slug) if actor is None else require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    )
     account = db.scalar(select(Account).where(Account.username == normalise_username(username)))
     if account is None:
         raise DomainError("account.not_found", "No account has that username.")
@@ -116,8 +136,9 @@ def add_member(db: Session, *, slug: str, actor: uuid.UUID | None, username: str
 
 
 def _membership(db: Session, organisation: Organisation, account_id: uuid.UUID) -> Membership:
-    membership = db.scalar(select(Membership).where(Membership.organisation_id == organisation.id,
-                                                    Membership.account_id == account_id))
+    membership = db.scalar(
+        select(Membership).where(Membership.organisation_id == organisation.id, Membership.account_id == account_id)
+    )
     if membership is None:
         raise DomainError("organisation.not_member")
     return membership
@@ -126,8 +147,11 @@ def _membership(db: Session, organisation: Organisation, account_id: uuid.UUID) 
 def _ensure_admin_remains(db: Session, organisation: Organisation, leaving: Membership) -> None:
     if leaving.role != Role.ADMIN:
         return
-    admins = db.scalar(select(func.count()).select_from(Membership).where(
-        Membership.organisation_id == organisation.id, Membership.role == Role.ADMIN))
+    admins = db.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.organisation_id == organisation.id, Membership.role == Role.ADMIN)
+    )
     if (admins or 0) <= 1:
         raise DomainError("organisation.last_admin")
 

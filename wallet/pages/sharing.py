@@ -198,8 +198,16 @@ def share_page(slug: str) -> Response:
     now = context.now()
     _count_view(link)
     page = read_models.badge_page(context.db(), link=link, held=held, now=now, **_models())
-    html = render_template("sharing/share.html", page=page, panel=page.panel, badge=page.panel.badge,
-                           verdict=page.panel.verdict, slug=slug, date=_date, when=_when)
+    html = render_template(
+        "sharing/share.html",
+        page=page,
+        panel=page.panel,
+        badge=page.panel.badge,
+        verdict=page.panel.verdict,
+        slug=slug,
+        date=_date,
+        when=_when,
+    )
     return _page(html, indexable=page.indexable)
 
 
@@ -220,11 +228,14 @@ def share_json(slug: str) -> Response:
     if link.target_kind is ShareTarget.COLLECTION:
         collection = _open_collection(slug, link, json=True)
         issued = [read_models.issued_text(held) for held in collection.credentials]
-        body = json_module.dumps({
-            "name": collection.name,
-            "credentials": [json_module.loads(text) if media.endswith("json") else text.decode()
-                            for text, media in issued],
-        }).encode()
+        body = json_module.dumps(
+            {
+                "name": collection.name,
+                "credentials": [
+                    json_module.loads(text) if media.endswith("json") else text.decode() for text, media in issued
+                ],
+            }
+        ).encode()
         media_type = "application/json"
     else:
         _link, held = _open(slug, json=True)

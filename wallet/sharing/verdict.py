@@ -302,13 +302,26 @@ def verdict(
         rows.append(_issuer_row(trust))
     if holder is not None:
         rows.append(_holder_row(holder, sharer=sharer))
-    result = _verdict(checks, reasons, rows, checked_at=checked_at, issuer=issuer, learner=learner,
-                      issued_at=issued_at, expires_at=expires_at, issuer_known=issuer_known)
+    result = _verdict(
+        checks,
+        reasons,
+        rows,
+        checked_at=checked_at,
+        issuer=issuer,
+        learner=learner,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        issuer_known=issuer_known,
+    )
     if holder is None or holder.bound or result.kind == "not_genuine":
         return result
     why = "it is a copy of a badge another wallet here holds" if holder.copy else "nothing shows it was issued to them"
-    return Verdict(result.kind, f"{result.sentence} It is not bound to {sharer}, who is sharing it: {why}.",
-                   result.rows, result.checked_at)
+    return Verdict(
+        result.kind,
+        f"{result.sentence} It is not bound to {sharer}, who is sharing it: {why}.",
+        result.rows,
+        result.checked_at,
+    )
 
 
 def _verdict(
@@ -421,18 +434,30 @@ def _holder_row(holder: HolderBinding, *, sharer: str) -> PanelRow:
     named = holder.subject.describe()
     detail = f"the badge names {named}"
     if holder.by == "subject":
-        return PanelRow("Issued to", "good", f"{sharer}, who is sharing it: it names their wallet account here",
-                        detail)
+        return PanelRow("Issued to", "good", f"{sharer}, who is sharing it: it names their wallet account here", detail)
     if holder.by == "did":
-        return PanelRow("Issued to", "good", f"{sharer}, who is sharing it: they proved they hold the key it names",
-                        detail)
+        return PanelRow(
+            "Issued to", "good", f"{sharer}, who is sharing it: they proved they hold the key it names", detail
+        )
     if holder.by == "email":
-        return PanelRow("Issued to", "unknown", f"{named}: the email address on the account of {sharer}, who is "
-                        "sharing it (not verified by us)", detail)
+        return PanelRow(
+            "Issued to",
+            "unknown",
+            f"{named}: the email address on the account of {sharer}, who is sharing it (not verified by us)",
+            detail,
+        )
     if holder.by == "name":
-        return PanelRow("Issued to", "unknown", f"{named}: the name on the account of {sharer}, who is sharing it "
-                        "(a name, not a proof)", detail)
+        return PanelRow(
+            "Issued to",
+            "unknown",
+            f"{named}: the name on the account of {sharer}, who is sharing it (a name, not a proof)",
+            detail,
+        )
     if holder.copy:
-        return PanelRow("Issued to", "bad", f"{named}. Not bound to {sharer}, who is sharing it: a copy of a badge "
-                        "another wallet here holds", detail)
+        return PanelRow(
+            "Issued to",
+            "bad",
+            f"{named}. Not bound to {sharer}, who is sharing it: a copy of a badge another wallet here holds",
+            detail,
+        )
     return PanelRow("Issued to", "unknown", f"{named}. Not bound to {sharer}, who is sharing it", detail)

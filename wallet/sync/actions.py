@@ -63,7 +63,12 @@ MAX_SHARE_LABEL_LENGTH: int = ShareLink.__table__.c.label.type.length
 
 
 def import_url(
-    db: Session, *, account_id: uuid.UUID, op: ImportUrl, now: dt.datetime, fetcher: Any | None,
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    op: ImportUrl,
+    now: dt.datetime,
+    fetcher: Any | None,
     claim_guard: Any | None = None,
 ) -> dict[str, Any]:
     """Fetch, verify and hold the credential at ``op.url`` (the credential store's import by URL).
@@ -77,8 +82,14 @@ def import_url(
 
 
 def redeem_claim(
-    db: Session, *, account_id: uuid.UUID, op: ClaimRedeem, now: dt.datetime, fetcher: Any | None,
-    config: ClaimConfig, claim_guard: Any | None = None,
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    op: ClaimRedeem,
+    now: dt.datetime,
+    fetcher: Any | None,
+    config: ClaimConfig,
+    claim_guard: Any | None = None,
 ) -> dict[str, Any]:
     """The sync action ``claim.redeem``: a claim scanned offline, redeemed at the next sync.
 
@@ -88,10 +99,15 @@ def redeem_claim(
     """
     scanned_at = dt.datetime.fromtimestamp(op.scanned_at / 1000, dt.UTC) if op.scanned_at else None
     if claim_guard is None:
-        raise DomainError("request.rate_limited", "This sync reserved no claim-code budget; try again.",
-                          retry_after=1)
+        raise DomainError("request.rate_limited", "This sync reserved no claim-code budget; try again.", retry_after=1)
     redemption = redeem_code(
-        db, account_id=account_id, code=op.code, pin=op.pin, scanned_at=scanned_at, now=now, config=config,
+        db,
+        account_id=account_id,
+        code=op.code,
+        pin=op.pin,
+        scanned_at=scanned_at,
+        now=now,
+        config=config,
         guard=claim_guard,
     )
     result: dict[str, Any] = {
@@ -108,7 +124,13 @@ def redeem_claim(
 
 
 def create_share(
-    db: Session, *, account_id: uuid.UUID, op: ShareCreate, now: dt.datetime, fetcher: Any | None, base_url: str,
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    op: ShareCreate,
+    now: dt.datetime,
+    fetcher: Any | None,
+    base_url: str,
     claim_guard: Any | None = None,
 ) -> dict[str, Any]:
     """The sync action ``share.create``: a share link asked for offline, made at the next sync.
@@ -120,22 +142,29 @@ def create_share(
     """
     label = op.label or ""
     if len(label) > MAX_SHARE_LABEL_LENGTH:
-        raise DomainError("request.validation_failed",
-                          f"A share link's label has at most {MAX_SHARE_LABEL_LENGTH} characters.")
+        raise DomainError(
+            "request.validation_failed", f"A share link's label has at most {MAX_SHARE_LABEL_LENGTH} characters."
+        )
     if op.creds is not None:
         if len(op.creds) != 1:
-            raise DomainError("request.validation_failed",
-                              "A share link shows one credential; put several in a collection and share that.")
-        held_id = db.scalar(select(HeldCredential.id).where(HeldCredential.account_id == account_id,
-                                                            HeldCredential.content_hash == op.creds[0]))
+            raise DomainError(
+                "request.validation_failed",
+                "A share link shows one credential; put several in a collection and share that.",
+            )
+        held_id = db.scalar(
+            select(HeldCredential.id).where(
+                HeldCredential.account_id == account_id, HeldCredential.content_hash == op.creds[0]
+            )
+        )
         if held_id is None:
             raise DomainError("credential.not_found")
         kind, target_id = ShareTarget.CREDENTIAL, held_id
     else:
         kind, target_id = ShareTarget.COLLECTION, uuid.UUID(str(op.coll))
     expires_at = now + dt.timedelta(days=op.expires_in_days) if op.expires_in_days else None
-    link = sharing.create_share(db, account_id=account_id, target_kind=kind, target_id=target_id, label=label,
-                                expires_at=expires_at, now=now)
+    link = sharing.create_share(
+        db, account_id=account_id, target_kind=kind, target_id=target_id, label=label, expires_at=expires_at, now=now
+    )
     return {
         "share_id": str(link.id),
         "url": sharing.share_url(base_url, link.slug),

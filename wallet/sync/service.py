@@ -228,8 +228,13 @@ class _Session:
         checkpoint = self.history.checkpoint()
         try:
             status, code, result = run_action(
-                self.db, handlers=self.handlers, account_id=self.history.account_id, op=op, now=self.now,
-                fetcher=self.fetcher, claim_guard=self.claim_guard,
+                self.db,
+                handlers=self.handlers,
+                account_id=self.history.account_id,
+                op=op,
+                now=self.now,
+                fetcher=self.fetcher,
+                claim_guard=self.claim_guard,
             )
         except Deferred:
             self.history.restore(checkpoint)

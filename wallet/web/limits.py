@@ -82,8 +82,9 @@ def sign_in(username: str) -> tuple[Limit, Limit]:
     settings = context.state().settings
     return (
         by_client_ip("login", limit=settings.ratelimit_login_per_ip_per_minute, window=MINUTE),
-        by_value("login", "username", username or "-", limit=settings.ratelimit_login_per_username_per_minute,
-                 window=MINUTE),
+        by_value(
+            "login", "username", username or "-", limit=settings.ratelimit_login_per_username_per_minute, window=MINUTE
+        ),
     )
 
 

@@ -49,8 +49,9 @@ def problem_body(status: int, code: str, detail: str | None = None, **extra: Any
     return body
 
 
-def problem_response(status: int, code: str, detail: str | None = None, *, headers: dict[str, str] | None = None,
-                     **extra: Any) -> Response:
+def problem_response(
+    status: int, code: str, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     body = problem_body(status, code, detail, **extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
@@ -61,15 +62,25 @@ def problem_response(status: int, code: str, detail: str | None = None, *, heade
 class ProblemSchema(ma.Schema):
     """Documentation of the problem+json body (RFC 9457) with the wallet's extensions."""
 
-    type = ma.fields.String(metadata={"description": "URI reference identifying the problem type",
-                                      "example": "/problems/claim.session_full"})
-    title = ma.fields.String(metadata={"description": "Short summary of the problem type",
-                                       "example": "This claim session has no badges left"})
+    type = ma.fields.String(
+        metadata={
+            "description": "URI reference identifying the problem type",
+            "example": "/problems/claim.session_full",
+        }
+    )
+    title = ma.fields.String(
+        metadata={
+            "description": "Short summary of the problem type",
+            "example": "This claim session has no badges left",
+        }
+    )
     status = ma.fields.Integer(metadata={"description": "HTTP status code", "example": 409})
     detail = ma.fields.String(metadata={"description": "Explanation of this occurrence"})
-    code = ma.fields.String(metadata={"description": "Stable machine-readable error code",
-                                      "example": "claim.session_full"})
-    errors = ma.fields.Dict(metadata={"description": "Per-field messages for validation errors: "
-                                      "location → field → messages"})
+    code = ma.fields.String(
+        metadata={"description": "Stable machine-readable error code", "example": "claim.session_full"}
+    )
+    errors = ma.fields.Dict(
+        metadata={"description": "Per-field messages for validation errors: location → field → messages"}
+    )
     request_id = ma.fields.String(metadata={"description": "Request id, also in the X-Request-Id header"})
     retry_after = ma.fields.Integer(metadata={"description": "Seconds to wait before retrying (429/503)"})

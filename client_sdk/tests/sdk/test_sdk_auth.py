@@ -97,8 +97,9 @@ def learner(make_client: Callable[..., WalletClient], db: Any, clock: Any) -> di
     return {"username": username, "account_id": account_id, "first": first}
 
 
-def _phone(make_client: Callable[..., WalletClient], learner: dict[str, Any], path: Path, **kwargs: Any
-           ) -> OfflineWallet:
+def _phone(
+    make_client: Callable[..., WalletClient], learner: dict[str, Any], path: Path, **kwargs: Any
+) -> OfflineWallet:
     client = make_client(token_store=ReplicaTokenStore(path), **kwargs)
     if client.token_store.load() is None:
         client.login(learner["username"], PASSWORD, device_name="phone")
@@ -316,7 +317,11 @@ def test_a_client_process_killed_after_the_refresh_answer_arrived_keeps_syncing_
 
     child = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path), server.url, _cred(7)],
-        capture_output=True, text=True, timeout=60, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert child.returncode == 9, child.stdout + child.stderr
 

@@ -60,8 +60,9 @@ def test_shares_asked_for_offline_are_made_at_the_next_sync_and_open_for_an_empl
         page = httpx.get(url, timeout=10.0)
         assert page.status_code == 200 and "Soldering Basics" in page.text
     listed = phone.client.request("GET", "/api/v1/shares")
-    assert sorted(link["id"] for link in listed) == sorted([shown[one]["result"]["share_id"],
-                                                            shown[whole]["result"]["share_id"]])
+    assert sorted(link["id"] for link in listed) == sorted(
+        [shown[one]["result"]["share_id"], shown[whole]["result"]["share_id"]]
+    )
 
 
 def test_an_action_the_server_refuses_stays_listed_with_its_code(server: Running, tmp_path: Path) -> None:
