@@ -68,7 +68,8 @@ def read_access_token(key: bytes, token: str, *, now: dt.datetime) -> AccessClai
         )
         expires_at = dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC)
         claims = AccessClaims(uuid.UUID(payload["sub"]), uuid.UUID(payload["did"]), expires_at)
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError) as error:
+        # OverflowError/OSError: an ``exp`` no date can hold (1e20, inf) — a bad token, not a server fault.
         raise DomainError("auth.invalid_token") from error
     if claims.expires_at <= now:
         raise DomainError("auth.invalid_token", "The access token has expired; refresh it.")
