@@ -260,7 +260,8 @@ def share_image(slug: str) -> Response:
         return _refusal("share.not_found", 404, json=False)
     response = Response(image[0], mimetype=image[1])
     response.headers["Content-Security-Policy"] = IMAGE_CSP
-    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"  # revalidated: a revoked link stops showing it
     return response
 
 
@@ -269,7 +270,7 @@ def share_preview_image(slug: str) -> Response:
     """The badge's image as a PNG, for link previews (chat apps and social networks show no SVG)."""
     _link, held = _open(slug)
     response = Response(as_png(_badge_image(held), badge_view(held).name), mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 

@@ -14,6 +14,8 @@ from collections import OrderedDict
 from typing import Protocol
 
 from wallet.credentials.fetcher import FetchResult
+from wallet.errors import DomainError
+from wallet.issuing.images import check_image
 
 IMAGE_TYPES = ("image/png", "image/svg+xml")
 MAX_IMAGE_BYTES = 2_000_000
@@ -34,6 +36,17 @@ def _data_uri(url: str) -> tuple[bytes, str] | None:
     except (binascii.Error, ValueError):
         return None
     return (data, media) if len(data) <= MAX_IMAGE_BYTES else None
+
+
+def _rebuilt(image: tuple[bytes, str]) -> tuple[bytes, str] | None:
+    """The image as our badge-image checks rebuild it (PNG re-encoded, SVG rebuilt from an allowlist: no
+    script, handlers, foreign objects or outside references), or ``None`` when they refuse it. Whatever its
+    source — an imported credential, a ``data:`` URI, another server — nothing else is served from our origin."""
+    try:
+        checked = check_image(image[0])
+    except DomainError:
+        return None
+    return checked.data, checked.media_type
 
 
 class ImageCache:
@@ -61,6 +74,9 @@ class ImageCache:
                 return None
             media = result.content_type.split(";", 1)[0].strip().lower()
             image = (result.body, media) if media in IMAGE_TYPES and len(result.body) <= MAX_IMAGE_BYTES else None
+        if image is None:
+            return None
+        image = _rebuilt(image)
         if image is None:
             return None
         with self._lock:
