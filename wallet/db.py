@@ -55,6 +55,26 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime, uuid.UUID: Uuid}
 
 
+def scrub_after_erasure(engine: Engine) -> None:
+    """After an erasure has committed: on SQLite, copy the write-ahead log into the database and truncate
+    it, so erased bytes do not linger in the ``-wal`` file until some later checkpoint. PostgreSQL needs
+    nothing here: its WAL and dead tuples are the operator's to manage (docs/security.md)."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # autocommit (isolation_level None): a checkpoint cannot run in a transaction
+    try:
+        cursor = raw.cursor()
+        # TRUNCATE waits for writers and readers on older snapshots; wait briefly, never for the full
+        # busy timeout: a checkpoint that cannot finish now is finished by SQLite's next automatic one.
+        cursor.execute("PRAGMA busy_timeout=250")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.fetchall()
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+    finally:
+        raw.close()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,6 +86,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Erased rows are overwritten with zeros, not left in free space (docs/security.md, erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -11,6 +11,7 @@ from wallet.accounts import export as account_export
 from wallet.accounts import services as accounts
 from wallet.api.core import Blueprint
 from wallet.api.schemas import DeviceInSchema, OutputSchema, StrictSchema, TokenPairSchema, token_pair
+from wallet.db import scrub_after_erasure
 from wallet.web import context, limits
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Sign up and manage your account")
@@ -152,6 +153,8 @@ class Me(MethodView):
             db, account_id=context.principal().account_id, password=body["password"], hasher=context.state().hasher
         )
         db.commit()
+        db.close()  # end this request's connection first, so the checkpoint can copy every frame
+        scrub_after_erasure(context.state().engine)
 
 
 @blp.route("/me/password")
