@@ -29,6 +29,7 @@ from wallet.instance_secrets import load_or_create
 from wallet.state import WalletState, utc_now
 from wallet.sync.actions import action_handlers
 from wallet.web.problems import problem_response
+from wallet.web.session import WEB_SESSION_DAYS
 
 log = logging.getLogger("wallet.http")
 
@@ -100,6 +101,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.base_url.lower().startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=WEB_SESSION_DAYS),
     )
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
@@ -138,6 +140,9 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
     for module in (auth, accounts, devices, organisations, credentials, achievements, issuers, sync_api, claims_api):
         api.register_blueprint(module.blp)
     app.register_blueprint(claim_pages.pages)
+    from wallet.pages import accounts as account_pages
+
+    app.register_blueprint(account_pages.pages)
     from wallet.api import shares as shares_api
     from wallet.pages import sharing as sharing_pages
 

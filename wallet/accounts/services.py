@@ -111,6 +111,20 @@ def open_device(
     return _issue_pair(db, device=device, policy=policy, now=now)
 
 
+def open_browser_session(db: Session, *, account: Account, name: str, now: dt.datetime) -> Device:
+    """Register a browser the learner signed in on as one of their devices.
+
+    A browser holds no refresh chain (its signed session cookie names the device), but it is listed and
+    revoked like a phone: revoking it anywhere signs that browser out at its next request.
+    """
+    device = Device(
+        account_id=account.id, name=name[:80] or "Web browser", platform="web", created_at=now, last_seen_at=now
+    )
+    db.add(device)
+    db.flush()
+    return device
+
+
 def _issue_pair(
     db: Session, *, device: Device, policy: TokenPolicy, now: dt.datetime, refresh: str | None = None
 ) -> TokenPair:

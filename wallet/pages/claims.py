@@ -22,12 +22,10 @@ API's rate limits.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
 
 from wallet.accounts import services as accounts
@@ -38,72 +36,19 @@ from wallet.claims.guessing import CodeGuard, judge_code
 from wallet.claims.redeem import check_session_open, redeem_code
 from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
-from wallet.models import Account, ClaimSession, ClaimStatus, SessionMode
+from wallet.models import ClaimSession, ClaimStatus, SessionMode
 from wallet.oid4vci.offers import offer_by_reference
 from wallet.transactions import unit_of_work
 from wallet.web import context, limits
 from wallet.web.context import claim_config as config
+from wallet.web.friendly import FRIENDLY
 from wallet.web.guessing import code_guard
 from wallet.web.qr import qr_image_response
+from wallet.web.session import check_csrf, csrf_token, sign_in, sign_out, signed_in_account
 
 pages = Blueprint(
     "claim_pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/claims"
 )
-
-_SIGNED_IN = "claim_account_id"
-_CSRF = "claim_csrf"
-
-FRIENDLY = {
-    "claim.unknown_code": "We don't know that code. Check it and try again.",
-    "claim.expired_code": "That code has expired. Scan the code on the screen again.",
-    "claim.not_started": "This session hasn't started yet.",
-    "claim.ended": "This session has ended.",
-    "claim.closed": "The youth worker closed this session.",
-    "claim.paused": "The session is paused for a moment. Try again shortly.",
-    "claim.session_full": "Sorry, every badge of this session has been claimed.",
-    "claim.already_claimed": "This card has already been used.",
-    "claim.wrong_pin": "That PIN isn't right. Ask the youth worker to say it again.",
-    "claim.pin_required": "Enter the PIN the youth worker tells the room.",
-    "claim.locked_out": "Too many wrong PINs. Wait a little and try again.",
-    "claim.rejected": "Your claim in this session was not accepted.",
-    "auth.invalid_credentials": "Wrong username or password.",
-    "account.username_taken": "That username is taken; pick another.",
-    "account.weak_password": "That password is too weak or too common; pick a longer one.",
-    "request.rate_limited": "Too many tries. Wait a minute and try again.",
-    "request.validation_failed": "Some of that doesn't look right; check it and try again.",
-}
-
-
-# --- CSRF and the web sign-in -----------------------------------------------------------------------
-
-
-def csrf_token() -> str:
-    token = session.get(_CSRF)
-    if not token:
-        token = session[_CSRF] = secrets.token_urlsafe(32)
-    return str(token)
-
-
-def _check_csrf() -> None:
-    expected = session.get(_CSRF) or ""
-    given = request.form.get("csrf_token", "")
-    if not expected or not hmac.compare_digest(str(expected), given):
-        abort(400, description="The form expired; reload the page and try again.")
-
-
-def _signed_in() -> Account | None:
-    raw = session.get(_SIGNED_IN)
-    if not raw:
-        return None
-    try:
-        return context.db().get(Account, uuid.UUID(raw))
-    except ValueError:
-        return None
-
-
-def _sign_in_as(account: Account) -> None:
-    session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
-    session[_SIGNED_IN] = str(account.id)
 
 
 # --- Landing page -----------------------------------------------------------------------------------
@@ -112,12 +57,8 @@ def _sign_in_as(account: Account) -> None:
 def _guard() -> CodeGuard:
     """One budget per request: the landing page re-shows the code after a form, at no second cost."""
     if "claim_page_guard" not in g:
-        account = session.get(_SIGNED_IN)
-        try:
-            account_id = uuid.UUID(account) if account else None
-        except ValueError:
-            account_id = None
-        g.claim_page_guard = code_guard(account_id)
+        account = signed_in_account()
+        g.claim_page_guard = code_guard(account.id if account else None)
     guard: CodeGuard = g.claim_page_guard
     return guard
 
@@ -144,7 +85,7 @@ def _landing(code: str, *, error: str | None = None, result: dict[str, Any] | No
         achievement=achievement,
         organisation=organisation,
         image=image,
-        account=_signed_in(),
+        account=signed_in_account(),
         csrf=csrf_token(),
         error=error,
         result=result,
@@ -184,7 +125,7 @@ def landing(code: str) -> Any:
 @pages.post("/c/<code>/sign-up")
 @pages.post("/C/<code>/sign-up")
 def landing_sign_up(code: str) -> Any:
-    _check_csrf()
+    check_csrf()
     state = context.state()
     db = context.db()
     username = request.form.get("username", "")
@@ -202,15 +143,15 @@ def landing_sign_up(code: str) -> Any:
     except DomainError as error:
         db.rollback()
         return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+    sign_in(account)
     db.commit()
-    _sign_in_as(account)
     return redirect(url_for(".landing", code=code), code=303)
 
 
 @pages.post("/c/<code>/sign-in")
 @pages.post("/C/<code>/sign-in")
 def landing_sign_in(code: str) -> Any:
-    _check_csrf()
+    check_csrf()
     state = context.state()
     db = context.db()
     username = request.form.get("username", "")
@@ -222,16 +163,17 @@ def landing_sign_in(code: str) -> Any:
     except DomainError as error:
         db.rollback()
         return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+    sign_in(account)
     db.commit()
-    _sign_in_as(account)
     return redirect(url_for(".landing", code=code), code=303)
 
 
 @pages.post("/c/<code>/sign-out")
 @pages.post("/C/<code>/sign-out")
 def landing_sign_out(code: str) -> Any:
-    _check_csrf()
-    session.clear()
+    check_csrf()
+    sign_out()
+    context.db().commit()
     return redirect(url_for(".landing", code=code), code=303)
 
 
@@ -239,8 +181,8 @@ def landing_sign_out(code: str) -> Any:
 @pages.post("/C/<code>/claim")
 def landing_claim(code: str) -> Any:
     """Claim as the signed-in learner; the PIN (if any) comes with the form."""
-    _check_csrf()
-    account = _signed_in()
+    check_csrf()
+    account = signed_in_account()
     if account is None:
         return _landing(code, error="Sign in or sign up first.", status=401)
     try:
@@ -303,7 +245,7 @@ def typed_code() -> Any:
     """For a camera that will not scan: type the code from the card or the screen."""
     if request.method == "GET":
         return render_template("claims/code.html", csrf=csrf_token(), error=None)
-    _check_csrf()
+    check_csrf()
     try:
         canonical = normalise_fallback(request.form.get("code", ""))
     except InvalidClaimCode as error:
