@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine
 
+from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, serious_accessibility_violations
 from tests.conftest import FakeClock
 from tests.live_server import Running, live_server
 from wallet.config import Settings
@@ -25,15 +26,6 @@ from wallet.models import Role
 from wallet.organisations import services as organisations
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -46,7 +38,7 @@ def server(settings: Settings, engine: Engine) -> Iterator[Running]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
@@ -162,6 +154,7 @@ def test_the_page_fits_a_360_pixel_phone(server: Running, browser: Browser, tmp_
     page = browser.new_page(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
     page.goto(shared.url)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert serious_accessibility_violations(page) == []
     page.screenshot(path=str(tmp_path / "share-phone.png"), full_page=True)
     page.goto(f"{server.url}/issuers/museum-east/about")
     assert page.locator("h1").inner_text() == "Museum East"
