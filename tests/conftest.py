@@ -29,19 +29,19 @@ from wallet.migrate import upgrade
 TEST_DATABASE_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests (real concurrency) cannot run on SQLite: fail loudly if asked to."""
-    if TEST_DATABASE_URL.startswith("postgresql"):
-        return
-    for item in items:
-        if item.get_closest_marker("postgres"):
-            item.add_marker(
-                pytest.mark.xfail(
-                    reason="needs PostgreSQL: run with WALLET_TEST_DATABASE_URL (scripts/test does)",
-                    run=False,
-                    strict=True,
-                )
-            )
+@pytest.fixture(autouse=True)
+def _postgres_marked_tests_need_postgresql(request: pytest.FixtureRequest) -> None:
+    """A test marked ``postgres`` (real concurrency) fails loudly on SQLite instead of passing as xfail.
+
+    ``scripts/test`` deselects them in its SQLite pass (``-m "not postgres"``) and runs them in its
+    PostgreSQL pass; a run that selects one without PostgreSQL is told how to give it one.
+    """
+    if request.node.get_closest_marker("postgres") and not TEST_DATABASE_URL.startswith("postgresql"):
+        pytest.fail(
+            "this test needs PostgreSQL: set WALLET_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test"
+            " (scripts/test does), or deselect it with -m 'not postgres'",
+            pytrace=False,
+        )
 
 
 @dataclass

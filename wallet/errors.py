@@ -22,13 +22,3 @@ class DomainError(Exception):
         self.detail = detail or entry.title
         self.extra = extra
         super().__init__(f"{code}: {self.detail}")
-
-
-class NotFound(DomainError):
-    def __init__(self, code: str = "request.not_found", detail: str | None = None, **extra: Any) -> None:
-        super().__init__(code, detail, **extra)
-
-
-class Forbidden(DomainError):
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        super().__init__("auth.forbidden", detail, **extra)

@@ -10,7 +10,13 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from wallet_protocol.sync.state import is_cred_hash
-from wallet_protocol.sync.wire import MAX_BLOBS_PER_FETCH, MAX_LIMIT, InvalidRequest, parse_sync_request
+from wallet_protocol.sync.wire import (
+    MAX_BLOBS_PER_FETCH,
+    MAX_LIMIT,
+    MAX_OPS_PER_REQUEST,
+    InvalidRequest,
+    parse_sync_request,
+)
 
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
@@ -64,7 +70,9 @@ class SyncRequestSchema(StrictSchema):
         required=True, allow_none=True, metadata={"description": "Opaque; null on the first sync"}
     )
     ops = ma.fields.List(
-        ma.fields.Dict(), required=True, metadata={"description": "Pending ops in op_seq order (at most 500)"}
+        ma.fields.Dict(),
+        required=True,
+        metadata={"description": f"Pending ops in op_seq order (at most {MAX_OPS_PER_REQUEST})"},
     )
     blobs = ma.fields.Dict(
         keys=ma.fields.String(),
