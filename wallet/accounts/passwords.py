@@ -54,6 +54,23 @@ def check_policy(password: str, *, username: str) -> None:
         raise DomainError("account.weak_password", "Your password must not contain your username.")
 
 
+_DECOY_PASSWORD = "not-a-real-password-but-a-timing-decoy"  # noqa: S105 - a decoy, not a secret
+_decoys: dict[tuple[object, ...], str] = {}
+
+
+def decoy_hash(hasher: PasswordHasher) -> str:
+    """A hash made once per hasher's parameters, verified against when a username is unknown.
+
+    Checking a wrong password for an unknown username must cost exactly what checking it for a real one
+    costs — one argon2 verification, with the same parameters — or the response time tells which
+    usernames exist. Hashing the decoy on every attempt (as before) cost two.
+    """
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len, hasher.type)
+    if key not in _decoys:
+        _decoys[key] = hasher.hash(_DECOY_PASSWORD)
+    return _decoys[key]
+
+
 def hash_password(hasher: PasswordHasher, password: str) -> str:
     return hasher.hash(normalise(password))
 

@@ -18,10 +18,6 @@ from wallet.models import Account, Device, RefreshToken
 
 USERNAME_ALLOWED = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
-# Verifying against this when the username is unknown keeps the response time the same, so timing
-# does not reveal which usernames exist.
-_DUMMY_HASH_PASSWORD = "not-a-real-password-but-a-timing-decoy"  # noqa: S105 - a decoy, not a secret
-
 
 @dataclass(frozen=True)
 class TokenPair:
@@ -92,7 +88,7 @@ def authenticate(db: Session, *, username: str, password: str, hasher: PasswordH
         name = ""
     account = db.scalar(select(Account).where(Account.username == name)) if name else None
     if account is None:
-        passwords.verify_password(hasher, hasher.hash(_DUMMY_HASH_PASSWORD), password)
+        passwords.verify_password(hasher, passwords.decoy_hash(hasher), password)  # same cost: no timing oracle
         raise DomainError("auth.invalid_credentials")
     if not passwords.verify_password(hasher, account.password_hash, password):
         raise DomainError("auth.invalid_credentials")
