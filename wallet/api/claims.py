@@ -271,13 +271,6 @@ class ClaimSessions(MethodView):
     def post(self, body: dict[str, Any], slug: str) -> dict[str, Any]:
         """Open a claim session for one of the organisation's achievements (youth workers, admins)"""
         db = context.db()
-        cap = body["cap"] or body["codes"]
-        if cap is None:
-            raise DomainError(
-                "request.validation_failed",
-                "Give a cap (or codes for a single-use session).",
-                errors={"cap": ["required for shared sessions"]},
-            )
         session = sessions.open_session(
             db,
             organisation_slug=slug,
@@ -287,7 +280,7 @@ class ClaimSessions(MethodView):
             venue=body["venue"],
             starts_at=body["starts_at"],
             ends_at=body["ends_at"],
-            cap=cap,
+            cap=body["cap"],
             mode=body["mode"],
             codes=body["codes"],
             pin=body["pin"],
@@ -329,18 +322,14 @@ class ClaimSessionQr(MethodView):
     def get(self, session_id: uuid.UUID) -> dict[str, Any]:
         """What the shared QR holds right now: URL, typed fallback, rotation step and PIN"""
         db = context.db()
-        session = sessions.require_session(db, session_id=session_id, actor=_me())
-        if session.mode is not SessionMode.SHARED:
-            raise DomainError("request.conflict", "Single-use sessions have printed cards, not a shared QR.")
+        session = sessions.require_shared(sessions.require_session(db, session_id=session_id, actor=_me()))
         payload = session_qr(session, config=config(), now=context.now())
         return {**payload.__dict__, "pin": sessions.session_pin(session, config=config())}
 
 
 def _qr_image(session_id: uuid.UUID, fmt: str, query: dict[str, Any]) -> Response:
     db = context.db()
-    session = sessions.require_session(db, session_id=session_id, actor=_me())
-    if session.mode is not SessionMode.SHARED:
-        raise DomainError("request.conflict", "Single-use sessions have printed cards, not a shared QR.")
+    session = sessions.require_shared(sessions.require_session(db, session_id=session_id, actor=_me()))
     return qr_image_response(session_qr(session, config=config(), now=context.now()).url, fmt=fmt, query=query)
 
 

@@ -56,6 +56,13 @@ def _draw_ids(randbytes: RandBytes) -> tuple[str, str]:
     return new_public_id(randbytes), new_fallback_code(randbytes)
 
 
+def require_shared(session: ClaimSession) -> ClaimSession:
+    """The session, if it has a shared QR (single-use sessions have printed cards instead)."""
+    if session.mode is not SessionMode.SHARED:
+        raise DomainError("request.conflict", "Single-use sessions have printed cards, not a shared QR.")
+    return session
+
+
 def open_session(
     db: Session,
     *,
@@ -66,7 +73,7 @@ def open_session(
     venue: str,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
-    cap: int,
+    cap: int | None,
     mode: SessionMode,
     codes: int | None = None,
     pin: str | None = None,
@@ -80,7 +87,11 @@ def open_session(
 
     ``single_use`` sessions get ``codes`` printed cards (the cap defaults to their number); ``rotating``
     is for shared sessions only. The PIN is kept hashed (checked) and sealed (shown on the display page).
+    Every rule across fields lives here, so the API, the console and the CLI refuse the same sessions.
     """
+    cap = cap or codes
+    if cap is None:
+        raise _invalid("cap", "Give a cap (or codes for a single-use session).")
     organisation = require_role(db, slug=organisation_slug, actor=actor, roles=ANY_MEMBER)
     achievement = db.get(Achievement, achievement_id)
     if achievement is None or achievement.organisation_id != organisation.id or achievement.archived_at:
