@@ -56,6 +56,7 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("organisation.already_member", 409, "That account is already a member"),
     ErrorCode("organisation.not_member", 404, "That account is not a member"),
     ErrorCode("organisation.last_admin", 409, "An organisation must keep at least one admin"),
+    ErrorCode("invitation.not_found", 404, "No such invitation for you"),
     # Credentials.
     ErrorCode("credential.not_found", 404, "No such credential"),
     ErrorCode("credential.invalid", 422, "The credential is not valid"),

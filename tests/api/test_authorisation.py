@@ -128,6 +128,54 @@ def only_own_admins_add_members(w: World) -> None:
     assert w.client.get("/api/v1/me/organisations", headers=w.alice.headers).json == []
 
 
+def _invite_alice(w: World) -> str:
+    invited = w.client.post(
+        "/api/v1/organisations/makerspace-north/members",
+        headers=w.org["admin"].headers,
+        json={"username": w.alice.username, "role": "youth_worker"},
+    )
+    assert invited.status_code == 202, invited.json
+    return str(invited.json["id"])
+
+
+def my_invitations_are_mine(w: World) -> None:
+    _invite_alice(w)
+    for who in (w.org["worker"], w.other["admin"]):
+        assert w.client.get("/api/v1/me/invitations", headers=who.headers).json == []
+    assert w.client.get("/api/v1/me/invitations").status_code == 401
+
+
+def only_the_invited_accept(w: World) -> None:
+    invitation = _invite_alice(w)
+    for who in (w.org["worker"], w.other["admin"], w.org["admin"]):
+        _refused(w.client.post(f"/api/v1/me/invitations/{invitation}/accept", headers=who.headers), 404)
+    assert w.client.get("/api/v1/me/organisations", headers=w.alice.headers).json == []
+
+
+def only_the_invited_decline(w: World) -> None:
+    invitation = _invite_alice(w)
+    for who in (w.org["worker"], w.other["admin"], w.org["admin"]):
+        _refused(w.client.post(f"/api/v1/me/invitations/{invitation}/decline", headers=who.headers), 404)
+    assert len(w.client.get("/api/v1/me/invitations", headers=w.alice.headers).json) == 1
+
+
+def only_own_admins_list_invitations(w: World) -> None:
+    _invite_alice(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.get("/api/v1/organisations/makerspace-north/invitations", headers=who.headers), 403, 404)
+
+
+def only_own_admins_withdraw_invitations(w: World) -> None:
+    invitation = _invite_alice(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(
+            w.client.delete(f"/api/v1/organisations/makerspace-north/invitations/{invitation}", headers=who.headers),
+            403,
+            404,
+        )
+    assert len(w.client.get("/api/v1/me/invitations", headers=w.alice.headers).json) == 1
+
+
 def only_own_admins_change_roles(w: World) -> None:
     target = w.org["worker"].account_id
     for who in (w.alice, w.org["worker"], w.other["admin"]):
@@ -748,6 +796,11 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/organisations/{slug}/members": only_own_admins_list_members,
     "POST /api/v1/organisations/{slug}/members": only_own_admins_add_members,
     "PATCH /api/v1/organisations/{slug}/members/{account_id}": only_own_admins_change_roles,
+    "GET /api/v1/me/invitations": my_invitations_are_mine,
+    "POST /api/v1/me/invitations/{invitation_id}/accept": only_the_invited_accept,
+    "POST /api/v1/me/invitations/{invitation_id}/decline": only_the_invited_decline,
+    "GET /api/v1/organisations/{slug}/invitations": only_own_admins_list_invitations,
+    "DELETE /api/v1/organisations/{slug}/invitations/{invitation_id}": only_own_admins_withdraw_invitations,
     "DELETE /api/v1/organisations/{slug}/members/{account_id}": only_own_admins_remove_members,
     "GET /api/v1/credentials": credentials_list_is_own,
     "POST /api/v1/credentials/import": imports_land_in_own_wallet,

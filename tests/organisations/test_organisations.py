@@ -21,13 +21,16 @@ def test_an_admin_adds_a_youth_worker_changes_roles_and_removes_members(
     newcomer = sign_up("newcomer")
     admin = org["admin"].headers
 
-    added = client.post(
+    invited = client.post(
         "/api/v1/organisations/makerspace-north/members",
         headers=admin,
         json={"username": "newcomer", "role": "youth_worker"},
     )
-    assert added.status_code == 201
-    assert added.json["role"] == "youth_worker"
+    assert invited.status_code == 202
+    assert (invited.json["role"], invited.json["status"]) == ("youth_worker", "invited")
+    [offer] = client.get("/api/v1/me/invitations", headers=newcomer.headers).json
+    accepted = client.post(f"/api/v1/me/invitations/{offer['id']}/accept", headers=newcomer.headers)
+    assert (accepted.status_code, accepted.json["role"]) == (200, "youth_worker")
     twice = client.post(
         "/api/v1/organisations/makerspace-north/members",
         headers=admin,
@@ -91,3 +94,62 @@ def test_adding_an_unknown_username_is_a_clear_404(client: Any, organisation: An
     )
     assert response.status_code == 404
     assert response.json["code"] == "account.not_found"
+
+
+def test_nobody_becomes_staff_without_saying_yes(client: Any, organisation: Any, sign_up: Any) -> None:
+    org = organisation()
+    learner = sign_up("learner-consent")
+    admin = org["admin"].headers
+
+    invited = client.post(
+        "/api/v1/organisations/makerspace-north/members",
+        headers=admin,
+        json={"username": learner.username, "role": "admin"},
+    )
+    assert invited.status_code == 202
+    # Invited is not a member: no organisation, no staff powers, not listed among members.
+    assert client.get("/api/v1/me/organisations", headers=learner.headers).json == []
+    assert client.get("/api/v1/organisations/makerspace-north/members", headers=learner.headers).status_code in (
+        403,
+        404,
+    )
+    members = client.get("/api/v1/organisations/makerspace-north/members", headers=admin).json
+    assert learner.username not in [m["username"] for m in members]
+    pending = client.get("/api/v1/organisations/makerspace-north/invitations", headers=admin).json
+    assert [(p["username"], p["role"]) for p in pending] == [(learner.username, "admin")]
+
+    [offer] = client.get("/api/v1/me/invitations", headers=learner.headers).json
+    assert offer["organisation"]["slug"] == "makerspace-north"
+    assert client.post(f"/api/v1/me/invitations/{offer['id']}/decline", headers=learner.headers).status_code == 204
+    assert client.get("/api/v1/me/invitations", headers=learner.headers).json == []
+    assert client.get("/api/v1/organisations/makerspace-north/invitations", headers=admin).json == []
+    assert client.get("/api/v1/me/organisations", headers=learner.headers).json == []
+
+
+def test_only_the_invited_account_can_answer_and_admins_can_withdraw(
+    client: Any, organisation: Any, sign_up: Any
+) -> None:
+    org = organisation()
+    learner, other = sign_up("learner-asked"), sign_up("learner-other")
+    admin = org["admin"].headers
+    client.post(
+        "/api/v1/organisations/makerspace-north/members",
+        headers=admin,
+        json={"username": learner.username, "role": "youth_worker"},
+    )
+    [offer] = client.get("/api/v1/organisations/makerspace-north/invitations", headers=admin).json
+
+    stolen = client.post(f"/api/v1/me/invitations/{offer['id']}/accept", headers=other.headers)
+    assert (stolen.status_code, stolen.json["code"]) == (404, "invitation.not_found")
+    by_worker = client.delete(
+        f"/api/v1/organisations/makerspace-north/invitations/{offer['id']}", headers=org["worker"].headers
+    )
+    assert by_worker.status_code in (403, 404)
+
+    assert (
+        client.delete(f"/api/v1/organisations/makerspace-north/invitations/{offer['id']}", headers=admin).status_code
+        == 204
+    )
+    late = client.post(f"/api/v1/me/invitations/{offer['id']}/accept", headers=learner.headers)
+    assert late.status_code == 404
+    assert client.get("/api/v1/me/organisations", headers=learner.headers).json == []

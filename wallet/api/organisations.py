@@ -56,6 +56,46 @@ class MemberRoleSchema(StrictSchema):
     role = ma.fields.Enum(Role, by_value=True, required=True)
 
 
+class InvitationSchema(OutputSchema):
+    id = ma.fields.UUID()
+    account_id = ma.fields.UUID()
+    username = ma.fields.String()
+    display_name = ma.fields.String()
+    role = ma.fields.Enum(Role, by_value=True)
+    invited_at = ma.fields.DateTime()
+    status = ma.fields.String(metadata={"example": "invited", "description": "Always `invited` until answered"})
+
+
+class MyInvitationSchema(OutputSchema):
+    id = ma.fields.UUID()
+    organisation = ma.fields.Nested(OrganisationSchema)
+    role = ma.fields.Enum(Role, by_value=True)
+    invited_at = ma.fields.DateTime()
+
+
+def _organisation(org: Any) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "slug": org.slug,
+        "name": org.name,
+        "description": org.description,
+        "url": org.url,
+        "created_at": org.created_at,
+    }
+
+
+def _invitation(account: Any, invitation: Any) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "account_id": account.id,
+        "username": account.username,
+        "display_name": account.display_name,
+        "role": invitation.role,
+        "invited_at": invitation.created_at,
+        "status": "invited",
+    }
+
+
 def _member(account: Any, membership: Any) -> dict[str, Any]:
     return {
         "account_id": account.id,
@@ -73,18 +113,47 @@ class MyOrganisations(MethodView):
     def get(self) -> list[dict[str, Any]]:
         """Organisations you are a member of, with your role"""
         rows = organisations.memberships_of(context.db(), account_id=context.principal().account_id)
+        return [{**_organisation(org), "role": role} for org, role in rows]
+
+
+@blp.route("/me/invitations")
+class MyInvitations(MethodView):
+    @blp.login_required
+    @blp.response(200, MyInvitationSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Organisations that invited you to be staff, waiting for your answer"""
+        rows = organisations.invitations_for(context.db(), account_id=context.principal().account_id)
         return [
-            {
-                "id": org.id,
-                "slug": org.slug,
-                "name": org.name,
-                "description": org.description,
-                "url": org.url,
-                "created_at": org.created_at,
-                "role": role,
-            }
-            for org, role in rows
+            {"id": inv.id, "organisation": _organisation(org), "role": inv.role, "invited_at": inv.created_at}
+            for org, inv in rows
         ]
+
+
+@blp.route("/me/invitations/<uuid:invitation_id>/accept")
+class AcceptInvitation(MethodView):
+    @blp.login_required
+    @blp.response(200, MyOrganisationSchema)
+    @blp.alt_response(404, description="No such invitation for you (`invitation.not_found`)")
+    def post(self, invitation_id: uuid.UUID) -> dict[str, Any]:
+        """Accept an invitation: you become a member with the offered role"""
+        db = context.db()
+        org, membership = organisations.accept_invitation(
+            db, account_id=context.principal().account_id, invitation_id=invitation_id, now=context.now()
+        )
+        db.commit()
+        return {**_organisation(org), "role": membership.role}
+
+
+@blp.route("/me/invitations/<uuid:invitation_id>/decline")
+class DeclineInvitation(MethodView):
+    @blp.login_required
+    @blp.response(204)
+    @blp.alt_response(404, description="No such invitation for you (`invitation.not_found`)")
+    def post(self, invitation_id: uuid.UUID) -> None:
+        """Decline an invitation; the organisation sees it is gone"""
+        db = context.db()
+        organisations.decline_invitation(db, account_id=context.principal().account_id, invitation_id=invitation_id)
+        db.commit()
 
 
 @blp.route("/organisations/<slug>")
@@ -121,12 +190,16 @@ class Members(MethodView):
 
     @blp.login_required
     @blp.arguments(MemberAddSchema, example={"username": "alex", "role": "youth_worker"})
-    @blp.response(201, MemberSchema)
+    @blp.response(202, InvitationSchema)
     @blp.alt_response(409, description="Already a member (`organisation.already_member`)")
     def post(self, body: dict[str, Any], slug: str) -> dict[str, Any]:
-        """Add an existing account as a member (admins)"""
+        """Invite an existing account to be a member (admins)
+
+        Nobody becomes staff without saying yes: the account holder sees the invitation at
+        `GET /api/v1/me/invitations` and accepts or declines it. Inviting again changes the offered role.
+        """
         db = context.db()
-        membership = organisations.add_member(
+        account, invitation = organisations.invite_member(
             db,
             slug=slug,
             actor=context.principal().account_id,
@@ -135,7 +208,31 @@ class Members(MethodView):
             now=context.now(),
         )
         db.commit()
-        return _member(get_account(db, account_id=membership.account_id), membership)
+        return _invitation(account, invitation)
+
+
+@blp.route("/organisations/<slug>/invitations")
+class Invitations(MethodView):
+    @blp.login_required
+    @blp.response(200, InvitationSchema(many=True))
+    def get(self, slug: str) -> list[dict[str, Any]]:
+        """Invitations not yet answered (admins)"""
+        rows = organisations.pending_invitations(context.db(), slug=slug, actor=context.principal().account_id)
+        return [_invitation(account, invitation) for account, invitation in rows]
+
+
+@blp.route("/organisations/<slug>/invitations/<uuid:invitation_id>")
+class InvitationItem(MethodView):
+    @blp.login_required
+    @blp.response(204)
+    @blp.alt_response(404, description="No such invitation (`invitation.not_found`)")
+    def delete(self, slug: str, invitation_id: uuid.UUID) -> None:
+        """Withdraw an invitation (admins)"""
+        db = context.db()
+        organisations.withdraw_invitation(
+            db, slug=slug, actor=context.principal().account_id, invitation_id=invitation_id
+        )
+        db.commit()
 
 
 @blp.route("/organisations/<slug>/members/<uuid:account_id>")

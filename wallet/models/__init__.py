@@ -16,7 +16,7 @@ from wallet.models.claims import (
 from wallet.models.holding import HeldCredential
 from wallet.models.issuing import Achievement, IssuedCredential, IssuerKey, StatusList
 from wallet.models.oid4vci import AccessToken, HolderClaim, Nonce, PreAuthorizedCode
-from wallet.models.organisations import Membership, Organisation, Role
+from wallet.models.organisations import Membership, MembershipInvitation, Organisation, Role
 from wallet.models.ratelimit import RateLimitBucket
 from wallet.models.sharing import ShareLink, ShareTarget
 from wallet.models.sync import SyncClient, SyncRow, SyncWallet
@@ -37,6 +37,7 @@ __all__ = [
     "IssuerKey",
     "JobLock",
     "Membership",
+    "MembershipInvitation",
     "Nonce",
     "Organisation",
     "PinFailure",

@@ -52,3 +52,29 @@ class Membership(Base):
     created_at: Mapped[dt.datetime]
 
     organisation: Mapped[Organisation] = relationship(back_populates="memberships")
+
+
+class MembershipInvitation(Base):
+    """An admin's offer of a role to an existing account: no one becomes staff without saying yes.
+
+    Accepting turns it into a :class:`Membership`; declining or being removed deletes it. One open
+    invitation per organisation and account.
+    """
+
+    __tablename__ = "membership_invitations"
+    __table_args__ = (UniqueConstraint("organisation_id", "account_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="invitation_role",
+            native_enum=False,
+            length=20,
+            values_callable=lambda roles: [r.value for r in roles],
+        )
+    )
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from wallet.accounts.services import normalise_username
 from wallet.errors import DomainError
-from wallet.models import Account, Membership, Organisation, Role
+from wallet.models import Account, Membership, MembershipInvitation, Organisation, Role
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
@@ -118,13 +118,29 @@ def list_members(db: Session, *, slug: str, actor: uuid.UUID) -> list[tuple[Acco
 def add_member(
     db: Session, *, slug: str, actor: uuid.UUID | None, username: str, role: Role, now: dt.datetime
 ) -> Membership:
-    """Add an existing account by username. ``actor=None`` is the operator (CLI)."""
-    organisation = (
-        get_by_slug(db, slug=slug) if actor is None else require_role(db, slug=slug, actor=actor, roles=ADMINS)
-    )
-    account = db.scalar(select(Account).where(Account.username == normalise_username(username)))
+    """The operator (``actor=None``, the CLI) adds an existing account directly, having agreed it in person.
+
+    An admin cannot: making someone staff of an organisation needs their consent, so admins
+    :func:`invite_member` and the account holder accepts (:func:`accept_invitation`).
+    """
+    if actor is not None:
+        raise DomainError("auth.forbidden", "Admins invite members; the account holder accepts the invitation.")
+    organisation = get_by_slug(db, slug=slug)
+    return _join(db, organisation, _account_named(db, username), role, now)
+
+
+def _account_named(db: Session, username: str) -> Account:
+    try:
+        name = normalise_username(username)
+    except DomainError:
+        name = ""
+    account = db.scalar(select(Account).where(Account.username == name)) if name else None
     if account is None:
         raise DomainError("account.not_found", "No account has that username.")
+    return account
+
+
+def _join(db: Session, organisation: Organisation, account: Account, role: Role, now: dt.datetime) -> Membership:
     membership = Membership(organisation_id=organisation.id, account_id=account.id, role=role, created_at=now)
     db.add(membership)
     try:
@@ -133,6 +149,95 @@ def add_member(
     except IntegrityError as error:
         raise DomainError("organisation.already_member") from error
     return membership
+
+
+def invite_member(
+    db: Session, *, slug: str, actor: uuid.UUID, username: str, role: Role, now: dt.datetime
+) -> tuple[Account, MembershipInvitation]:
+    """Offer ``role`` to an existing account (admins). Asking again updates the offered role."""
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    account = _account_named(db, username)
+    if role_of(db, organisation_id=organisation.id, account_id=account.id) is not None:
+        raise DomainError("organisation.already_member")
+    invitation = db.scalar(
+        select(MembershipInvitation).where(
+            MembershipInvitation.organisation_id == organisation.id, MembershipInvitation.account_id == account.id
+        )
+    )
+    if invitation is None:
+        invitation = MembershipInvitation(
+            organisation_id=organisation.id, account_id=account.id, role=role, invited_by=actor, created_at=now
+        )
+        db.add(invitation)
+        try:
+            with db.begin_nested():
+                db.flush()
+        except IntegrityError:  # the same invitation made at the same moment: the other one stands
+            invitation = db.scalars(
+                select(MembershipInvitation).where(
+                    MembershipInvitation.organisation_id == organisation.id,
+                    MembershipInvitation.account_id == account.id,
+                )
+            ).one()
+    invitation.role = role
+    invitation.invited_by = actor
+    return account, invitation
+
+
+def pending_invitations(db: Session, *, slug: str, actor: uuid.UUID) -> list[tuple[Account, MembershipInvitation]]:
+    """Invitations not yet answered (admins)."""
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    rows = db.execute(
+        select(Account, MembershipInvitation)
+        .join(MembershipInvitation, MembershipInvitation.account_id == Account.id)
+        .where(MembershipInvitation.organisation_id == organisation.id)
+        .order_by(MembershipInvitation.created_at, Account.username)
+    )
+    return [(account, invitation) for account, invitation in rows]
+
+
+def withdraw_invitation(db: Session, *, slug: str, actor: uuid.UUID, invitation_id: uuid.UUID) -> None:
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    invitation = db.get(MembershipInvitation, invitation_id)
+    if invitation is None or invitation.organisation_id != organisation.id:
+        raise DomainError("invitation.not_found")
+    db.delete(invitation)
+
+
+def invitations_for(db: Session, *, account_id: uuid.UUID) -> list[tuple[Organisation, MembershipInvitation]]:
+    """The invitations waiting for this account's answer."""
+    rows = db.execute(
+        select(Organisation, MembershipInvitation)
+        .join(MembershipInvitation, MembershipInvitation.organisation_id == Organisation.id)
+        .where(MembershipInvitation.account_id == account_id)
+        .order_by(MembershipInvitation.created_at)
+    )
+    return [(organisation, invitation) for organisation, invitation in rows]
+
+
+def _own_invitation(db: Session, account_id: uuid.UUID, invitation_id: uuid.UUID) -> MembershipInvitation:
+    invitation = db.get(MembershipInvitation, invitation_id)
+    if invitation is None or invitation.account_id != account_id:
+        raise DomainError("invitation.not_found")
+    return invitation
+
+
+def accept_invitation(
+    db: Session, *, account_id: uuid.UUID, invitation_id: uuid.UUID, now: dt.datetime
+) -> tuple[Organisation, Membership]:
+    """Say yes: the account becomes a member with the offered role."""
+    invitation = _own_invitation(db, account_id, invitation_id)
+    organisation = db.get(Organisation, invitation.organisation_id)
+    account = db.get(Account, account_id)
+    assert organisation is not None and account is not None
+    role = invitation.role
+    db.delete(invitation)
+    db.flush()
+    return organisation, _join(db, organisation, account, role, now)
+
+
+def decline_invitation(db: Session, *, account_id: uuid.UUID, invitation_id: uuid.UUID) -> None:
+    db.delete(_own_invitation(db, account_id, invitation_id))
 
 
 def _membership(db: Session, organisation: Organisation, account_id: uuid.UUID) -> Membership:
