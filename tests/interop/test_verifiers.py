@@ -125,3 +125,29 @@ def test_sphereons_holder_claims_both_formats_with_a_pin_and_the_badges_verify(d
     )
     _assert_genuine(results["ldp"])
     assert results["jwt"]["didJwtVc"]["verified"], results["jwt"]
+
+
+def test_the_openwallet_foundation_holder_claims_both_formats_with_a_pin_and_the_badges_verify(
+    did_web_server: Interop,
+) -> None:
+    """@openid4vc/openid4vci (oid4vc-ts): offer by reference, metadata, tx_code, a did:key JWT proof.
+
+    It accepts only an https credential issuer, so it claims from the did:web server (real TLS).
+    """
+    session = did_web_server.open_session(pin="4821")
+    offers = [
+        {"name": fmt, "offer": did_web_server.offer(session), "pin": "4821", "format": fmt}
+        for fmt in ("ldp_vc", "jwt_vc_json")
+    ]
+
+    claimed = did_web_server.node("owf_holder.mjs", {"offers": offers})
+
+    ldp, jwt = claimed["ldp_vc"], claimed["jwt_vc_json"]
+    assert ldp["credential"]["credentialSubject"]["id"] == ldp["holder"]
+    assert isinstance(jwt["credential"], str) and jwt["credential"].count(".") == 2
+    results = did_web_server.node(
+        "verify.mjs",
+        {"items": [{"name": "ldp", "credential": ldp["credential"]}, {"name": "jwt", "credential": jwt["credential"]}]},
+    )
+    _assert_genuine(results["ldp"])
+    assert results["jwt"]["didJwtVc"]["verified"], results["jwt"]
