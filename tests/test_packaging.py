@@ -192,3 +192,21 @@ def test_the_readme_install_without_the_dev_extra_serves_the_share_pages_png(tmp
     assert b"openbadgecredential" in png.content
     assert page.status_code == 200
     assert "Genuine" in page.text
+
+
+def test_the_sdks_tests_run_from_its_own_folder() -> None:
+    """``cd client_sdk && pytest`` finds and imports every SDK and protocol test, with the SDK's own
+    configuration (the protocol tests need nothing but the SDK; the SDK tests start the real server)."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=root / "client_sdk",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    assert any(line.startswith("tests/protocol/") for line in collected)
+    assert any(line.startswith("tests/sdk/") for line in collected)
