@@ -59,8 +59,8 @@ def _sign_up(http: Any, username: str) -> Who:
     return Who(username, body["account_id"], {"Authorization": f"Bearer {body['access_token']}"})
 
 
-def _venue(app: Flask, clock: FakeClock, *, slug: str, cap: int, ends_in: dt.timedelta) -> tuple[dict[str, Any], str]:
-    """An organisation, a youth worker and an open claim session (its id and its shared QR link)."""
+def _venue(app: Flask, clock: FakeClock, *, slug: str, cap: int, ends_in: dt.timedelta) -> tuple[dict[str, Any], Who]:
+    """An organisation, a youth worker and an open claim session (the session and the worker)."""
     client = app.test_client()
     admin = _sign_up(client, f"{slug}-admin")
     worker = _sign_up(client, f"{slug}-worker")
@@ -86,8 +86,15 @@ def _venue(app: Flask, clock: FakeClock, *, slug: str, cap: int, ends_in: dt.tim
         },
     )
     assert opened.status_code == 201, opened.json
-    code = client.get(f"/api/v1/claim-sessions/{opened.json['id']}/qr", headers=worker.headers).json["url"]
-    return opened.json, code
+    return opened.json, worker
+
+
+def _claim_link(base_url: str, session: dict[str, Any], worker: Who) -> str:
+    """The session's shared QR link as the nodes make it (naming the public origin, the proxy)."""
+    answer = httpx.get(f"{base_url}/api/v1/claim-sessions/{session['id']}/qr", headers=worker.headers, timeout=20)
+    assert answer.status_code == 200, answer.text
+    link: str = answer.json()["url"]
+    return link
 
 
 def _from(address: str, base_url: str) -> httpx.Client:
@@ -99,7 +106,7 @@ def test_every_node_serves_one_wallet_through_the_proxy(
     committed_app: Flask, settings: Settings, database_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
     clock.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    _session, code = _venue(committed_app, clock, slug="hub", cap=10, ends_in=dt.timedelta(hours=1))
+    hub, hub_worker = _venue(committed_app, clock, slug="hub", cap=10, ends_in=dt.timedelta(hours=1))
     env = {
         "WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE": str(LOGINS_PER_IP),
         "WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE": "100",
@@ -115,6 +122,7 @@ def test_every_node_serves_one_wallet_through_the_proxy(
 
         # A token minted by node 1 is good on node 2 and through the proxy.
         learner = _sign_up(one, "hub-learner")
+        code = _claim_link(proxy.url, hub, hub_worker)
         for http in (two, via_proxy):
             me = http.get("/api/v1/me", headers=learner.headers)
             assert me.status_code == 200, me.text
@@ -278,13 +286,14 @@ def test_a_node_killed_mid_load_loses_nothing_and_the_cap_stays_exact(
     committed_app: Flask, settings: Settings, database_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
     clock.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    session, code = _venue(committed_app, clock, slug="rush", cap=CAP, ends_in=dt.timedelta(hours=1))
+    session, worker = _venue(committed_app, clock, slug="rush", cap=CAP, ends_in=dt.timedelta(hours=1))
     client = committed_app.test_client()
     learners = [_sign_up(client, f"rush-learner-{n}") for n in range(LEARNERS)]
     devices = [_sign_up(client, f"rush-device-{n}") for n in range(DEVICES)]
     client_ids = [client.post("/api/v1/sync/clients", json={}, headers=d.headers).json["client_id"] for d in devices]
     ledger = Ledger()
     with cluster(database_url=database_url, folder=tmp_path, nodes=2) as (proxy, nodes):
+        code = _claim_link(proxy.url, session, worker)
         begin = time.monotonic()
         threads = [
             threading.Thread(target=_claimer, args=(proxy.url, who, n, code, ledger, begin + n * 0.04))
