@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,7 +110,7 @@ class Proxy:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGQUIT)
+            os.killpg(self.process.pid, signal.SIGTERM)  # fast shutdown: no waiting on idle keep-alives
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -138,15 +139,19 @@ def cluster(
         )
         for n, port in enumerate(ports)
     ]
-    started: list[LiveServer] = []
+    for n in range(nodes):
+        (folder / f"node{n + 1}").mkdir(parents=True, exist_ok=True)
     try:
+        for server in servers:  # boot side by side, then wait for each
+            server.launch()
         for server in servers:
-            (folder / f"node{len(started) + 1}").mkdir(parents=True, exist_ok=True)
-            server.start()
-            started.append(server)
+            server.wait_ready()
         proxy.start()
         yield proxy, servers
     finally:
         proxy.stop()
-        for server in started:
-            server.stop()
+        stoppers = [threading.Thread(target=server.stop) for server in servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()

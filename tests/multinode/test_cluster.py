@@ -30,8 +30,8 @@ from wallet_protocol.sync import send
 
 from tests.claims.conftest import make_achievement
 from tests.conftest import FakeClock
-from tests.faults.live import ROOT
-from tests.multinode.cluster import cluster
+from tests.faults.live import ROOT, LiveServer
+from tests.multinode.cluster import Proxy, cluster
 from wallet.config import Settings
 from wallet.models import Claim, ClaimSession, HeldCredential, IssuedCredential, Role, SessionState
 from wallet.organisations import services as organisations
@@ -102,95 +102,81 @@ def _from(address: str, base_url: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, timeout=20, transport=httpx.HTTPTransport(local_address=address))
 
 
-def test_every_node_serves_one_wallet_through_the_proxy(
-    committed_app: Flask, settings: Settings, database_url: str, clock: FakeClock, tmp_path: Path
-) -> None:
-    clock.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    hub, hub_worker = _venue(committed_app, clock, slug="hub", cap=10, ends_in=dt.timedelta(hours=1))
-    env = {
-        "WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE": str(LOGINS_PER_IP),
-        "WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE": "100",
-    }
-    # A session that ended an hour ago (opened with the clock in the past): closing it is the jobs' work.
-    real_now = clock.now
-    clock.now = real_now - dt.timedelta(hours=3)
-    _venue(committed_app, clock, slug="ended", cap=5, ends_in=dt.timedelta(hours=2))
-    clock.now = real_now
-    with cluster(database_url=database_url, folder=tmp_path, nodes=2, extra_env=env) as (proxy, nodes):
-        one, two = (httpx.Client(base_url=node.url, timeout=20) for node in nodes)
-        via_proxy = httpx.Client(base_url=proxy.url, timeout=20)
+def _every_node_serves_one_wallet(proxy: Proxy, nodes: list[LiveServer], hub: dict[str, Any], hub_worker: Who) -> None:
+    one, two = (httpx.Client(base_url=node.url, timeout=20) for node in nodes)
+    via_proxy = httpx.Client(base_url=proxy.url, timeout=20)
 
-        # A token minted by node 1 is good on node 2 and through the proxy.
-        learner = _sign_up(one, "hub-learner")
-        code = _claim_link(proxy.url, hub, hub_worker)
-        for http in (two, via_proxy):
-            me = http.get("/api/v1/me", headers=learner.headers)
-            assert me.status_code == 200, me.text
-            assert me.json()["username"] == "hub-learner"
+    # A token minted by node 1 is good on node 2 and through the proxy.
+    learner = _sign_up(one, "hub-learner")
+    code = _claim_link(proxy.url, hub, hub_worker)
+    for http in (two, via_proxy):
+        me = http.get("/api/v1/me", headers=learner.headers)
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == "hub-learner"
 
-        # Claim through node 2 (it opens the signing key node 1's organisation sealed), sync through the proxy.
-        claimed = two.post("/api/v1/claims/redeem", headers=learner.headers, json={"code": code})
-        assert claimed.status_code in (200, 201), claimed.text
-        client_id = via_proxy.post("/api/v1/sync/clients", json={}, headers=learner.headers).json()["client_id"]
-        stamp = send(None, now_ms=int(time.time() * 1000), node=client_id)
-        op = {"type": "collection.create", "op_seq": 1, "hlc": str(stamp), "coll": str(uuid.uuid4()), "name": "Hub"}
-        pushed = via_proxy.post(
-            "/api/v1/sync",
-            headers=learner.headers,
-            json={"protocol": 1, "client_id": client_id, "cursor": None, "ops": [op]},
-        )
-        assert pushed.status_code == 200, pushed.text
-        assert pushed.json()["acked_op_seq"] == 1 and pushed.json()["rejected"] == []
-        pulled = one.post(
-            "/api/v1/sync",
-            headers=learner.headers,
-            json={"protocol": 1, "client_id": client_id, "cursor": None, "ops": []},
-        )
-        assert pulled.status_code == 200 and "Hub" in pulled.text
+    # Claim through node 2 (it opens the signing key node 1's organisation sealed), sync through the proxy.
+    claimed = two.post("/api/v1/claims/redeem", headers=learner.headers, json={"code": code})
+    assert claimed.status_code in (200, 201), claimed.text
+    client_id = via_proxy.post("/api/v1/sync/clients", json={}, headers=learner.headers).json()["client_id"]
+    stamp = send(None, now_ms=int(time.time() * 1000), node=client_id)
+    op = {"type": "collection.create", "op_seq": 1, "hlc": str(stamp), "coll": str(uuid.uuid4()), "name": "Hub"}
+    pushed = via_proxy.post(
+        "/api/v1/sync",
+        headers=learner.headers,
+        json={"protocol": 1, "client_id": client_id, "cursor": None, "ops": [op]},
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["acked_op_seq"] == 1 and pushed.json()["rejected"] == []
+    pulled = one.post(
+        "/api/v1/sync",
+        headers=learner.headers,
+        json={"protocol": 1, "client_id": client_id, "cursor": None, "ops": []},
+    )
+    assert pulled.status_code == 200 and "Hub" in pulled.text
 
-        # A share link made on node 1 opens on node 2, through the proxy, and names the public origin.
-        shared = one.post(
-            "/api/v1/shares", headers=learner.headers, json={"credential_id": claimed.json()["held_credential_id"]}
-        )
-        assert shared.status_code == 201, shared.text
-        assert shared.json()["url"].startswith(proxy.url + "/s/")
-        path = "/s/" + shared.json()["url"].rsplit("/s/", 1)[1]
-        for http in (one, two, via_proxy):
-            page = http.get(path)
-            assert page.status_code == 200, page.text
-            assert "text/html" in page.headers["content-type"]
+    # A share link made on node 1 opens on node 2, through the proxy, and names the public origin.
+    shared = one.post(
+        "/api/v1/shares", headers=learner.headers, json={"credential_id": claimed.json()["held_credential_id"]}
+    )
+    assert shared.status_code == 201, shared.text
+    assert shared.json()["url"].startswith(proxy.url + "/s/")
+    path = "/s/" + shared.json()["url"].rsplit("/s/", 1)[1]
+    for http in (one, two, via_proxy):
+        page = http.get(path)
+        assert page.status_code == 200, page.text
+        assert "text/html" in page.headers["content-type"]
 
-        # Rate limits see the client nginx saw: a forged X-Forwarded-For does not reset them, and
-        # another client (another source address) still signs in although both reach the proxy alike.
-        with _from("127.0.0.2", proxy.url) as greedy, _from("127.0.0.3", proxy.url) as neighbour:
-            answers = [
-                greedy.post(
-                    "/api/v1/auth/login",
-                    headers={"X-Forwarded-For": f"203.0.113.{n}"},
-                    json={"username": "hub-learner", "password": "wrong password!", "device": {"name": "x"}},
-                ).status_code
-                for n in range(LOGINS_PER_IP + 2)
-            ]
-            assert answers[:LOGINS_PER_IP] == [401] * LOGINS_PER_IP and answers[-1] == 429, answers
-            other = neighbour.post(
+    # Rate limits see the client nginx saw: a forged X-Forwarded-For does not reset them, and
+    # another client (another source address) still signs in although both reach the proxy alike.
+    with _from("127.0.0.2", proxy.url) as greedy, _from("127.0.0.3", proxy.url) as neighbour:
+        answers = [
+            greedy.post(
                 "/api/v1/auth/login",
-                json={"username": "hub-learner", "password": "correct horse battery", "device": {"name": "y"}},
-            )
-            assert other.status_code == 200, other.text
-
-        # Each node's scheduler, started at the same instant, does each job's work at most once.
-        commands = [
-            subprocess.Popen(
-                [sys.executable, "-m", "wallet.cli", "scheduler", "--once"],
-                env=node.env,
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for node in nodes
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                json={"username": "hub-learner", "password": "wrong password!", "device": {"name": "x"}},
+            ).status_code
+            for n in range(LOGINS_PER_IP + 2)
         ]
-        outputs = [command.communicate(timeout=120)[0] for command in commands]
+        assert answers[:LOGINS_PER_IP] == [401] * LOGINS_PER_IP and answers[-1] == 429, answers
+        other = neighbour.post(
+            "/api/v1/auth/login",
+            json={"username": "hub-learner", "password": "correct horse battery", "device": {"name": "y"}},
+        )
+        assert other.status_code == 200, other.text
+
+    # Each node's scheduler, started at the same instant, does each job's work at most once.
+    commands = [
+        subprocess.Popen(
+            [sys.executable, "-m", "wallet.cli", "scheduler", "--once"],
+            env=node.env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for node in nodes
+    ]
+    outputs = [command.communicate(timeout=120)[0] for command in commands]
     assert [command.returncode for command in commands] == [0, 0], outputs
     results = [_results(output) for output in outputs]
     assert set(results[0]) == set(results[1]) and "claims.close_ended_sessions" in results[0], outputs
@@ -282,47 +268,79 @@ def _syncer(url: str, who: Who, index: int, client_id: str, ledger: Ledger) -> N
             time.sleep(0.05)
 
 
-def test_a_node_killed_mid_load_loses_nothing_and_the_cap_stays_exact(
-    committed_app: Flask, settings: Settings, database_url: str, clock: FakeClock, tmp_path: Path
+def _a_killed_node_loses_nothing(
+    app: Flask, proxy: Proxy, nodes: list[LiveServer], rush: dict[str, Any], worker: Who, people: dict[str, Any]
 ) -> None:
-    clock.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    session, worker = _venue(committed_app, clock, slug="rush", cap=CAP, ends_in=dt.timedelta(hours=1))
-    client = committed_app.test_client()
-    learners = [_sign_up(client, f"rush-learner-{n}") for n in range(LEARNERS)]
-    devices = [_sign_up(client, f"rush-device-{n}") for n in range(DEVICES)]
-    client_ids = [client.post("/api/v1/sync/clients", json={}, headers=d.headers).json["client_id"] for d in devices]
+    session, learners, devices, client_ids = rush, people["learners"], people["devices"], people["client_ids"]
     ledger = Ledger()
-    with cluster(database_url=database_url, folder=tmp_path, nodes=2) as (proxy, nodes):
-        code = _claim_link(proxy.url, session, worker)
-        begin = time.monotonic()
-        threads = [
-            threading.Thread(target=_claimer, args=(proxy.url, who, n, code, ledger, begin + n * 0.04))
-            for n, who in enumerate(learners)
-        ]
-        threads += [
-            threading.Thread(target=_syncer, args=(proxy.url, who, n, client_ids[n], ledger))
-            for n, who in enumerate(devices)
-        ]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.5)
-        nodes[1].kill_all()  # SIGKILL the whole node: master and workers, requests in flight
-        claims_when_killed = len(ledger.claims) + len(ledger.full)
-        for thread in threads:
-            thread.join(DEADLINE_S + 30)
-        survivor = httpx.get(f"{proxy.url}/readyz", timeout=5)
+    code = _claim_link(proxy.url, session, worker)
+    begin = time.monotonic()
+    threads = [
+        threading.Thread(target=_claimer, args=(proxy.url, who, n, code, ledger, begin + n * 0.04))
+        for n, who in enumerate(learners)
+    ]
+    threads += [
+        threading.Thread(target=_syncer, args=(proxy.url, who, n, client_ids[n], ledger))
+        for n, who in enumerate(devices)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    nodes[1].kill_all()  # SIGKILL the whole node: master and workers, requests in flight
+    claims_when_killed = len(ledger.claims) + len(ledger.full)
+    for thread in threads:
+        thread.join(DEADLINE_S + 30)
+    survivor = httpx.get(f"{proxy.url}/readyz", timeout=5)
     assert survivor.status_code == 200
     assert claims_when_killed < LEARNERS, "the kill must have come while claims were still arriving"
     assert len(ledger.claims) == CAP and len(ledger.full) == LEARNERS - CAP, (len(ledger.claims), ledger.failures)
     assert len(ledger.acked) == DEVICES and all(v == OPS_PER_DEVICE for v in ledger.acked.values()), ledger.acked
-    factory = committed_app.extensions["wallet"].session_factory
+    factory = app.extensions["wallet"].session_factory
     with factory() as db:
         session_id = uuid.UUID(session["id"])
         assert db.scalar(select(ClaimSession.claimed).where(ClaimSession.id == session_id)) == CAP
         per_learner = Counter(db.scalars(select(Claim.account_id).where(Claim.session_id == session_id)))
         assert sorted(per_learner.values()) == [1] * CAP
         assert {str(a) for a in per_learner} == {learners[n].account_id for n in ledger.claims}
-        assert db.scalar(select(func.count()).select_from(IssuedCredential)) == CAP
+        held = Counter(
+            db.scalars(
+                select(HeldCredential.account_id).where(
+                    HeldCredential.account_id.in_([uuid.UUID(who.account_id) for who in learners])
+                )
+            )
+        )
+        assert sorted(held.values()) == [1] * CAP, "one credential per successful claimant, none for the rest"
+        assert db.scalar(select(func.count()).select_from(IssuedCredential)) == CAP + 1  # and the hub learner's
         held_ids = {str(i) for i in db.scalars(select(HeldCredential.id))}
         assert {answer["held_credential_id"] for answer in ledger.claims.values()} <= held_ids
         assert db.scalar(select(ClaimSession.state).where(ClaimSession.id == session_id)) != SessionState.CLOSED
+
+
+def test_two_nodes_behind_nginx_serve_one_wallet_and_a_killed_node_loses_nothing(
+    committed_app: Flask, settings: Settings, database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    clock.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    hub, hub_worker = _venue(committed_app, clock, slug="hub", cap=10, ends_in=dt.timedelta(hours=1))
+    rush, rush_worker = _venue(committed_app, clock, slug="rush", cap=CAP, ends_in=dt.timedelta(hours=1))
+    client = committed_app.test_client()
+    devices = [_sign_up(client, f"rush-device-{n}") for n in range(DEVICES)]
+    people = {
+        "learners": [_sign_up(client, f"rush-learner-{n}") for n in range(LEARNERS)],
+        "devices": devices,
+        "client_ids": [
+            client.post("/api/v1/sync/clients", json={}, headers=d.headers).json["client_id"] for d in devices
+        ],
+    }
+    # A session that ended an hour ago (opened with the clock in the past): closing it is the jobs' work.
+    real_now = clock.now
+    clock.now = real_now - dt.timedelta(hours=3)
+    _venue(committed_app, clock, slug="ended", cap=5, ends_in=dt.timedelta(hours=2))
+    clock.now = real_now
+    env = {
+        "WALLET_RATELIMIT_LOGIN_PER_IP_PER_MINUTE": str(LOGINS_PER_IP),
+        "WALLET_RATELIMIT_LOGIN_PER_USERNAME_PER_MINUTE": "100",
+    }
+    # One cluster for both stories: booting gunicorn nodes is most of this test's time.
+    with cluster(database_url=database_url, folder=tmp_path, nodes=2, extra_env=env) as (proxy, nodes):
+        _every_node_serves_one_wallet(proxy, nodes, hub, hub_worker)
+        _a_killed_node_loses_nothing(committed_app, proxy, nodes, rush, rush_worker, people)
