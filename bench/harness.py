@@ -79,6 +79,11 @@ def bench_database(
 
 BENCH_SECRETS = {"WALLET_SECRET_KEY": generate_key(), "WALLET_KEY_ENCRYPTION_KEY": generate_key()}
 """One pair of secrets for every server of this bench run (PostgreSQL refuses to start without them)."""
+SETTINGS_SECRETS = {
+    "secret_key": BENCH_SECRETS["WALLET_SECRET_KEY"],
+    "key_encryption_key": BENCH_SECRETS["WALLET_KEY_ENCRYPTION_KEY"],
+}
+"""The same pair as ``Settings`` fields, for the in-process app a bench seeds its database with."""
 
 
 def server_env(url: str, folder: Path, base_url: str, **settings: str) -> dict[str, str]:

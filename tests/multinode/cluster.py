@@ -61,9 +61,9 @@ def render_proxy_config(*, listen_port: int, upstreams: list[int]) -> str:
 class Proxy:
     """nginx in the foreground (``daemon off``) with everything under ``folder``."""
 
-    def __init__(self, folder: Path, *, upstreams: list[int]) -> None:
+    def __init__(self, folder: Path, *, upstreams: list[int], port: int | None = None) -> None:
         self.folder = folder
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         for sub in ("logs", "temp"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -120,14 +120,19 @@ class Proxy:
 
 @contextlib.contextmanager
 def cluster(
-    *, database_url: str, folder: Path, nodes: int = 2, extra_env: dict[str, str] | None = None
+    *,
+    database_url: str,
+    folder: Path,
+    nodes: int = 2,
+    extra_env: dict[str, str] | None = None,
+    proxy_port: int | None = None,
 ) -> Iterator[tuple[Proxy, list[LiveServer]]]:
     """``nodes`` app nodes (separate instance folders, WALLET_TRUST_PROXY) and nginx before them, started.
 
     Each node's public base URL is the proxy's: links and credentials name the one public origin.
     """
     ports = [free_port() for _ in range(nodes)]
-    proxy = Proxy(folder / "nginx", upstreams=ports)
+    proxy = Proxy(folder / "nginx", upstreams=ports, port=proxy_port)
     servers = [
         LiveServer(
             database_url=database_url,
