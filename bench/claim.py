@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from harness import ROOT, bench_database, free_port, running_server
+from harness import ROOT, SETTINGS_SECRETS, bench_database, free_port, running_server
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -137,6 +137,7 @@ def set_up(url: str, folder: Path, *, base_url: str, claimants: int, scenarios: 
         log_json=False,
         log_level="ERROR",
         run_scheduler=False,
+        **SETTINGS_SECRETS,
     )
     state = create_app(settings).extensions["wallet"]
     now = dt.datetime.now(dt.UTC)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from harness import bench_database, free_port, running_server
+from harness import SETTINGS_SECRETS, bench_database, free_port, running_server
 from wallet_protocol.claim_codes import format_fallback, new_fallback_code
 from wallet_protocol.sync import send
 
@@ -58,7 +58,9 @@ def open_session(url: str, folder: Any, http: httpx.Client, base_url: str) -> st
 
     sign_up(http, "bench-admin", "192.0.2.1")
     worker = sign_up(http, "bench-worker", "192.0.2.1")
-    settings = Settings(database_url=url, instance_path=str(folder), base_url=base_url, run_scheduler=False)
+    settings = Settings(
+        database_url=url, instance_path=str(folder), base_url=base_url, run_scheduler=False, **SETTINGS_SECRETS
+    )
     state = create_app(settings).extensions["wallet"]
     now = dt.datetime.now(dt.UTC)
     with state.session_factory.begin() as db:

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from wallet.db import make_engine
+from wallet.instance_secrets import generate_key
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 60.0
@@ -76,6 +77,15 @@ def bench_database(
             shutil.rmtree(folder, ignore_errors=True)
 
 
+BENCH_SECRETS = {"WALLET_SECRET_KEY": generate_key(), "WALLET_KEY_ENCRYPTION_KEY": generate_key()}
+"""One pair of secrets for every server of this bench run (PostgreSQL refuses to start without them)."""
+SETTINGS_SECRETS = {
+    "secret_key": BENCH_SECRETS["WALLET_SECRET_KEY"],
+    "key_encryption_key": BENCH_SECRETS["WALLET_KEY_ENCRYPTION_KEY"],
+}
+"""The same pair as ``Settings`` fields, for the in-process app a bench seeds its database with."""
+
+
 def server_env(url: str, folder: Path, base_url: str, **settings: str) -> dict[str, str]:
     """This process's environment without any ``WALLET_*``, plus the server's settings for a bench run:
     no scheduler, the cheapest password hashing, and ``settings`` (``WALLET_`` names) on top."""
@@ -86,6 +96,7 @@ def server_env(url: str, folder: Path, base_url: str, **settings: str) -> dict[s
         WALLET_BASE_URL=base_url,
         WALLET_RUN_SCHEDULER="false",
         WALLET_PASSWORD_HASH_PROFILE="CHEAPEST",
+        **BENCH_SECRETS,
         **settings,
     )
     return env

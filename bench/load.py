@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import free_port, postgres_database, running_server
+from harness import BENCH_SECRETS, SETTINGS_SECRETS, free_port, postgres_database, running_server
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from wallet_protocol.sync import send
@@ -160,6 +160,24 @@ class Ledger:
 # --- Setup -------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _servers(url: str, folder: Path, port: int, proxy_nodes: int) -> Iterator[set[int]]:
+    """The gunicorn masters serving ``port``: one ``wallet serve``, or nginx before ``proxy_nodes`` nodes."""
+    if not proxy_nodes:
+        with running_server(url, folder, port, **SERVER_SETTINGS) as server:
+            yield {server.pid}
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.multinode.cluster import cluster
+
+    env = {**SERVER_SETTINGS, **BENCH_SECRETS}
+    with cluster(database_url=url, folder=folder / "cluster", nodes=proxy_nodes, extra_env=env, proxy_port=port) as (
+        _proxy,
+        nodes,
+    ):
+        yield {node.process.pid for node in nodes if node.process is not None}
+
+
 def set_up(url: str, folder: Path, base_url: str, *, claimants: int, syncers: int, sharers: int) -> World:
     upgrade(url)
     settings = Settings(
@@ -171,6 +189,7 @@ def set_up(url: str, folder: Path, base_url: str, *, claimants: int, syncers: in
         log_json=False,
         log_level="ERROR",
         run_scheduler=False,
+        **SETTINGS_SECRETS,
     )
     state = create_app(settings).extensions["wallet"]
     now = dt.datetime.now(dt.UTC)
@@ -288,9 +307,9 @@ def _processes() -> Iterator[tuple[int, int, str]]:
 class CpuSampler(threading.Thread):
     """Every second: CPU ticks of the gunicorn workers, PostgreSQL backends, this process and the machine."""
 
-    def __init__(self, server_pid: int, database_url: str) -> None:
+    def __init__(self, server_pids: set[int], database_url: str) -> None:
         super().__init__(daemon=True)
-        self.server_pid = server_pid
+        self.server_pids = server_pids
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.stop = threading.Event()
         self.step = -1
@@ -304,7 +323,7 @@ class CpuSampler(threading.Thread):
         """
         ticks: dict[int, tuple[str, int]] = {os.getpid(): ("load client", _ticks(os.getpid()))}
         for pid, parent, name in _processes():
-            if parent == self.server_pid:
+            if parent in self.server_pids:
                 ticks[pid] = ("gunicorn workers", _ticks(pid))
             elif name.startswith("postgres"):
                 ticks[pid] = ("postgres", _ticks(pid))
@@ -642,6 +661,12 @@ def main() -> int:
     parser.add_argument("--sharers", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--proxy-nodes",
+        type=int,
+        default=0,
+        help="0: one `wallet serve`, straight; N: nginx (deploy/nginx-wallet.conf) before N nodes",
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     claims_offered = int(sum(rates) * args.step_seconds * 0.2)
@@ -657,11 +682,11 @@ def main() -> int:
                 f"setup: {claimants} claimants, {args.syncers} syncing learners, {args.sharers} share links in "
                 f"{time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs"
             )
-            with running_server(url, folder, port, **SERVER_SETTINGS) as server:
+            with _servers(url, folder, port, args.proxy_nodes) as server_pids:
                 code = register_and_open(world, cap=args.cap)
                 ledger = Ledger()
                 workload = Workload(world, code, ledger, args.seed)
-                sampler = CpuSampler(server.pid, url)
+                sampler = CpuSampler(server_pids, url)
                 sampler.start()
                 walls = []
                 with ThreadPoolExecutor(CLIENT_THREADS) as pool:

@@ -64,6 +64,7 @@ from wallet.config import Settings
 from wallet.credentials.dataintegrity import sign
 from wallet.credentials.multikey import did_key_for, verification_method_id
 from wallet.holding import services as holding
+from wallet.instance_secrets import generate_key
 from wallet.migrate import upgrade
 from wallet.sync.compaction import DEFAULT_HORIZON, compact
 
@@ -399,6 +400,8 @@ class OurSide:
             log_json=False,
             log_level="ERROR",
             run_scheduler=False,
+            secret_key=generate_key(),  # PostgreSQL refuses to start without explicit secrets
+            key_encryption_key=generate_key(),
         )
         self.app = create_app(self.settings, clock=self.clock)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

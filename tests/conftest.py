@@ -101,9 +101,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+TEST_SECRETS = {
+    "secret_key": "test-secret-key-shared-by-every-node-of-this-run",
+    "key_encryption_key": "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
+}
+"""On PostgreSQL the service refuses generated secrets (every node must share them): the tests give these."""
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
+    explicit = TEST_SECRETS if database_url.startswith("postgresql") else {}
     return Settings(
+        **explicit,
         database_url=database_url,
         instance_path=str(tmp_path / "instance"),
         base_url="https://wallet.test",

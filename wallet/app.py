@@ -25,10 +25,11 @@ from wallet.claims.policy import claim_config
 from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
 from wallet.errors import DomainError
-from wallet.instance_secrets import load_or_create
+from wallet.instance_secrets import for_settings as secrets_for
 from wallet.state import WalletState, utc_now
 from wallet.sync.actions import action_handlers
 from wallet.web.problems import problem_response
+from wallet.web.retry import retry_every_view
 from wallet.web.session import WEB_SESSION_DAYS
 
 log = logging.getLogger("wallet.http")
@@ -54,14 +55,13 @@ def create_app(
     app = Flask("wallet", instance_path=str(instance_path), instance_relative_config=True)
     logs.configure(settings.log_level, as_json=settings.log_json)
 
-    instance_secrets = load_or_create(
-        instance_path, secret_key=settings.secret_key, key_encryption_key=settings.key_encryption_key
-    )
+    instance_secrets = secrets_for(settings)  # refuses to start on PostgreSQL without shared secrets
     engine = engine or make_engine(settings.resolved_database_url())
     claims = claim_config(
         secret_key=instance_secrets.secret_key,
         key_encryption_key=instance_secrets.key_encryption_key,
         base_url=settings.base_url,
+        previous_secret_keys=instance_secrets.previous_secret_keys,
     )
     app.extensions["wallet"] = WalletState(
         settings=settings,
@@ -75,6 +75,9 @@ def create_app(
             refresh_ttl=dt.timedelta(days=settings.refresh_token_ttl_days),
             successor_key=derive_key(instance_secrets.secret_key, "refresh-token-successor"),
             refresh_grace=dt.timedelta(seconds=max(0, settings.refresh_grace_seconds)),
+            previous_access_keys=tuple(
+                derive_key(old, "access-token") for old in instance_secrets.previous_secret_keys
+            ),
         ),
         claims=claims,
         actions=action_handlers(claim_config=claims, base_url=settings.base_url),
@@ -86,6 +89,7 @@ def create_app(
     app.extensions["wallet"].fetcher = build_fetcher(settings, session=context.db)
     app.config.update(
         SECRET_KEY=instance_secrets.secret_key,
+        SECRET_KEY_FALLBACKS=list(instance_secrets.previous_secret_keys),  # browser sessions survive a rotation
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         API_TITLE="Learner Wallet API",
         API_VERSION=API_VERSION,
@@ -125,6 +129,7 @@ def create_app(
     app.register_error_handler(DomainError, handle_domain_error)
     _register_request_hooks(app)
     _register_blueprints(app, api)
+    retry_every_view(app)  # serialization failures and deadlocks: re-run, not 503 (wallet.web.retry)
     return app
 
 
@@ -218,8 +223,9 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_busy(error: OperationalError) -> Any:
-        # A dropped connection, "database is locked" or a serialization failure: the transaction was
-        # rolled back, so the client may safely retry the same request.
+        # A dropped connection, "database is locked", or a serialization failure or deadlock that
+        # outlasted the server's own retries (wallet.web.retry): the transaction was rolled back, so
+        # the client may safely retry the same request.
         log.warning("database unavailable: %s", type(error.orig).__name__, extra={"event": "db_unavailable"})
         return problem_response(
             503,

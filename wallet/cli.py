@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
 from wallet.errors import DomainError
+from wallet.instance_secrets import InstanceSecrets, MissingSharedSecrets
+from wallet.instance_secrets import for_settings as secrets_for
 
 
 def _settings() -> Settings:
@@ -37,6 +39,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _secrets(settings: Settings) -> InstanceSecrets:
+    """The node's secrets, or a clear refusal (PostgreSQL without shared secrets) instead of a traceback."""
+    try:
+        return secrets_for(settings)
+    except (MissingSharedSecrets, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+
+
 @click.group()
 def main() -> None:
     """Learner Wallet: an open learner-credential wallet backend."""
@@ -50,6 +60,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Run the HTTP service (gunicorn; migrations applied first)."""
     settings = _settings()
+    _secrets(settings)  # refuse before any worker boots: PostgreSQL needs the nodes' shared secrets
     _upgrade(settings)
     if settings.run_scheduler:
         from wallet.jobs import start_in_process
@@ -373,15 +384,10 @@ def issuer() -> None:
 @click.option("--slug", required=True, help="The organisation whose signing key to replace.")
 def issuer_rotate_key(slug: str) -> None:
     """Retire the organisation's signing key and make a new one (old badges keep verifying)."""
-    from wallet.instance_secrets import load_or_create
     from wallet.issuing.keys import rotate_key
 
     settings = _settings()
-    secrets_ = load_or_create(
-        settings.resolved_instance_path(),
-        secret_key=settings.secret_key,
-        key_encryption_key=settings.key_encryption_key,
-    )
+    secrets_ = _secrets(settings)
     try:
         with _transaction(settings) as session:
             key = rotate_key(session, slug=slug, actor=None, kek=secrets_.key_encryption_key, now=_now())
@@ -399,15 +405,10 @@ def issuer_reissue(slug: str, username: str | None) -> None:
 
     The new credential replaces the learner's held copy (share links follow it); the old one is not revoked.
     """
-    from wallet.instance_secrets import load_or_create
     from wallet.issuing.reissue import reissue
 
     settings = _settings()
-    secrets_ = load_or_create(
-        settings.resolved_instance_path(),
-        secret_key=settings.secret_key,
-        key_encryption_key=settings.key_encryption_key,
-    )
+    secrets_ = _secrets(settings)
     try:
         with _transaction(settings) as session:
             count = len(
@@ -423,6 +424,46 @@ def issuer_reissue(slug: str, username: str | None) -> None:
     except DomainError as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"Re-issued {count} credential(s) of {slug}.")
+
+
+@main.group("secrets")
+def secrets_group() -> None:
+    """The secrets every node shares (docs/operations.md: generate, rotate)."""
+
+
+@secrets_group.command("generate")
+def secrets_generate() -> None:
+    """Print a fresh WALLET_SECRET_KEY and WALLET_KEY_ENCRYPTION_KEY as environment lines.
+
+    Give the same two lines to every node (an env file, your orchestrator's secret store); keep a copy
+    with the database backups: without the KEK the issuers' signing keys cannot be opened.
+    """
+    from wallet.instance_secrets import generate_key
+
+    click.echo(f"WALLET_SECRET_KEY={generate_key()}")
+    click.echo(f"WALLET_KEY_ENCRYPTION_KEY={generate_key()}")
+
+
+@secrets_group.command("rotate-kek")
+def secrets_rotate_kek() -> None:
+    """Re-seal every issuer signing key under WALLET_KEY_ENCRYPTION_KEY.
+
+    Run once every node has the new key as WALLET_KEY_ENCRYPTION_KEY and the old one in
+    WALLET_KEY_ENCRYPTION_KEY_PREVIOUS; afterwards drop the previous key. Safe to run again.
+    """
+    from wallet.issuing.keys import KeyDecryptionError, reseal_all
+
+    settings = _settings()
+    secrets_ = _secrets(settings)
+    try:
+        with _transaction(settings) as session:
+            resealed, already = reseal_all(session, kek=secrets_.key_encryption_key)
+    except KeyDecryptionError as error:
+        raise click.ClickException(
+            "A signing key opens with neither WALLET_KEY_ENCRYPTION_KEY nor WALLET_KEY_ENCRYPTION_KEY_PREVIOUS; "
+            "nothing was changed."
+        ) from error
+    click.echo(f"Re-sealed {resealed} signing key(s) under the current key-encryption key ({already} already were).")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,9 @@
 
 Every setting has a default and a comment here, and can be overridden by an environment variable
 named ``WALLET_<NAME>``. The README's configuration table is generated from (and tested against)
-``SETTINGS``. Secrets are not settings with defaults: they are generated on first run and kept in
-the instance folder (see :mod:`wallet.instance_secrets`), unless given explicitly.
+``SETTINGS``. Secrets are not settings with defaults: on SQLite they are generated on first run and
+kept in the instance folder unless given explicitly; on PostgreSQL they must be given (see
+:mod:`wallet.instance_secrets`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,16 @@ class Settings:
         default="",
         metadata={
             "doc": "Key that signs access tokens and codes. Empty: generated on first run and kept "
-            "in `instance/secrets.json` (mode 0600).",
+            "in `instance/secrets.json` (mode 0600) — SQLite only; on PostgreSQL it is required, the "
+            "same on every node (`wallet secrets generate`).",
+            "secret": True,
+        },
+    )
+    secret_key_previous: str = field(
+        default="",
+        metadata={
+            "doc": "Comma-separated previous secret keys, still accepted for verification while a "
+            "rotation runs (docs/operations.md).",
             "secret": True,
         },
     )
@@ -59,7 +69,16 @@ class Settings:
         default="",
         metadata={
             "doc": "Base64 32-byte key that encrypts issuer signing keys at rest. Empty: generated "
-            "on first run and kept in `instance/secrets.json` (mode 0600).",
+            "on first run and kept in `instance/secrets.json` (mode 0600) — SQLite only; on PostgreSQL "
+            "it is required, the same on every node.",
+            "secret": True,
+        },
+    )
+    key_encryption_key_previous: str = field(
+        default="",
+        metadata={
+            "doc": "Comma-separated previous key-encryption keys, still accepted for opening signing "
+            "keys until `wallet secrets rotate-kek` has re-sealed them all.",
             "secret": True,
         },
     )
@@ -187,6 +206,10 @@ class Settings:
 
     def resolved_instance_path(self) -> Path:
         return Path(self.instance_path or Path.cwd() / "instance").resolve()
+
+    def shared_database(self) -> bool:
+        """PostgreSQL: a database several nodes may share, so secrets must be configured, never generated."""
+        return self.resolved_database_url().startswith("postgresql")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

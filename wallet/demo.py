@@ -21,7 +21,7 @@ from wallet.claims import sessions as claim_sessions
 from wallet.claims.display import display_link
 from wallet.claims.policy import claim_config
 from wallet.config import Settings
-from wallet.instance_secrets import load_or_create
+from wallet.instance_secrets import for_settings as secrets_for
 from wallet.issuing import achievements as badges
 from wallet.issuing import credentials as issuing
 from wallet.models import Account, Achievement, ClaimSession, HeldCredential, Organisation, Role, SessionMode
@@ -111,11 +111,7 @@ def seed_demo(
     db: Session, *, settings: Settings, now: dt.datetime, progress: Callable[[str], None] = lambda _text: None
 ) -> list[str]:
     hasher = make_hasher(settings.password_hash_profile)
-    keys = load_or_create(
-        settings.resolved_instance_path(),
-        secret_key=settings.secret_key,
-        key_encryption_key=settings.key_encryption_key,
-    )
+    keys = secrets_for(settings)
     if db.scalar(select(Organisation).where(Organisation.slug == DEMO_ORG)) is None:
         progress("organisation Makerspace North")
         organisations.create_organisation(

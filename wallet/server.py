@@ -2,6 +2,11 @@
 
 ``gunicorn.conf.py`` at the repository root holds the same settings for operators who run
 ``gunicorn -c gunicorn.conf.py 'wallet:create_app()'`` themselves.
+
+Forwarded headers are believed in one case only, ``WALLET_TRUST_PROXY``, and then by both layers alike:
+the app wraps itself in ``ProxyFix`` (one hop: the client address, scheme and host the proxy saw) and
+gunicorn takes ``X-Forwarded-Proto`` from any peer (the proxy is the only one). Without it neither
+does, so a client cannot claim another address (rate limits) or https (HSTS, secure cookies) by header.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class _WalletGunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self._settings)
 
 
-def gunicorn_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
+def gunicorn_options(*, host: str, port: int, workers: int, trust_proxy: bool = False) -> dict[str, Any]:
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -42,9 +47,12 @@ def gunicorn_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
         "max_requests_jitter": 200,
         "accesslog": None,
         "limit_request_line": 8190,
-        "forwarded_allow_ips": "127.0.0.1",
+        # In step with the app's ProxyFix (see the module docstring): all peers or none.
+        "forwarded_allow_ips": "*" if trust_proxy else "",
+        "secure_scheme_headers": {"X-FORWARDED-PROTO": "https"} if trust_proxy else {},
     }
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, settings: Settings) -> None:
-    _WalletGunicorn(gunicorn_options(host=host, port=port, workers=workers), settings).run()
+    options = gunicorn_options(host=host, port=port, workers=workers, trust_proxy=settings.trust_proxy)
+    _WalletGunicorn(options, settings).run()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import TEST_SECRETS
+
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
 
@@ -26,8 +28,17 @@ def free_port() -> int:
 class LiveServer:
     """``wallet serve --workers 2`` in its own process group; ``kill_worker`` and ``kill_all`` use SIGKILL."""
 
-    def __init__(self, *, database_url: str, instance_path: str, log: Path, base_url: str | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        instance_path: str,
+        log: Path,
+        base_url: str | None = None,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("WALLET_")}
@@ -39,9 +50,17 @@ class LiveServer:
             WALLET_PASSWORD_HASH_PROFILE="CHEAPEST",
             WALLET_LOG_LEVEL="WARNING",
         )
+        if database_url.startswith("postgresql"):
+            self.env.update({f"WALLET_{name.upper()}": value for name, value in TEST_SECRETS.items()})
+        self.env.update(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (several nodes boot side by side)."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -62,6 +81,9 @@ class LiveServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def wait_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

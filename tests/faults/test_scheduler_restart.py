@@ -85,7 +85,11 @@ def test_two_schedulers_started_together_close_each_ended_session_once(
         assert opened.status_code == 201, opened.json
     env = {key: value for key, value in os.environ.items() if not key.startswith("WALLET_")}
     env.update(
-        WALLET_DATABASE_URL=database_url, WALLET_INSTANCE_PATH=settings.instance_path, WALLET_LOG_LEVEL="WARNING"
+        WALLET_DATABASE_URL=database_url,
+        WALLET_INSTANCE_PATH=settings.instance_path,
+        WALLET_LOG_LEVEL="WARNING",
+        WALLET_SECRET_KEY=settings.secret_key,
+        WALLET_KEY_ENCRYPTION_KEY=settings.key_encryption_key,
     )
 
     command = [sys.executable, "-m", "wallet.cli", "scheduler", "--once"]

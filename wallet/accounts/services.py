@@ -39,6 +39,8 @@ class TokenPolicy:
     """Derives a refresh's successor from the spent token and the client's idempotency key."""
     refresh_grace: dt.timedelta
     """How long after a refresh the same client may repeat it and get the same pair back (0: never)."""
+    previous_access_keys: tuple[bytes, ...] = ()
+    """Access-token keys derived from previous secret keys: their tokens verify during a rotation."""
 
 
 def normalise_username(username: str) -> str:

@@ -17,6 +17,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -51,21 +52,41 @@ def mint_access_token(
     return jwt.encode(payload, key, algorithm=_ALGORITHM)
 
 
-def read_access_token(key: bytes, token: str, *, now: dt.datetime) -> AccessClaims:
-    """Check signature and expiry against ``now`` (so tests control the clock)."""
+def _decode(token: str, keys: tuple[bytes, ...]) -> dict[str, Any]:
+    *earlier, last = keys
+    for key in earlier:
+        try:
+            return _decode_with(token, key)
+        except jwt.InvalidSignatureError:
+            continue
+    return _decode_with(token, last)
+
+
+def _decode_with(token: str, key: bytes) -> dict[str, Any]:
+    payload: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=[_ALGORITHM],
+        audience=_AUDIENCE,
+        options={
+            "verify_exp": False,
+            "verify_iat": False,
+            "verify_nbf": False,
+            "require": ["sub", "did", "exp", "aud"],
+        },
+    )
+    return payload
+
+
+def read_access_token(
+    key: bytes, token: str, *, now: dt.datetime, previous_keys: tuple[bytes, ...] = ()
+) -> AccessClaims:
+    """Check signature and expiry against ``now`` (so tests control the clock).
+
+    ``previous_keys`` still verify during a secret-key rotation (:mod:`wallet.instance_secrets`).
+    """
     try:
-        payload = jwt.decode(
-            token,
-            key,
-            algorithms=[_ALGORITHM],
-            audience=_AUDIENCE,
-            options={
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-                "require": ["sub", "did", "exp", "aud"],
-            },
-        )
+        payload = _decode(token, (key, *previous_keys))
         expires_at = dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC)
         claims = AccessClaims(uuid.UUID(payload["sub"]), uuid.UUID(payload["did"]), expires_at)
     except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError) as error:

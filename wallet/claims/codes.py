@@ -72,7 +72,7 @@ def resolve_code(db: Session, *, code: str, config: ClaimConfig) -> ResolvedCode
             return _by_fallback(db, fallback)
         if len(token) < 26:
             return _by_fallback(db, normalise_fallback(token))
-        parsed = parse_token(config.code_key, token)
+        parsed = parse_token(config.code_key, token, previous_keys=[old.code_key for old in config.previous])
     except InvalidClaimCode as error:
         raise _unknown() from error
     if parsed.kind is ClaimKind.SINGLE_USE:

@@ -39,7 +39,7 @@ def read_display_token(config: ClaimConfig, token: str, *, now: dt.datetime) -> 
         expires = int(expiry)
     except (ValueError, AttributeError) as error:
         raise DomainError("auth.forbidden", "This display link is not valid.") from error
-    if not hmac.compare_digest(mac, _mac(config, f"{session_hex}.{expiry}")):
+    if not any(hmac.compare_digest(mac, _mac(key, f"{session_hex}.{expiry}")) for key in config.accepted()):
         raise DomainError("auth.forbidden", "This display link is not valid.")
     if expires <= now.timestamp():
         raise DomainError("auth.forbidden", "This display link has expired; make a new one.")

@@ -14,6 +14,7 @@ import os
 import uuid
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from wallet.accounts.tokens import derive_key
@@ -51,9 +52,18 @@ class ClaimConfig:
     kek: bytes
     """Key-encryption key that unlocks the organisation's signing key when a credential is issued."""
     base_url: str
+    previous: tuple[ClaimConfig, ...] = ()
+    """The same keys derived from previous secret keys, still accepted while a rotation runs
+    (:mod:`wallet.instance_secrets`): printed codes, PINs and display links made before it keep working."""
+
+    def accepted(self) -> tuple[ClaimConfig, ...]:
+        """This config, then each previous one: the keys a code, PIN or link may verify with."""
+        return (self, *self.previous)
 
 
-def claim_config(*, secret_key: bytes, key_encryption_key: bytes, base_url: str) -> ClaimConfig:
+def claim_config(
+    *, secret_key: bytes, key_encryption_key: bytes, base_url: str, previous_secret_keys: tuple[bytes, ...] = ()
+) -> ClaimConfig:
     return ClaimConfig(
         code_key=derive_key(secret_key, "claim-codes"),
         pin_key=derive_key(secret_key, "claim-pin"),
@@ -61,6 +71,10 @@ def claim_config(*, secret_key: bytes, key_encryption_key: bytes, base_url: str)
         display_key=derive_key(secret_key, "claim-display"),
         kek=key_encryption_key,
         base_url=base_url,
+        previous=tuple(
+            claim_config(secret_key=old, key_encryption_key=key_encryption_key, base_url=base_url)
+            for old in previous_secret_keys
+        ),
     )
 
 
@@ -70,7 +84,10 @@ def hash_pin(config: ClaimConfig, *, session_id: uuid.UUID, pin: str) -> str:
 
 
 def pin_matches(config: ClaimConfig, *, session_id: uuid.UUID, pin: str, pin_hash: str) -> bool:
-    return hmac.compare_digest(hash_pin(config, session_id=session_id, pin=pin), pin_hash)
+    return any(
+        hmac.compare_digest(hash_pin(accepted, session_id=session_id, pin=pin), pin_hash)
+        for accepted in config.accepted()
+    )
 
 
 def seal_pin(config: ClaimConfig, *, session_id: uuid.UUID, pin: str) -> str:
@@ -82,4 +99,10 @@ def seal_pin(config: ClaimConfig, *, session_id: uuid.UUID, pin: str) -> str:
 
 def unseal_pin(config: ClaimConfig, *, session_id: uuid.UUID, sealed: str) -> str:
     raw = base64.urlsafe_b64decode(sealed)
-    return AESGCM(config.seal_key).decrypt(raw[:12], raw[12:], session_id.bytes).decode()
+    *earlier, last = config.accepted()
+    for accepted in earlier:
+        try:
+            return AESGCM(accepted.seal_key).decrypt(raw[:12], raw[12:], session_id.bytes).decode()
+        except InvalidTag:
+            continue
+    return AESGCM(last.seal_key).decrypt(raw[:12], raw[12:], session_id.bytes).decode()

@@ -31,6 +31,27 @@ _SEALED_VERSION = b"\x01"
 _NONCE_BYTES = 12
 
 
+class KeyEncryptionKeys(bytes):
+    """The current KEK (these bytes: new keys are sealed with it) and the previous KEKs still accepted.
+
+    A ``bytes`` subclass so that every service taking ``kek: bytes`` passes the ring along unchanged;
+    only :func:`open_private_key` looks at :attr:`previous`. During a KEK rotation (docs/operations.md)
+    nodes run with the new key and the old one as previous until ``wallet secrets rotate-kek`` has
+    re-sealed every key (:func:`reseal_all`).
+    """
+
+    previous: tuple[bytes, ...]
+
+    def __new__(cls, current: bytes, *, previous: tuple[bytes, ...] = ()) -> KeyEncryptionKeys:
+        ring = super().__new__(cls, current)
+        ring.previous = tuple(previous)
+        return ring
+
+
+def _candidates(kek: bytes) -> tuple[bytes, ...]:
+    return (bytes(kek), *getattr(kek, "previous", ()))
+
+
 class KeyDecryptionError(Exception):
     """The sealed private key does not open with this KEK (wrong key, or the row was tampered with)."""
 
@@ -56,11 +77,46 @@ def open_private_key(
     if not sealed.startswith(_SEALED_VERSION) or len(sealed) < 1 + _NONCE_BYTES + 16:
         raise KeyDecryptionError("unknown sealed-key format")
     nonce, ciphertext = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
-    try:
-        seed = AESGCM(kek).decrypt(nonce, ciphertext, _aad(organisation_id, verification_method))
-    except InvalidTag as error:
-        raise KeyDecryptionError("the issuer key does not decrypt with this key-encryption key") from error
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    aad = _aad(organisation_id, verification_method)
+    for candidate in _candidates(kek):
+        try:
+            seed = AESGCM(candidate).decrypt(nonce, ciphertext, aad)
+        except InvalidTag:
+            continue
+        return Ed25519PrivateKey.from_private_bytes(seed)
+    raise KeyDecryptionError("the issuer key does not decrypt with this key-encryption key")
+
+
+def reseal_all(db: Session, *, kek: bytes) -> tuple[int, int]:
+    """Re-seal every stored signing key under the current KEK (``wallet secrets rotate-kek``).
+
+    Keys already sealed under it are left alone, so a second run changes nothing. Returns
+    ``(resealed, already_current)``; a key no accepted KEK opens raises :class:`KeyDecryptionError`
+    and the caller's transaction rolls back, changing nothing.
+    """
+    current = bytes(kek)
+    resealed = already = 0
+    for key in db.scalars(select(IssuerKey).order_by(IssuerKey.created_at).with_for_update()):
+        try:
+            open_private_key(
+                key.encrypted_private_key,
+                kek=current,
+                organisation_id=key.organisation_id,
+                verification_method=key.verification_method,
+            )
+        except KeyDecryptionError:
+            private_key = private_key_of(key, kek=kek)
+            key.encrypted_private_key = seal_private_key(
+                private_key,
+                kek=current,
+                organisation_id=key.organisation_id,
+                verification_method=key.verification_method,
+            )
+            resealed += 1
+        else:
+            already += 1
+    db.flush()
+    return resealed, already
 
 
 def private_key_of(key: IssuerKey, *, kek: bytes) -> Ed25519PrivateKey:

@@ -19,6 +19,7 @@ from wallet.credentials.fetcher import LocalFirstFetcher
 from wallet.errors import DomainError
 from wallet.holding.registry import IssuerRegistry, RegistryFile
 from wallet.state import WalletState
+from wallet.web.retry import watch_commits
 
 
 def state() -> WalletState:
@@ -28,7 +29,7 @@ def state() -> WalletState:
 def db() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db" not in g:
-        g.db = state().session_factory()
+        g.db = watch_commits(state().session_factory())
     return g.db
 
 
@@ -52,7 +53,10 @@ def authenticate_request() -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise DomainError("auth.required")
-    claims = tokens.read_access_token(state().token_policy.access_key, token.strip(), now=now())
+    policy = state().token_policy
+    claims = tokens.read_access_token(
+        policy.access_key, token.strip(), now=now(), previous_keys=policy.previous_access_keys
+    )
     accounts.active_device(db(), account_id=claims.account_id, device_id=claims.device_id)
     g.principal = Principal(claims.account_id, claims.device_id)
     return g.principal

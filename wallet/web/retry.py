@@ -1,0 +1,93 @@
+"""Run a request again when PostgreSQL aborted its transaction for a serialization failure or a deadlock.
+
+PostgreSQL answers some concurrent transactions with SQLSTATE 40001 (serialization_failure) or 40P01
+(deadlock_detected) and rolls them back whole: the request's database work did not happen, and running
+it again usually succeeds at once. So rather than answer 503 and leave every client to retry, the
+server re-runs the view itself — bounded (:data:`ATTEMPTS`), with a short jittered pause — and only
+when doing so is safe: the error is one of those two, and this request committed nothing before it
+(:func:`committed_in_request`; a view that commits step by step is not re-run after its first commit).
+Anything else, or the last attempt's failure, still reaches the 503 handler in ``wallet.app``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import g
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger("wallet.http")
+
+ATTEMPTS = 4
+"""Runs of one request in all: the first and at most three more."""
+BACKOFF_S = 0.02
+"""Pause before the second run; doubled for each further one, with full jitter."""
+TRANSIENT_SQLSTATES = {"40001": "serialization_failure", "40P01": "deadlock_detected"}
+
+sleep: Callable[[float], None] = time.sleep
+"""How the retry waits (tests make it a no-op)."""
+
+
+def transient_conflict(error: BaseException) -> str | None:
+    """The condition name when ``error`` is a serialization failure or deadlock PostgreSQL rolled back."""
+    if not isinstance(error, DBAPIError):
+        return None
+    state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return TRANSIENT_SQLSTATES.get(str(state)) if state else None
+
+
+def watch_commits(session: Session) -> Session:
+    """Mark the request as having committed once ``session`` commits (so it is no longer re-run)."""
+
+    @event.listens_for(session, "after_commit")
+    def _committed(_session: Session) -> None:
+        g.db_committed = True
+
+    return session
+
+
+def committed_in_request() -> bool:
+    return bool(g.get("db_committed", False))
+
+
+def _discard_session() -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+
+
+def retrying(view: Callable[..., Any]) -> Callable[..., Any]:
+    """``view``, re-run after a transient conflict while nothing of the request has been committed."""
+
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return view(*args, **kwargs)
+            except DBAPIError as error:
+                condition = transient_conflict(error)
+                if condition is None or attempt == ATTEMPTS or committed_in_request():
+                    raise
+                log.info(
+                    "transaction retried",
+                    extra={"event": "db_retry", "condition": condition, "attempt": attempt},
+                )
+                _discard_session()
+                sleep(random.uniform(0, BACKOFF_S * 2 ** (attempt - 1)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return run
+
+
+def retry_every_view(app: Any) -> None:
+    """Wrap every registered view (call after the blueprints are registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = retrying(view)
