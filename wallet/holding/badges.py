@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from wallet.errors import DomainError
 from wallet.holding.registry import IssuerRegistry
+from wallet.holding.services import record_verification
 from wallet.holding.trust import IssuerDirectory
 from wallet.models import HeldCredential, ShareLink, ShareTarget
 from wallet.sharing import services as sharing
 from wallet.sharing.pages import BadgePanel, badge_panel, sharer_name
-from wallet.sharing.verdict import VerificationCache
+from wallet.sharing.verdict import VerificationCache, cached_report
 from wallet.sync.edits import wallet_view
 
 MAX_QUERY_LENGTH = 200
@@ -296,7 +297,11 @@ def badge_detail(
     verify: Callable[[HeldCredential], dict[str, Any]],
     now: dt.datetime,
 ) -> BadgeDetail:
-    """One badge with the verification panel an employer would see, and the learner's own metadata."""
+    """One badge with the verification panel an employer would see, and the learner's own metadata.
+
+    A check newer than the stored one is kept (:func:`record_verification`), so the list shows it at a
+    glance and the learner's devices receive it as a sync fact; the caller commits.
+    """
     credential = own_credential(db, account_id=account_id, badge_id=badge_id)
     wallet = wallet_view(db, account_id=account_id)
     entry = next((item for item in wallet["credentials"] if item["cred"] == credential.content_hash), {})
@@ -311,6 +316,9 @@ def badge_detail(
         verify=verify,
         now=now,
     )
+    cached = cached_report(db, held=credential, cache=cache, base_url=base_url, verify=verify, now=now)
+    if credential.verified_at is None or credential.verified_at < cached.checked_at:
+        record_verification(db, credential, report=cached.report, now=cached.checked_at)
     inside, outside = [], []
     for c in wallet["collections"]:
         summary = CollectionSummary(c["coll"], c["name"], len(c["members"]))

@@ -171,6 +171,7 @@ def badge(badge_id: str) -> str:
         verify=_verify,
         now=context.now(),
     )
+    context.db().commit()
     return _render(
         "app/badges/badge.html",
         detail=detail,
@@ -215,7 +216,9 @@ def pin(badge_id: str) -> Response:
     check_csrf()
     held = _mine(badge_id)
     pinned = request.form.get("pinned") == "1"
-    edits.set_pinned(context.db(), account_id=_account_id(), cred_hash=held.content_hash, pinned=pinned, now=context.now())
+    edits.set_pinned(
+        context.db(), account_id=_account_id(), cred_hash=held.content_hash, pinned=pinned, now=context.now()
+    )
     return _done(".badge", "Pinned to the top." if pinned else "Unpinned.", badge_id=badge_id)
 
 
@@ -308,7 +311,9 @@ def collection(coll: str) -> str:
 def rename_collection(coll: str) -> Response:
     check_csrf()
     _collection(coll)
-    edits.rename_collection(context.db(), account_id=_account_id(), coll=coll, name=_text("name", 200), now=context.now())
+    edits.rename_collection(
+        context.db(), account_id=_account_id(), coll=coll, name=_text("name", 200), now=context.now()
+    )
     return _done(".collection", "Collection renamed.", coll=coll)
 
 
@@ -419,7 +424,9 @@ def _create_share() -> Response:
 @login_required
 def share(share_id: str) -> str:
     db = context.db()
-    link = read_models.my_share(db, account_id=_account_id(), share_id=share_id, base_url=_base_url(), now=context.now())
+    link = read_models.my_share(
+        db, account_id=_account_id(), share_id=share_id, base_url=_base_url(), now=context.now()
+    )
     linkedin = None
     if link.target_kind == "badge" and link.state == "active":
         held = sharing.shared_credential(db, link=sharing.get_share(db, account_id=_account_id(), share_id=link.id))

@@ -176,12 +176,27 @@ def move_collection(db: Session, *, account_id: uuid.UUID, coll: str, index: int
         _apply(history, "collection.set", coll=coll, field="order_key", value=key)
 
 
+def _member_keys(db: Session, history: LockedWallet, *, coll: str, without: str) -> list[str | None]:
+    """The order keys of a collection's other members, as displayed (I13)."""
+    collections = wallet_view(db, account_id=history.account_id)["collections"]
+    members = next((c["members"] for c in collections if c["coll"] == coll), [])
+    keys: list[str | None] = []
+    for other in members:
+        if other == without:
+            continue
+        row = history.load([member_key(coll, other)]).get(member_key(coll, other))
+        keys.append(row.order_key.value if isinstance(row, MemberState) and row.order_key else None)  # type: ignore[misc]
+    return keys
+
+
 def add_member(db: Session, *, account_id: uuid.UUID, coll: str, cred_hash: str, now: dt.datetime) -> None:
-    """Put a badge in a collection (at the end)."""
+    """Put a badge in a collection, after its last ordered badge."""
     with locked_wallet(db, account_id=account_id, now=now) as history:
         _live_collection(history, coll)
         _present_entry(history, cred_hash)
+        keys = _member_keys(db, history, coll=coll, without=cred_hash)
         _apply(history, "member.add", dot=True, coll=coll, cred=cred_hash)
+        _apply(history, "member.set_order", coll=coll, cred=cred_hash, order_key=key_for_position(keys, len(keys)))
 
 
 def remove_member(db: Session, *, account_id: uuid.UUID, coll: str, cred_hash: str, now: dt.datetime) -> None:
@@ -195,21 +210,13 @@ def remove_member(db: Session, *, account_id: uuid.UUID, coll: str, cred_hash: s
         _apply(history, "member.remove", coll=coll, cred=cred_hash, observed=observed)
 
 
-def move_member(
-    db: Session, *, account_id: uuid.UUID, coll: str, cred_hash: str, index: int, now: dt.datetime
-) -> None:
+def move_member(db: Session, *, account_id: uuid.UUID, coll: str, cred_hash: str, index: int, now: dt.datetime) -> None:
     """Show a collection's badge at position ``index`` of that collection (clamped)."""
     with locked_wallet(db, account_id=account_id, now=now) as history:
         _live_collection(history, coll)
-        collections = wallet_view(db, account_id=account_id)["collections"]
-        members = next((c["members"] for c in collections if c["coll"] == coll), [])
-        if cred_hash not in members:
+        row = history.load([member_key(coll, cred_hash)]).get(member_key(coll, cred_hash))
+        if not (isinstance(row, MemberState) and row.presence.present):
             raise DomainError("credential.not_found")
-        keys = []
-        for other in members:
-            if other == cred_hash:
-                continue
-            row = history.load([member_key(coll, other)]).get(member_key(coll, other))
-            keys.append(row.order_key.value if isinstance(row, MemberState) and row.order_key else None)
+        keys = _member_keys(db, history, coll=coll, without=cred_hash)
         key = key_for_position(keys, max(0, min(index, len(keys))))
-        _apply(history, "member.set_order", coll=coll, cred=cred_hash, order_key=str(key))
+        _apply(history, "member.set_order", coll=coll, cred=cred_hash, order_key=key)
