@@ -4,6 +4,7 @@ each form changes, and that nobody but the owner reaches any of it."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -212,6 +213,23 @@ def test_a_collection_is_shared_with_one_link(holder: Any, client: Any, db: Any)
     assert 'id="linkedin"' not in browser.html(made.headers["Location"])  # LinkedIn takes one badge
 
 
+def test_add_to_linkedin_on_the_owners_share_page_fills_in_the_certification(holder: Any, db: Any) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    awarded, browser = holder
+    made = browser.post("/wallet/shares", {"kind": "badge", "target": str(awarded.held_id)})
+    html = browser.html(made.headers["Location"])
+    href = re.search(r'id="linkedin" href="([^"]+)"', html).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    url = urlsplit(href)
+    assert (url.scheme, url.netloc, url.path) == ("https", "www.linkedin.com", "/profile/add")
+    params = {key: values[0] for key, values in parse_qs(url.query).items()}
+    assert params["startTask"] == "CERTIFICATION_NAME"
+    assert (params["name"], params["organizationName"]) == ("Welding 101", "Makerspace North")
+    assert (params["issueYear"], params["issueMonth"]) == ("2026", "11")
+    assert params["certUrl"] == f"https://wallet.test/s/{db.query(ShareLink).one().slug}"
+    assert params["certId"].startswith("urn:uuid:")
+
+
 def test_the_employers_share_page_no_longer_offers_add_to_linkedin(holder: Any, client: Any, db: Any) -> None:
     awarded, browser = holder
     browser.post("/wallet/shares", {"kind": "badge", "target": str(awarded.held_id)})
@@ -333,11 +351,9 @@ def test_malformed_or_unknown_ids_answer_404_with_a_page(holder: Any, path: str)
     _awarded, browser = holder
     response = browser.get(path)
     assert response.status_code == 404
-    assert (
-        response.mimetype == "text/html"
-        and "not in your wallet" in response.get_data(as_text=True)
-        or ("not one of yours" in response.get_data(as_text=True))
-    )
+    assert response.mimetype == "text/html"
+    text = response.get_data(as_text=True)
+    assert "not in your wallet" in text or "not one of yours" in text
 
 
 @pytest.mark.parametrize(
