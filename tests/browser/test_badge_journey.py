@@ -1,4 +1,4 @@
-"""A learner's whole journey with their badge on a 360×740 phone (headless Chromium, a real server):
+"""A learner's whole journey with their badge on a 360 by 740 phone (headless Chromium, a real server):
 sign up, claim at a real claim session's landing page, see the badge in the wallet, share it, an employer
 opens the link in another browser and reads that it is genuine, the learner turns the link off, the
 link answers 410. Every page of the learner's wallet is checked with axe-core, for its weight, for
