@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image, ImageDraw
@@ -131,11 +130,7 @@ def test_an_employer_opens_the_link_and_reads_that_it_is_genuine(
     assert page.locator("#verdict-sentence").inner_text() == (
         "Genuine: issued by Museum East to Sam Rivera on 23 November 2026."
     )
-    href = page.locator("#linkedin").get_attribute("href") or ""
-    params = {key: values[0] for key, values in parse_qs(urlsplit(href).query).items()}
-    assert params["startTask"] == "CERTIFICATION_NAME"
-    assert (params["name"], params["organizationName"]) == ("Young Curator", "Museum East")
-    assert (params["issueYear"], params["issueMonth"], params["certUrl"]) == ("2026", "11", shared.url)
+    assert page.locator("#linkedin").count() == 0  # Add to LinkedIn is on the owner's page (test_badge_journey.py)
     assert page.locator("header").count() == 1 and page.locator("main").count() == 1
     assert page.locator("footer").count() == 1
     images = page.locator("img")

@@ -120,7 +120,7 @@ def test_tags_can_be_changed_and_are_tidied(client, sign_up):
         f"/api/v1/credentials/{held['id']}", headers=sam.headers, json={"tags": [" maker ", "Maker", "2026"]}
     )
     assert response.status_code == 200, response.json
-    assert response.json["tags"] == ["maker", "2026"]
+    assert response.json["tags"] == ["2026", "maker"]  # the synced wallet's tags: normalised, sorted
     refused = client.patch(f"/api/v1/credentials/{held['id']}", headers=sam.headers, json={"note": "hi"})
     assert refused.status_code == 422
 

@@ -7,7 +7,6 @@ import json
 import re
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
@@ -89,19 +88,13 @@ def test_link_previews_have_open_graph_and_twitter_tags(client: Any, award_badge
     assert re.search(r'<meta property="og:description" content="Genuine: issued by', html)
 
 
-def test_the_linkedin_button_fills_in_the_certification(client: Any, award_badge: Any) -> None:
+def test_the_employers_page_offers_no_add_to_linkedin(client: Any, award_badge: Any) -> None:
+    """Adding a badge to a LinkedIn profile is the owner's act: it lives on their own share page
+    (tests/badges/test_badge_pages.py), not on the page the employer reads."""
     link = share(client, award_badge())
     html = client.get(path_of(link)).get_data(as_text=True)
-    href = re.search(r'id="linkedin" href="([^"]+)"', html).group(1).replace("&amp;", "&")
-    url = urlsplit(href)
-    assert (url.scheme, url.netloc, url.path) == ("https", "www.linkedin.com", "/profile/add")
-    params = {key: values[0] for key, values in parse_qs(url.query).items()}
-    assert params["startTask"] == "CERTIFICATION_NAME"
-    assert params["name"] == "Welding 101"
-    assert params["organizationName"] == "Makerspace North"
-    assert (params["issueYear"], params["issueMonth"]) == ("2026", "11")
-    assert params["certUrl"] == link["url"]
-    assert params["certId"].startswith("urn:uuid:")
+    assert "Genuine" in html
+    assert "linkedin" not in html.lower()
 
 
 def test_views_are_counted_for_the_learner(client: Any, award_badge: Any, clock: Any) -> None:

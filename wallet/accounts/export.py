@@ -55,7 +55,9 @@ def _memberships(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 def _credentials(db: Session, account_id: uuid.UUID, now: dt.datetime) -> list[dict[str, Any]]:
-    return account_section(all_credentials(db, account_id=account_id), now=now)
+    from wallet.sync.edits import tags_of
+
+    return account_section(all_credentials(db, account_id=account_id), now=now, tags=tags_of(db, account_id=account_id))
 
 
 def _issued_to_you(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from wallet.holding.binding import PROOF_ALGORITHMS
 from wallet.holding.checking import check_credential
 from wallet.holding.trust import TRUST_KINDS, IssuerDirectory
 from wallet.models import HeldCredential
+from wallet.sync import edits
 from wallet.web import context
 
 blp = Blueprint(
@@ -301,9 +302,12 @@ def _binding_out(credential: HeldCredential) -> dict[str, Any]:
     }
 
 
-def _out(credential: HeldCredential, directory: IssuerDirectory | None = None) -> dict[str, Any]:
+def _out(
+    credential: HeldCredential, directory: IssuerDirectory | None = None, tags: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     now = context.now()
     directory = directory or _directory()
+    tags = tags if tags is not None else edits.tags_of(context.db(), account_id=credential.account_id)
     fields = (
         "id",
         "format",
@@ -317,7 +321,6 @@ def _out(credential: HeldCredential, directory: IssuerDirectory | None = None) -
         "image_url",
         "issued_at",
         "expires_at",
-        "tags",
         "source",
         "added_at",
         "outcome",
@@ -330,6 +333,7 @@ def _out(credential: HeldCredential, directory: IssuerDirectory | None = None) -
     )
     return {
         **{name: getattr(credential, name) for name in fields},
+        "tags": tags.get(credential.content_hash, []),
         "expired": credential.expires_at is not None and credential.expires_at <= now,
         "binding": _binding_out(credential),
         "issuer_trust": trust.to_dict(),
@@ -365,7 +369,8 @@ class Credentials(MethodView):
         )
         pagination_parameters.item_count = total
         directory = _directory()
-        return [_out(row, directory) for row in rows]
+        tags = edits.tags_of(context.db(), account_id=context.principal().account_id)
+        return [_out(row, directory, tags) for row in rows]
 
 
 @blp.route("/credentials/import")
@@ -441,7 +446,8 @@ class ExportAll(MethodView):
         one and its latest verification. Another wallet can import the files.
         """
         credentials = holding.all_credentials(context.db(), account_id=context.principal().account_id)
-        body = exporting.export_zip(credentials, now=context.now())
+        tags = edits.tags_of(context.db(), account_id=context.principal().account_id)
+        body = exporting.export_zip(credentials, now=context.now(), tags=tags)
         return Response(
             body,
             mimetype="application/zip",
@@ -466,7 +472,11 @@ class CredentialItem(MethodView):
         """Change a credential's tags"""
         db = context.db()
         credential = holding.set_tags(
-            db, account_id=context.principal().account_id, credential_id=_mine(credential_id).id, tags=body["tags"]
+            db,
+            account_id=context.principal().account_id,
+            credential_id=_mine(credential_id).id,
+            tags=body["tags"],
+            now=context.now(),
         )
         db.commit()
         return _out(credential)

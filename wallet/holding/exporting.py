@@ -15,7 +15,7 @@ import io
 import json
 import textwrap
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from xml.sax.saxutils import escape
@@ -135,8 +135,12 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def metadata(credential: HeldCredential, *, now: dt.datetime) -> dict[str, Any]:
-    """What the wallet knows about a held credential (for manifests and the account export)."""
+def metadata(
+    credential: HeldCredential, *, now: dt.datetime, tags: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """What the wallet knows about a held credential (for manifests and the account export).
+
+    ``tags`` are the synced wallet's tags by content hash (:func:`wallet.sync.edits.tags_of`)."""
     return {
         "id": str(credential.id),
         "format": credential.format,
@@ -151,7 +155,7 @@ def metadata(credential: HeldCredential, *, now: dt.datetime) -> dict[str, Any]:
         "issued_at": _iso(credential.issued_at),
         "expires_at": _iso(credential.expires_at),
         "expired": credential.expires_at is not None and credential.expires_at <= now,
-        "tags": list(credential.tags or []),
+        "tags": list((tags or {}).get(credential.content_hash, [])),
         "source": credential.source,
         "added_at": _iso(credential.added_at),
         "verified_at": _iso(credential.verified_at),
@@ -160,7 +164,9 @@ def metadata(credential: HeldCredential, *, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def export_zip(credentials: Sequence[HeldCredential], *, now: dt.datetime) -> bytes:
+def export_zip(
+    credentials: Sequence[HeldCredential], *, now: dt.datetime, tags: Mapping[str, Sequence[str]] | None = None
+) -> bytes:
     """Every credential's file exactly as received, and ``manifest.json`` describing each one."""
     out = io.BytesIO()
     entries = []
@@ -168,12 +174,17 @@ def export_zip(credentials: Sequence[HeldCredential], *, now: dt.datetime) -> by
         for credential in credentials:
             path = f"credentials/{raw_filename(credential)}"
             archive.writestr(path, credential.raw)
-            entries.append({**metadata(credential, now=now), "file": path})
+            entries.append({**metadata(credential, now=now, tags=tags), "file": path})
         manifest = {"format": ZIP_FORMAT, "exported_at": now.isoformat(), "credentials": entries}
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
     return out.getvalue()
 
 
-def account_section(credentials: Sequence[HeldCredential], *, now: dt.datetime) -> list[dict[str, Any]]:
+def account_section(
+    credentials: Sequence[HeldCredential], *, now: dt.datetime, tags: Mapping[str, Sequence[str]] | None = None
+) -> list[dict[str, Any]]:
     """The account export's ``credentials``: metadata plus the credential itself (JSON, or JWS text)."""
-    return [{**metadata(credential, now=now), "credential": as_json_text(credential.raw)} for credential in credentials]
+    return [
+        {**metadata(credential, now=now, tags=tags), "credential": as_json_text(credential.raw)}
+        for credential in credentials
+    ]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from wallet_protocol.sync.state import normalise_tag
 
 from wallet.credentials.parse import UnsupportedFormat
 from wallet.errors import DomainError
@@ -23,6 +24,7 @@ from wallet.holding import binding as binding_rules
 from wallet.holding.checking import Checked, Fetcher, check_credential, fetch_credential, require_acceptable
 from wallet.holding.summary import CredentialSummary, content_hash, summarise
 from wallet.models import Account, HeldCredential
+from wallet.sync import edits
 from wallet.sync.changes import record_entry_added, record_entry_removed, record_server_facts
 
 SOURCES = frozenset({"claim", "import", "award", "sync"})
@@ -281,14 +283,15 @@ def list_credentials(
 ) -> tuple[list[HeldCredential], int]:
     """One page of the learner's credentials, newest first, and how many match in all.
 
-    Tags are a JSON list, which SQLite and PostgreSQL query differently; a learner holds hundreds of
+    Tags live in the synced wallet (``tag`` rows, what every device shows); a learner holds hundreds of
     credentials, not millions, so the tag filter runs over the account's matching rows in Python.
     """
     query = _filtered(account_id, where, now).order_by(
         HeldCredential.issued_at.desc().nulls_last(), HeldCredential.added_at.desc(), HeldCredential.id
     )
     if where.tag:
-        rows = [row for row in db.scalars(query) if where.tag in (row.tags or [])]
+        wanted, tags = normalise_tag(where.tag), edits.tags_of(db, account_id=account_id)
+        rows = [row for row in db.scalars(query) if wanted in tags.get(row.content_hash, [])]
         end = None if limit is None else offset + limit
         return rows[offset:end], len(rows)
     total = db.scalar(select(func.count()).select_from(_filtered(account_id, where, now).subquery())) or 0
@@ -324,10 +327,13 @@ def normalise_tags(tags: Sequence[str]) -> list[str]:
     return result
 
 
-def set_tags(db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, tags: Sequence[str]) -> HeldCredential:
+def set_tags(
+    db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, tags: Sequence[str], now: dt.datetime
+) -> HeldCredential:
+    """Make a credential's tags exactly ``tags``, in the synced wallet (:func:`wallet.sync.edits.set_tags`),
+    so every device shows them after its next sync; the stored form is ``normalise_tag``'s."""
     credential = get_credential(db, account_id=account_id, credential_id=credential_id)
-    credential.tags = normalise_tags(tags)
-    db.flush()
+    edits.set_tags(db, account_id=account_id, cred_hash=credential.content_hash, tags=normalise_tags(tags), now=now)
     return credential
 
 

@@ -26,7 +26,7 @@ from wallet.holding.registry import IssuerRegistry
 from wallet.holding.services import binding_of
 from wallet.holding.trust import IssuerDirectory, IssuerTrust
 from wallet.models import Account, Achievement, HeldCredential, IssuerKey, Organisation, ShareLink
-from wallet.sharing.badge import BadgeView, badge_view, linkedin_add_url, safe_url
+from wallet.sharing.badge import BadgeView, badge_view, safe_url
 from wallet.sharing.services import SharedCollection, share_url
 from wallet.sharing.verdict import Verdict, VerificationCache, cached_report, issuer_words, recipient_words, verdict
 
@@ -61,7 +61,6 @@ class BadgePage:
     panel: BadgePanel
     indexable: bool
     show_evidence: bool
-    linkedin_url: str
     image_abs_url: str
     download_name: str
 
@@ -163,7 +162,6 @@ def badge_page(
         panel=panel,
         indexable=link.allow_indexing,
         show_evidence=link.show_evidence,
-        linkedin_url=linkedin_add_url(panel.badge, share_url=url),
         image_abs_url=f"{url}/image",
         download_name=re.sub(r"[^A-Za-z0-9]+", "-", panel.badge.name).strip("-").lower() or "badge",
     )
