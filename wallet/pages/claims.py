@@ -35,6 +35,7 @@ from wallet.claims.codes import APP_SCHEME, ResolvedCode, session_qr
 from wallet.claims.display import read_display_token
 from wallet.claims.guessing import CodeGuard, judge_code
 from wallet.claims.redeem import check_rotation, check_session_open, redeem_code
+from wallet.console.times import show as show_time
 from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
 from wallet.models import ClaimSession, ClaimStatus, SessionMode
@@ -339,10 +340,16 @@ def display(session_id: uuid.UUID) -> Any:
             ("claim", "phone camera & our app", url_for(".display", session_id=session_id, t=token)),
             ("oid4vci", "other wallet apps", url_for(".display", session_id=session_id, t=token, qr="oid4vci")),
         ]
+    organisation = sessions.organisation_of(context.db(), claim_session)
+    base_url = context.state().settings.base_url
     return render_template(
         "claims/display.html",
         session=claim_session,
         achievement=achievement,
+        organisation=organisation,
+        image=achievement_image_url(base_url, achievement.id) if achievement.image_sha256 else None,
+        code_address=base_url.split("://", 1)[-1].rstrip("/") + "/code",
+        when=show_time(claim_session.starts_at, organisation.time_zone, now=context.now()),
         status=_display_status(claim_session, token),
         status_url=url_for(".display_status", session_id=session_id, t=token, qr=mode if mode != "claim" else None),
         qr_mode=mode,
