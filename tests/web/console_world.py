@@ -56,7 +56,7 @@ def browser(app: Flask, signed_in: Any | None = None, *, password: str = PASSWOR
 
 def _fresh_token(client: FlaskClient) -> str:
     """A sign-in starts a fresh session (and CSRF token): read it from a page that shows forms."""
-    client.get("/console/?all=1")  # any page that renders a template mints the token
+    client.get("/code")  # any page that renders a template mints the token
     with client.session_transaction() as session:
         return str(session["csrf"])
 

@@ -68,7 +68,7 @@ def test_times_are_read_in_the_organisations_time_zone(world: ConsoleWorld) -> N
     ("fields", "says"),
     [
         ({"achievement": "not-a-badge"}, "Pick the badge"),
-        ({"achievement": str(uuid.uuid4())}, "We"),
+        ({"achievement": str(uuid.uuid4())}, "No such achievement"),
         ({"duration": "7"}, "Pick how long"),
         ({"start_time": "25:99"}, "pickers"),
         ({"start_date": "2020-01-01", "start_time": "10:00"}, "in the past"),
