@@ -6,7 +6,6 @@ Commands own their transaction (``with session_factory.begin() as db:``); servic
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -151,7 +150,10 @@ def org_create(slug: str, name: str, description: str, url: str | None, admin_us
         raise click.ClickException(error.detail) from error
     click.echo(f"Created organisation {slug!r} with admin {admin_username!r}.")
     if password:
-        click.echo(f"New account {admin_username!r}, one-time password: {password}  (change it after signing in)")
+        click.echo(
+            f"New account {admin_username!r}, one-time password: {password}  "
+            "(it signs in once; they then choose their own)"
+        )
 
 
 @org.command("add-member")
@@ -191,7 +193,6 @@ def org_invite(slug: str, username: str, role: str, display_name: str | None) ->
 
     settings = _settings()
     _upgrade(settings)
-    password = secrets.token_urlsafe(12)
     try:
         with _transaction(settings) as session:
             organisations.get_by_slug(session, slug=slug)
@@ -200,12 +201,10 @@ def org_invite(slug: str, username: str, role: str, display_name: str | None) ->
                     f"An account {username!r} already exists; add it with: "
                     f"wallet org add-member --slug {slug} --username {username} --role {role}"
                 )
-            accounts.sign_up(
+            _, password = accounts.create_with_one_time_password(
                 session,
                 username=username,
-                password=password,
                 display_name=display_name or username,
-                email=None,
                 hasher=make_hasher(settings.password_hash_profile),
                 now=_now(),
             )
@@ -214,11 +213,11 @@ def org_invite(slug: str, username: str, role: str, display_name: str | None) ->
         raise click.ClickException(error.detail) from error
     click.echo(f"Created {username!r} as {role} of {slug}.")
     click.echo(f"One-time password (shown only now): {password}")
-    click.echo("Hand it over in person; they should change it after signing in (POST /api/v1/me/password).")
+    click.echo("Hand it over in person: it signs in once, and they must then choose their own password.")
 
 
 def _ensure_account(session: Session, username: str, hasher: object) -> str | None:
-    """Create ``username`` with a random password unless it exists; return the password if created."""
+    """Create ``username`` with a one-time password unless it exists; return the password if created."""
     from sqlalchemy import select
 
     from wallet.accounts import services as accounts
@@ -226,11 +225,47 @@ def _ensure_account(session: Session, username: str, hasher: object) -> str | No
 
     if session.scalar(select(Account).where(Account.username == accounts.normalise_username(username))):
         return None
-    password = secrets.token_urlsafe(12)
-    accounts.sign_up(
-        session, username=username, password=password, display_name=username, email=None, hasher=hasher, now=_now()
-    )  # type: ignore[arg-type]
+    _, password = accounts.create_with_one_time_password(
+        session,
+        username=username,
+        display_name=username,
+        hasher=hasher,
+        now=_now(),  # type: ignore[arg-type]
+    )
     return password
+
+
+@main.group()
+def operator() -> None:
+    """Who may create organisations from the web console (as `wallet org create` does here)."""
+
+
+@operator.command("grant")
+@click.option("--username", required=True)
+def operator_grant(username: str) -> None:
+    """Let an existing account create organisations and their first admin at /console/operator."""
+    _set_operator(username, True)
+    click.echo(f"{username} is now an operator.")
+
+
+@operator.command("revoke")
+@click.option("--username", required=True)
+def operator_revoke(username: str) -> None:
+    """Take the operator's web rights away again."""
+    _set_operator(username, False)
+    click.echo(f"{username} is no longer an operator.")
+
+
+def _set_operator(username: str, value: bool) -> None:
+    from wallet.organisations import services as organisations
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        with _transaction(settings) as session:
+            organisations.set_operator(session, username=username, is_operator=value)
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
 
 
 @main.command()

@@ -50,6 +50,8 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("account.weak_password", 422, "That password is too weak or too common"),
     ErrorCode("account.not_found", 404, "No such account"),
     ErrorCode("device.not_found", 404, "No such device"),
+    # Signed in with a one-time password (an invite, ``wallet org create``): only choosing a new one works.
+    ErrorCode("account.password_change_required", 403, "Choose your own password first"),
     # Organisations.
     ErrorCode("organisation.not_found", 404, "No such organisation"),
     ErrorCode("organisation.slug_taken", 409, "That organisation slug is taken"),

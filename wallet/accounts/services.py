@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -94,9 +95,54 @@ def authenticate(db: Session, *, username: str, password: str, hasher: PasswordH
         raise DomainError("auth.invalid_credentials")
     if not passwords.verify_password(hasher, account.password_hash, password):
         raise DomainError("auth.invalid_credentials")
-    if hasher.check_needs_rehash(account.password_hash):
+    if account.must_change_password:
+        # A one-time password signs in once: the session it opens may only choose a new password.
+        account.password_hash = passwords.hash_password(hasher, secrets.token_urlsafe(32))
+    elif hasher.check_needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(hasher, password)
     return account
+
+
+ONE_TIME_PASSWORD_BYTES = 12
+
+
+def create_with_one_time_password(
+    db: Session, *, username: str, display_name: str, hasher: PasswordHasher, now: dt.datetime
+) -> tuple[Account, str]:
+    """A new account whose random password is handed over once (an invite, ``wallet org create``).
+
+    The password signs in once (:func:`authenticate` spends it); that session must choose the
+    account's own password (:func:`set_first_password`) before it can do anything else.
+    """
+    password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+    account = sign_up(
+        db, username=username, password=password, display_name=display_name, email=None, hasher=hasher, now=now
+    )
+    account.must_change_password = True
+    db.flush()
+    return account, password
+
+
+def set_first_password(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    new_password: str,
+    hasher: PasswordHasher,
+    keep_device_id: uuid.UUID,
+    now: dt.datetime,
+) -> None:
+    """Choose a password after signing in with a one-time one (no current password: it is spent)."""
+    account = get_account(db, account_id=account_id)
+    if not account.must_change_password:
+        raise DomainError("request.conflict", "This account already has its own password.")
+    passwords.check_policy(new_password, username=account.username)
+    account.password_hash = passwords.hash_password(hasher, new_password)
+    account.must_change_password = False
+    for device in list_devices(db, account_id=account_id):
+        if device.id != keep_device_id:
+            revoke_device_chain(db, device_id=device.id, now=now)
+    db.flush()
 
 
 def open_device(
@@ -318,8 +364,17 @@ def change_password(
     keep_device_id: uuid.UUID,
     now: dt.datetime,
 ) -> None:
-    """Change the password and sign out every other device (a stolen session ends here)."""
+    """Change the password and sign out every other device (a stolen session ends here).
+
+    An account signed in with a one-time password has spent it, so ``current_password`` is not checked
+    then (:func:`set_first_password`).
+    """
     account = get_account(db, account_id=account_id)
+    if account.must_change_password:
+        set_first_password(
+            db, account_id=account_id, new_password=new_password, hasher=hasher, keep_device_id=keep_device_id, now=now
+        )
+        return
     if not passwords.verify_password(hasher, account.password_hash, current_password):
         raise DomainError("auth.invalid_credentials", "The current password is wrong.")
     passwords.check_policy(new_password, username=account.username)

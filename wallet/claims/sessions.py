@@ -38,6 +38,13 @@ from wallet.organisations.services import ANY_MEMBER, require_role, role_of
 
 _PIN = re.compile(r"^[0-9]{4,8}$")
 RandBytes = Callable[[int], bytes]
+CONSOLE_ROTATION_S = 30
+"""How often the console's "rotating" choice changes the shared QR."""
+
+
+def new_pin(randbytes: RandBytes = secrets.token_bytes) -> str:
+    """A four-digit PIN to say aloud in the room (the console's default: PIN on)."""
+    return f"{int.from_bytes(randbytes(4), 'big') % 10_000:04d}"
 
 
 def _invalid(field: str, message: str) -> DomainError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.db import Base
@@ -26,6 +26,12 @@ class Account(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     subject_id: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="a one-time password was handed over: it works once"
+    )
+    is_operator: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="runs this service: creates organisations on the web"
+    )
 
     devices: Mapped[list[Device]] = relationship(
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.db import Base
@@ -26,6 +26,9 @@ class Organisation(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str | None] = mapped_column(String(300))
     email: Mapped[str | None] = mapped_column(String(254))
+    time_zone: Mapped[str] = mapped_column(
+        String(60), default="UTC", server_default=text("'UTC'"), doc="IANA zone the console shows times in"
+    )
     created_at: Mapped[dt.datetime]
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -6,29 +6,65 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+import zoneinfo
 
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wallet.accounts.services import normalise_username
+from wallet.accounts.services import create_with_one_time_password, get_account, normalise_username
 from wallet.errors import DomainError
 from wallet.models import Account, Membership, MembershipInvitation, Organisation, Role
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
 
+def check_time_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone this machine knows (``Europe/London``), else a 422."""
+    name = (name or "").strip()
+    try:
+        if name and "\x00" not in name and len(name) <= 60:
+            zoneinfo.ZoneInfo(name)
+            return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    raise DomainError(
+        "request.validation_failed",
+        "Pick a time zone from the list, like Europe/London.",
+        errors={"time_zone": ["an IANA time zone name, like Europe/London"]},
+    )
+
+
 def create_organisation(
-    db: Session, *, slug: str, name: str, description: str = "", url: str | None = None, now: dt.datetime
+    db: Session,
+    *,
+    slug: str,
+    name: str,
+    description: str = "",
+    url: str | None = None,
+    time_zone: str = "UTC",
+    now: dt.datetime,
 ) -> Organisation:
-    """Operators create organisations (from the CLI); there is no self-service route."""
+    """Operators create organisations (the CLI, or the operator's console page); no self-service."""
     if not _SLUG.match(slug):
         raise DomainError(
             "request.validation_failed",
             "A slug has lower-case letters, digits and hyphens.",
             errors={"slug": ["lower-case letters, digits and hyphens, 1 to 60 characters"]},
         )
-    organisation = Organisation(slug=slug, name=name, description=description, url=url, created_at=now)
+    if not name.strip() or len(name) > 120:
+        raise DomainError(
+            "request.validation_failed", "Give the organisation a name.", errors={"name": ["1 to 120 characters"]}
+        )
+    organisation = Organisation(
+        slug=slug,
+        name=name.strip(),
+        description=description,
+        url=url,
+        time_zone=check_time_zone(time_zone),
+        created_at=now,
+    )
     db.add(organisation)
     try:
         with db.begin_nested():
@@ -92,8 +128,11 @@ def update_organisation(
     name: str | None = None,
     description: str | None = None,
     url: str | None = None,
+    time_zone: str | None = None,
 ) -> Organisation:
     organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    if time_zone is not None:
+        organisation.time_zone = check_time_zone(time_zone)
     if name is not None:
         organisation.name = name
     if description is not None:
@@ -277,3 +316,77 @@ def remove_member(db: Session, *, slug: str, actor: uuid.UUID, account_id: uuid.
     _ensure_admin_remains(db, organisation, membership)
     db.delete(membership)
     db.flush()
+
+
+def invite_member(
+    db: Session,
+    *,
+    slug: str,
+    actor: uuid.UUID,
+    username: str,
+    display_name: str,
+    role: Role,
+    hasher: PasswordHasher,
+    now: dt.datetime,
+) -> tuple[Membership, str]:
+    """Make an account for a new youth worker (or admin) and add it (admins).
+
+    Returns the membership and the one-time password to hand over; it signs in once, and the
+    account must then choose its own password.
+    """
+    require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    _, password = create_with_one_time_password(
+        db, username=username, display_name=display_name, hasher=hasher, now=now
+    )
+    membership = add_member(db, slug=slug, actor=actor, username=username, role=role, now=now)
+    return membership, password
+
+
+def require_operator(db: Session, *, actor: uuid.UUID) -> None:
+    """Refuse anyone but the service's operators (``wallet operator grant``)."""
+    if not get_account(db, account_id=actor).is_operator:
+        raise DomainError("auth.forbidden", "Only the people who run this service can create organisations.")
+
+
+def set_operator(db: Session, *, username: str, is_operator: bool) -> Account:
+    """Grant or take away the operator's web rights (the CLI: whoever runs the service)."""
+    account = db.scalar(select(Account).where(Account.username == normalise_username(username)))
+    if account is None:
+        raise DomainError("account.not_found", "No account has that username.")
+    account.is_operator = is_operator
+    db.flush()
+    return account
+
+
+def create_with_first_admin(
+    db: Session,
+    *,
+    actor: uuid.UUID | None,
+    slug: str,
+    name: str,
+    description: str = "",
+    time_zone: str = "UTC",
+    admin_username: str,
+    hasher: PasswordHasher,
+    now: dt.datetime,
+) -> tuple[Organisation, str | None]:
+    """An organisation and its first admin (operators; ``actor=None`` is the CLI).
+
+    A new admin account gets a one-time password (returned, to hand over); an existing one is added.
+    """
+    if actor is not None:
+        require_operator(db, actor=actor)
+    organisation = create_organisation(db, slug=slug, name=name, description=description, time_zone=time_zone, now=now)
+    password = None
+    if db.scalar(select(Account).where(Account.username == normalise_username(admin_username))) is None:
+        _, password = create_with_one_time_password(
+            db, username=admin_username, display_name=admin_username, hasher=hasher, now=now
+        )
+    add_member(db, slug=slug, actor=None, username=admin_username, role=Role.ADMIN, now=now)
+    return organisation, password
+
+
+def operated_organisations(db: Session, *, actor: uuid.UUID) -> list[Organisation]:
+    """Every organisation, for the operator's page."""
+    require_operator(db, actor=actor)
+    return list(db.scalars(select(Organisation).order_by(Organisation.name)))

@@ -22,6 +22,7 @@ API's rate limits.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -30,16 +31,17 @@ from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
 
 from wallet.accounts import services as accounts
 from wallet.claims import sessions
-from wallet.claims.codes import APP_SCHEME, session_qr
+from wallet.claims.codes import APP_SCHEME, ResolvedCode, session_qr
 from wallet.claims.display import read_display_token
 from wallet.claims.guessing import CodeGuard, judge_code
-from wallet.claims.redeem import check_session_open, redeem_code
+from wallet.claims.redeem import check_rotation, check_session_open, redeem_code
+from wallet.console.times import show as show_time
 from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
 from wallet.models import ClaimSession, ClaimStatus, SessionMode
 from wallet.oid4vci.offers import offer_by_reference
 from wallet.transactions import unit_of_work
-from wallet.web import context, limits
+from wallet.web import context, limits, scans
 from wallet.web.context import claim_config as config
 from wallet.web.friendly import FRIENDLY
 from wallet.web.guessing import code_guard
@@ -72,6 +74,7 @@ def _landing(code: str, *, error: str | None = None, result: dict[str, Any] | No
             return _too_many(refused)
         return render_template("claims/message.html", title="Unknown code", message=FRIENDLY["claim.unknown_code"]), 404
     claim_session = resolved.session
+    _remember_fresh_scan(resolved)
     achievement = sessions.achievement_of(db, claim_session)
     organisation = sessions.organisation_of(db, claim_session)
     image = (
@@ -94,6 +97,30 @@ def _landing(code: str, *, error: str | None = None, result: dict[str, Any] | No
         deep_link=f"{APP_SCHEME}://claim?c={resolved.canonical}",
         other_wallet=None if claim_session.moderated else url_for(".other_wallet", code=resolved.canonical),
     ), status
+
+
+def _remember_fresh_scan(resolved: ResolvedCode) -> None:
+    """Bind a rotating code to this browser while it is fresh, so sign-up may take minutes (web/scans.py)."""
+    claim_session = resolved.session
+    if resolved.code is not None or not claim_session.rotation_period_s or resolved.step is None:
+        return
+    now = context.now()
+    try:
+        check_rotation(claim_session, resolved, scan_time=now, scanned_offline=False, now=now)
+    except DomainError:
+        return
+    scans.remember_scan(public_id=claim_session.public_id, step=resolved.step, now=now)
+
+
+def _scanned_at(code: str) -> dt.datetime | None:
+    """When this browser first opened ``code`` while it was fresh (rotating codes only), else None."""
+    try:
+        resolved = judge_code(context.db(), code=code, config=config(), guard=_guard())
+    except DomainError:
+        return None  # redeem_code judges the code again and answers the refusal
+    if resolved.code is not None or not resolved.session.rotation_period_s or resolved.step is None:
+        return None
+    return scans.scanned_at(public_id=resolved.session.public_id, step=resolved.step, now=context.now())
 
 
 def _too_many(refused: DomainError) -> tuple[str, int, dict[str, str]]:
@@ -192,7 +219,7 @@ def landing_claim(code: str) -> Any:
                 account_id=account.id,
                 code=code,
                 pin=request.form.get("pin") or None,
-                scanned_at=None,
+                scanned_at=_scanned_at(code),
                 now=context.now(),
                 config=config(),
                 guard=_guard(),
@@ -313,10 +340,16 @@ def display(session_id: uuid.UUID) -> Any:
             ("claim", "phone camera & our app", url_for(".display", session_id=session_id, t=token)),
             ("oid4vci", "other wallet apps", url_for(".display", session_id=session_id, t=token, qr="oid4vci")),
         ]
+    organisation = sessions.organisation_of(context.db(), claim_session)
+    base_url = context.state().settings.base_url
     return render_template(
         "claims/display.html",
         session=claim_session,
         achievement=achievement,
+        organisation=organisation,
+        image=achievement_image_url(base_url, achievement.id) if achievement.image_sha256 else None,
+        code_address=base_url.split("://", 1)[-1].rstrip("/") + "/code",
+        when=show_time(claim_session.starts_at, organisation.time_zone, now=context.now()),
         status=_display_status(claim_session, token),
         status_url=url_for(".display_status", session_id=session_id, t=token, qr=mode if mode != "claim" else None),
         qr_mode=mode,

@@ -75,8 +75,13 @@ def single_use_cards_pdf(
     cards: list[Card],
     code_entry_address: str,
     page: PageSize = "A4",
+    venue: str = "",
+    when: str = "",
 ) -> bytes:
     """The PDF for ``cards``, eight per page, in the order given.
+
+    ``venue`` and ``when`` (the session's place and start, as the organisation reads them) are printed
+    under the issuer's name when given, so a card found later says where it was handed out.
 
     ``code_entry_address`` is where a learner types the fallback, printed as given (for example
     ``wallet.citiesoflearning.org/code``). Raises ``ValueError`` for an unknown page size, no cards,
@@ -102,7 +107,19 @@ def single_use_cards_pdf(
         slot = index % CARDS_PER_PAGE
         x = _MARGIN + (slot % COLUMNS) * card_w
         y = _MARGIN + (slot // COLUMNS) * card_h
-        _draw_card(pdf, x, y, card_w, card_h, badge_name, issuer_name, card.url, code, code_entry_address)
+        _draw_card(
+            pdf,
+            x,
+            y,
+            card_w,
+            card_h,
+            badge_name,
+            issuer_name,
+            card.url,
+            code,
+            code_entry_address,
+            place=" · ".join(part for part in (_one_line(venue), _one_line(when)) if part),
+        )
     return bytes(pdf.output())
 
 
@@ -117,6 +134,7 @@ def _draw_card(
     url: str,
     code: str,
     code_entry_address: str,
+    place: str = "",
 ) -> None:
     pdf.set_draw_color(170, 170, 170)
     pdf.set_line_width(0.2)
@@ -136,7 +154,12 @@ def _draw_card(
     pdf.set_text_color(80, 80, 80)
     pdf.set_xy(x + _PAD, top + 0.5)
     pdf.cell(inner_w, 4, _fit_lines(pdf, f"from {issuer_name}", inner_w, 1)[0])
-    top += 6.5
+    top += 4.5
+    if place:
+        pdf.set_xy(x + _PAD, top)
+        pdf.cell(inner_w, 4, _fit_lines(pdf, place, inner_w, 1)[0])
+        top += 4.0
+    top += 2.0
 
     qr_size = min(y + h - _PAD - top, inner_w * 0.55)
     png = render_png(url, box_size=8, border=4, error_correction="M")

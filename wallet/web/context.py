@@ -48,6 +48,12 @@ class Principal:
     device_id: uuid.UUID
 
 
+FIRST_PASSWORD_ROUTES = frozenset(
+    {("POST", "/api/v1/me/password"), ("GET", "/api/v1/me"), ("POST", "/api/v1/auth/logout")}
+)
+"""What a session opened with a one-time password may do before it chooses its own password."""
+
+
 def authenticate_request() -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -57,7 +63,12 @@ def authenticate_request() -> Principal:
     claims = tokens.read_access_token(
         policy.access_key, token.strip(), now=now(), previous_keys=policy.previous_access_keys
     )
-    accounts.active_device(db(), account_id=claims.account_id, device_id=claims.device_id)
+    device = accounts.active_device(db(), account_id=claims.account_id, device_id=claims.device_id)
+    if device.account.must_change_password and (request.method, request.path) not in FIRST_PASSWORD_ROUTES:
+        raise DomainError(
+            "account.password_change_required",
+            "You signed in with a one-time password: choose your own first (POST /api/v1/me/password).",
+        )
     g.principal = Principal(claims.account_id, claims.device_id)
     return g.principal
 

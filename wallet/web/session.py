@@ -27,13 +27,15 @@ from flask import abort, g, redirect, request, session, url_for
 from wallet.accounts import services as accounts
 from wallet.errors import DomainError
 from wallet.models import Account
-from wallet.web import context
+from wallet.web import context, scans
 
 WEB_SESSION_DAYS = 30
 _ACCOUNT = "account_id"
 _DEVICE = "device_id"
 _CSRF = "csrf"
 _SEEN_EVERY = dt.timedelta(hours=1)
+FIRST_PASSWORD_ENDPOINT = "console_pages.first_password"  # noqa: S105 - an endpoint name
+"""Where a browser signed in with a one-time password must choose its own before any other page."""
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -90,8 +92,14 @@ def signed_in_device_id() -> uuid.UUID | None:
 
 
 def sign_in(account: Account) -> None:
-    """Start a fresh session for ``account`` on this browser; the caller commits."""
+    """Start a fresh session for ``account`` on this browser; the caller commits.
+
+    The rotating codes this browser scanned (:mod:`wallet.web.scans`) survive: a learner signs up
+    between the scan and the claim.
+    """
+    scanned = scans.carried_over()
     session.clear()
+    scans.restore(scanned)
     device = accounts.open_browser_session(
         context.db(), account=account, name=_browser_name(request.user_agent.string), now=context.now()
     )
@@ -125,8 +133,11 @@ def login_required(view: View) -> View:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if signed_in_account() is None:
+        account = signed_in_account()
+        if account is None:
             return redirect(url_for("account_pages.sign_in", next=request.full_path.rstrip("?")), code=303)
+        if account.must_change_password and request.endpoint != FIRST_PASSWORD_ENDPOINT:
+            return redirect(url_for(FIRST_PASSWORD_ENDPOINT, next=request.full_path.rstrip("?")), code=303)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -17,6 +17,12 @@
     setText("cap", status.cap);
     setText("fallback", status.fallback);
     setText("pin", status.pin);
+    root.setAttribute("data-state", status.state);
+    var cover = document.getElementById("qr-cover");
+    if (cover) {
+      cover.textContent = status.state === "paused" ? "Paused \u2014 wait a moment"
+        : status.state === "closed" ? "This session is closed" : "";
+    }
     var state = document.getElementById("state");
     if (state) {
       state.setAttribute("data-state", status.state);

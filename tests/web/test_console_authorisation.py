@@ -1,0 +1,228 @@
+"""The console's authorisation matrix: every console page and form, tried by everyone.
+
+The rule is the API's (tests/api/test_authorisation.py holds the API's matrix): members of an
+organisation run its sessions, only its admins manage badges, members, awards and the issuer, only
+operators create organisations, and outsiders learn nothing (404, as the API answers them). Every
+refusal is a page that says why; an anonymous browser is sent to sign in. ``ROUTES`` must name every
+``console_pages`` endpoint: a new page without a row fails ``test_every_console_route_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from tests.conftest import FakeClock
+from tests.web.console_world import ConsoleWorld, make_world, start_session
+from wallet.claims.codes import session_qr
+from wallet.models import ClaimSession
+
+ROLES = ("anonymous", "learner", "outsider", "operator", "worker", "admin")
+MEMBERS = frozenset({"worker", "admin"})
+ADMINS = frozenset({"admin"})
+SIGNED_IN = frozenset(ROLES) - {"anonymous"}
+OPERATORS = frozenset({"operator"})
+
+
+@dataclass
+class Ids:
+    slug: str
+    session: str
+    claim: str
+    badge: str
+    member: str
+    award: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: Callable[[Ids], str]
+    allowed: frozenset[str]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+ROUTES: dict[str, Route] = {
+    "console_pages.index": Route("GET", lambda i: "/console/?all=1", SIGNED_IN),
+    "console_pages.first_password": Route("GET", lambda i: "/console/first-password", SIGNED_IN),
+    "console_pages.organisation": Route("GET", lambda i: f"/console/orgs/{i.slug}", MEMBERS),
+    "console_pages.new_session": Route("GET", lambda i: f"/console/orgs/{i.slug}/sessions/new", MEMBERS),
+    "console_pages.live": Route("GET", lambda i: f"/console/sessions/{i.session}", MEMBERS),
+    "console_pages.live_json": Route("GET", lambda i: f"/console/sessions/{i.session}/live.json", MEMBERS),
+    "console_pages.change_state": Route(
+        "POST", lambda i: f"/console/sessions/{i.session}/state", MEMBERS, {"action": "pause"}
+    ),
+    "console_pages.decide": Route(
+        "POST", lambda i: f"/console/sessions/{i.session}/claims/{i.claim}", MEMBERS, {"decision": "revoke"}
+    ),
+    "console_pages.claims_csv": Route("GET", lambda i: f"/console/sessions/{i.session}/claims.csv", MEMBERS),
+    "console_pages.open_display": Route("GET", lambda i: f"/console/sessions/{i.session}/display", MEMBERS),
+    "console_pages.cards": Route("GET", lambda i: f"/console/sessions/{i.values['cards']}/cards.pdf", MEMBERS),
+    "console_pages.new_badge": Route("GET", lambda i: f"/console/orgs/{i.slug}/badges/new", ADMINS),
+    "console_pages.create_badge": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/badges/new",
+        ADMINS,
+        {"name": "Taken over", "description": "x", "criteria_narrative": "x"},
+    ),
+    "console_pages.edit_badge": Route("GET", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}", ADMINS),
+    "console_pages.update_badge": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}",
+        ADMINS,
+        {"name": "Renamed", "description": "x", "criteria_narrative": "x"},
+    ),
+    "console_pages.archive_badge": Route("POST", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/archive", ADMINS),
+    "console_pages.members": Route("GET", lambda i: f"/console/orgs/{i.slug}/members", ADMINS),
+    "console_pages.invite": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/members/invite", ADMINS, {"username": "new-worker"}
+    ),
+    "console_pages.change_role": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/members/{i.member}/role", ADMINS, {"role": "admin"}
+    ),
+    "console_pages.remove_member": Route("POST", lambda i: f"/console/orgs/{i.slug}/members/{i.member}/remove", ADMINS),
+    "console_pages.awards": Route("GET", lambda i: f"/console/orgs/{i.slug}/awards", ADMINS),
+    "console_pages.award": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/awards",
+        ADMINS,
+        {"username": "lee-learner", "achievement": "{badge}"},
+    ),
+    # A one-person code is a single-use session of one card: the API lets any member open one.
+    "console_pages.one_person_code": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/awards/code", MEMBERS, {"achievement": "{badge}"}
+    ),
+    "console_pages.revoke_award": Route("POST", lambda i: f"/console/orgs/{i.slug}/awards/{i.award}/revoke", ADMINS),
+    "console_pages.issuer": Route("GET", lambda i: f"/console/orgs/{i.slug}/issuer", ADMINS),
+    "console_pages.update_issuer": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/issuer", ADMINS, {"name": "Taken over", "time_zone": "UTC"}
+    ),
+    "console_pages.rotate_key": Route("POST", lambda i: f"/console/orgs/{i.slug}/issuer/rotate-key", ADMINS),
+    "console_pages.operator": Route("GET", lambda i: "/console/operator", OPERATORS),
+    "console_pages.create_organisation": Route(
+        "POST", lambda i: "/console/operator", OPERATORS, {"slug": "new-org", "name": "New", "admin": "new-admin"}
+    ),
+}
+
+
+def _ids(w: ConsoleWorld) -> Ids:
+    from wallet.issuing import credentials
+
+    session_id = start_session(w.worker, w.slug, w.achievement_id, pin_on="")
+    cards_id = start_session(w.worker, w.slug, w.achievement_id, mode="single_use", codes="3")
+    state = w.app.extensions["wallet"]
+    session = w.db.get(ClaimSession, uuid.UUID(session_id))
+    assert session is not None
+    token = session_qr(session, config=state.claims, now=w.clock.now).token
+    learner = w.learner
+    landing = learner.get(f"/c/{token}")
+    assert landing.status_code == 200
+    claimed = learner.post(f"/c/{token}/claim")
+    assert claimed.status_code == 200, claimed.get_data(as_text=True)[:500]
+    from wallet.models import Claim
+
+    claim = w.db.query(Claim).filter(Claim.session_id == session.id).one()
+    issued = credentials.award(
+        w.db,
+        slug=w.slug,
+        actor=uuid.UUID(w.org["admin"].account_id),
+        achievement_id=uuid.UUID(w.achievement_id),
+        username="lee-learner",
+        kek=state.secrets.key_encryption_key,
+        base_url=state.settings.base_url,
+        now=w.clock.now,
+    )
+    w.db.commit()
+    return Ids(
+        slug=w.slug,
+        session=session_id,
+        claim=str(claim.id),
+        badge=w.achievement_id,
+        member=w.org["worker"].account_id,
+        award=str(issued.id),
+        values={"cards": cards_id},
+    )
+
+
+@pytest.fixture
+def world(app: Flask, db: Session, clock: FakeClock, sign_up: Any, organisation: Any) -> ConsoleWorld:
+    return make_world(app, db, clock, sign_up, organisation)
+
+
+def test_every_console_route_is_in_the_matrix(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("console_pages.")}
+    assert endpoints == set(ROUTES), {
+        "missing": sorted(endpoints - set(ROUTES)),
+        "stale": sorted(set(ROUTES) - endpoints),
+    }
+
+
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_each_role_is_let_in_or_refused_as_the_api_would(world: ConsoleWorld, endpoint: str) -> None:
+    route = ROUTES[endpoint]
+    ids = _ids(world)
+    path = route.path(ids)
+    data = {key: value.replace("{badge}", ids.badge) for key, value in route.data.items()}
+    for role in ROLES:  # refused roles first: a refusal must change nothing the allowed ones then use
+        who = world.by_role()[role]
+        response = who.post(path, data) if route.method == "POST" else who.get(path)
+        story = (endpoint, role, response.status_code)
+        if role == "anonymous":
+            assert response.status_code == 303, story
+            assert response.headers["Location"].startswith("/login?next="), story
+        elif role in route.allowed:
+            assert response.status_code in (200, 303, 409, 422), story
+            if response.status_code == 303:
+                assert not response.headers["Location"].startswith("/login"), story
+        else:
+            expected = 404 if (route.allowed & MEMBERS and role in ("learner", "outsider", "operator")) else 403
+            assert response.status_code == expected, story
+            assert response.mimetype == "text/html", story
+            page = response.get_data(as_text=True)
+            assert 'role="alert"' in page and "data-code=" in page, story
+            if expected == 403:
+                assert "admin" in page or "operator" in page or "people who run this service" in page, story
+
+
+def test_a_youth_worker_is_told_why_an_admin_page_is_refused(world: ConsoleWorld) -> None:
+    page = world.worker.get(f"/console/orgs/{world.slug}/members")
+    assert page.status_code == 403
+    assert "This needs the admin role." in page.get_data(as_text=True)
+
+
+def test_an_outsider_learns_nothing_about_another_organisation(world: ConsoleWorld) -> None:
+    known = world.outsider.get(f"/console/orgs/{world.slug}")
+    unknown = world.outsider.get("/console/orgs/no-such-org")
+    assert known.status_code == unknown.status_code == 404
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+
+
+def test_every_console_form_carries_the_csrf_token_and_a_forged_one_is_refused(world: ConsoleWorld) -> None:
+    import re
+
+    ids = _ids(world)
+    pages = [
+        world.admin.get(route.path(ids)).get_data(as_text=True)
+        for route in ROUTES.values()
+        if route.method == "GET"
+        and "admin" in route.allowed
+        and not route.path(ids).endswith((".csv", ".json"))
+        and "display" not in route.path(ids)
+        and "cards" not in route.path(ids)
+    ]
+    pages.append(world.operator.get("/console/operator").get_data(as_text=True))
+    forms = [form for page in pages for form in re.findall(r"<form\b[^>]*>.*?</form>", page, flags=re.S | re.I)]
+    assert len(forms) >= 10
+    assert [form[:120] for form in forms if 'name="csrf_token"' not in form] == []
+    for endpoint, route in ROUTES.items():
+        if route.method != "POST":
+            continue
+        forged = world.admin.client.post(route.path(ids), data={"csrf_token": "forged", **route.data})
+        assert forged.status_code == 400, endpoint

@@ -1,0 +1,34 @@
+"""The console at ``/console``: youth workers run claim sessions, admins run their organisation,
+operators create organisations. Server-rendered over the services the API calls (never over HTTP),
+with the learner app's browser sign-in, CSRF and layout.
+
+Routes (all under ``/console``; who may use each is the API's rule for the same action):
+
+``/``                                  your organisations (and the operator's page, for operators)
+``/first-password``                    choose your own password after signing in with a one-time one
+``/orgs/<slug>``                       badges, sessions running now, upcoming and past (members)
+``/orgs/<slug>/sessions/new``          start a claim session (members)
+``/sessions/<id>``                     the live session: count, claims, approve/reject/revoke, state
+``/sessions/<id>/live.json``           what the live page polls
+``/sessions/<id>/display``             one click to the projector page (mints a display link)
+``/sessions/<id>/cards.pdf``           the printable single-use cards
+``/sessions/<id>/claims.csv``          the claim list for a register
+``/orgs/<slug>/badges…``               create and edit badges (admins)
+``/orgs/<slug>/members…``              invite, change role, remove (admins)
+``/orgs/<slug>/awards…``               award directly, list and revoke (admins)
+``/orgs/<slug>/issuer``                the issuer profile, time zone and key history (admins)
+``/operator``                          create organisations and their first admin (operators)
+
+``/orgs/<slug>/requests`` is left for badge-request review (#16): the organisation's navigation links it
+when that blueprint is registered.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+pages = Blueprint("console_pages", __name__, url_prefix="/console", template_folder="../templates")
+
+from wallet.pages.console import admin, operator, running  # noqa: E402  (routes attach to ``pages``)
+
+__all__ = ["admin", "operator", "pages", "running"]
