@@ -148,15 +148,12 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
     from wallet.pages import accounts as account_pages
 
     app.register_blueprint(account_pages.pages)
-<<<<<<< HEAD
     from wallet.pages import badges as badge_pages
 
     app.register_blueprint(badge_pages.pages)
-=======
     from wallet.pages import console as console_pages
 
     app.register_blueprint(console_pages.pages)
->>>>>>> t13
     from wallet.api import shares as shares_api
     from wallet.pages import sharing as sharing_pages
 

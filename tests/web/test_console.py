@@ -214,7 +214,8 @@ def test_members_change_role_and_leave_but_the_last_admin_stays(world: ConsoleWo
     taken = world.admin.post(f"{base}/invite", {"username": "lee-learner"})
     assert taken.status_code == 409 and "already have an account" in taken.get_data(as_text=True)
     added = world.admin.post(f"{base}/invite", {"username": "lee-learner", "existing": "yes"})
-    assert added.status_code == 200 and "is now a member" in added.get_data(as_text=True)
+    assert added.status_code == 200 and "is invited" in added.get_data(as_text=True)
+    assert world.worker.get(f"/console/orgs/{world.slug}").status_code == 404  # not staff until they say yes
 
 
 def test_an_admin_creates_a_badge_awards_it_and_revokes_it(world: ConsoleWorld) -> None:

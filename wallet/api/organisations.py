@@ -199,7 +199,7 @@ class Members(MethodView):
         `GET /api/v1/me/invitations` and accepts or declines it. Inviting again changes the offered role.
         """
         db = context.db()
-        account, invitation = organisations.invite_member(
+        account, invitation = organisations.offer_membership(
             db,
             slug=slug,
             actor=context.principal().account_id,

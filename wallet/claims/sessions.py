@@ -96,7 +96,8 @@ def open_session(
     is for shared sessions only. The PIN is kept hashed (checked) and sealed (shown on the display page).
     Every rule across fields lives here, so the API, the console and the CLI refuse the same sessions.
     """
-    cap = cap or codes
+    if cap is None:
+        cap = codes
     if cap is None:
         raise _invalid("cap", "Give a cap (or codes for a single-use session).")
     organisation = require_role(db, slug=organisation_slug, actor=actor, roles=ANY_MEMBER)

@@ -159,8 +159,9 @@ def add_member(
 ) -> Membership:
     """The operator (``actor=None``, the CLI) adds an existing account directly, having agreed it in person.
 
-    An admin cannot: making someone staff of an organisation needs their consent, so admins
-    :func:`invite_member` and the account holder accepts (:func:`accept_invitation`).
+    An admin cannot: making an existing account staff of an organisation needs its holder's consent, so
+    admins :func:`offer_membership` and the holder accepts (:func:`accept_invitation`). (An admin's
+    :func:`invite_member` makes a *new* account, whose first sign-in is the holder's yes.)
     """
     if actor is not None:
         raise DomainError("auth.forbidden", "Admins invite members; the account holder accepts the invitation.")
@@ -190,7 +191,7 @@ def _join(db: Session, organisation: Organisation, account: Account, role: Role,
     return membership
 
 
-def invite_member(
+def offer_membership(
     db: Session, *, slug: str, actor: uuid.UUID, username: str, role: Role, now: dt.datetime
 ) -> tuple[Account, MembershipInvitation]:
     """Offer ``role`` to an existing account (admins). Asking again updates the offered role."""
@@ -334,12 +335,11 @@ def invite_member(
     Returns the membership and the one-time password to hand over; it signs in once, and the
     account must then choose its own password.
     """
-    require_role(db, slug=slug, actor=actor, roles=ADMINS)
-    _, password = create_with_one_time_password(
+    organisation = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    account, password = create_with_one_time_password(
         db, username=username, display_name=display_name, hasher=hasher, now=now
     )
-    membership = add_member(db, slug=slug, actor=actor, username=username, role=role, now=now)
-    return membership, password
+    return _join(db, organisation, account, role, now), password
 
 
 def require_operator(db: Session, *, actor: uuid.UUID) -> None:

@@ -254,7 +254,7 @@ def invite(slug: str) -> Any:
         role = _role(request.form.get("role", Role.YOUTH_WORKER.value))
         existing = request.form.get("existing") == "yes"
         if existing:
-            organisations.add_member(db, slug=slug, actor=me(), username=username, role=role, now=context.now())
+            organisations.offer_membership(db, slug=slug, actor=me(), username=username, role=role, now=context.now())
             password = None
         else:
             _, password = organisations.invite_member(
