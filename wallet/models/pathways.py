@@ -89,9 +89,7 @@ class Pathway(Base):
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str] = mapped_column(Text, default="")
-    outcome_achievement_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("achievements.id", ondelete="SET NULL")
-    )
+    outcome_achievement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("achievements.id", ondelete="SET NULL"))
     auto_award: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ordered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

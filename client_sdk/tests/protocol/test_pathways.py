@@ -117,7 +117,9 @@ bad_steps = st.one_of(
     st.integers(),
     st.text(),
     st.fixed_dictionaries({"kind": st.text()}),
-    st.fixed_dictionaries({"kind": st.just("any_of"), "achievements": st.lists(st.text(), max_size=3), "n": st.integers()}),
+    st.fixed_dictionaries(
+        {"kind": st.just("any_of"), "achievements": st.lists(st.text(), max_size=3), "n": st.integers()}
+    ),
     st.fixed_dictionaries({"kind": st.just("badge"), "achievements": st.lists(st.integers(), min_size=1)}),
     st.fixed_dictionaries({"kind": st.just("skill"), "skills": st.just([])}),
 )
