@@ -95,7 +95,7 @@ class AlignmentRequestSchema(StrictSchema):
 
 
 class AlignmentRemoveSchema(StrictSchema):
-    targetUrl = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))  # noqa: N815
+    targetUrl = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
 
 
 class AlignmentsSchema(OutputSchema):
