@@ -102,7 +102,7 @@ def _check_tree(items: list[ParsedItem]) -> tuple[ParsedItem, ...]:
         parent = parents[item.identifier]
         while parent is not None:
             if parent in seen:
-                raise FrameworkUnreadable(f"item {item.identifier}", "its parents form a loop")
+                raise FrameworkUnreadable(f"item {item.code or item.identifier}", "its parents form a loop")
             seen.add(parent)
             parent = parents.get(parent)
     return tuple(items)
