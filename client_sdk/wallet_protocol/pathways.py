@@ -346,3 +346,24 @@ COUNTED_OUTCOMES = frozenset({"valid", "indeterminate", None})
 
 def counts(outcome: str | None) -> bool:
     return outcome in COUNTED_OUTCOMES
+
+
+def credential_key(document: Mapping[str, Any] | None, content_hash: str) -> str:
+    """The name a credential goes by in a progress report: its ``id``, else its content hash."""
+    identifier = document.get("id") if document is not None else None
+    return identifier if isinstance(identifier, str) and identifier else content_hash
+
+
+def wallet_badges(entries: Iterable[tuple[bytes, str, str | None]]) -> list[HeldBadge]:
+    """The badges of a wallet, from ``(raw bytes, content hash, verification outcome)`` per credential.
+
+    The server (its ``held_credentials``) and the phone (its replica's blobs and ``facts``) both call
+    this, so they count the same credentials the same way; a credential found invalid does not count.
+    """
+    badges = []
+    for raw, content_hash, outcome in entries:
+        if not counts(outcome):
+            continue
+        document = credential_document(raw)
+        badges.append(held_badge(document or {}, key=credential_key(document, content_hash)))
+    return badges

@@ -34,11 +34,10 @@ from wallet_protocol.pathways import (
     InvalidPathway,
     PathwayProgress,
     PathwayRule,
-    counts,
     credential_document,
-    held_badge,
     pathway_rule,
     progress,
+    wallet_badges,
 )
 
 from wallet.errors import DomainError
@@ -426,24 +425,14 @@ class LearnerBadge:
         return self.held.source in TRUSTED_SOURCES or self.held.outcome == "valid"
 
 
-def badge_key(held: HeldCredential) -> str:
-    return held.credential_id or held.content_hash
-
-
 def learner_badges(db: Session, *, account_id: uuid.UUID) -> list[LearnerBadge]:
-    """Every credential the learner holds that counts (not found invalid), read for the progress rule."""
-    rows = db.scalars(select(HeldCredential).where(HeldCredential.account_id == account_id))
+    """Every credential the learner holds that counts (not found invalid), read by the shared rule
+    (:func:`wallet_protocol.pathways.wallet_badges`) exactly as the phone reads its replica."""
     found = []
-    for held in rows:
-        if not counts(held.outcome):
-            continue
-        document = credential_document(held.raw)
-        badge = held_badge(document or {}, key=badge_key(held))
-        if badge.achievement_id is None and held.achievement_id:
-            badge = HeldBadge(badge.key, held.achievement_id, badge.skills, badge.issued_at)
-        if badge.issued_at is None and held.issued_at is not None:
-            badge = HeldBadge(badge.key, badge.achievement_id, badge.skills, held.issued_at.timestamp())
-        found.append(LearnerBadge(held, badge, document))
+    for held in db.scalars(select(HeldCredential).where(HeldCredential.account_id == account_id)):
+        badges = wallet_badges([(held.raw, held.content_hash, held.outcome)])
+        if badges:
+            found.append(LearnerBadge(held, badges[0], credential_document(held.raw)))
     return found
 
 
