@@ -136,3 +136,27 @@ def test_an_unreadable_framework_is_a_422_with_where_and_imports_nothing(city: C
     assert (response.status_code, response.json["code"]) == (422, "framework.unreadable")
     assert response.json["where"] == "CFItems[1].fullStatement"
     assert city.client.get("/api/v1/frameworks/leeds").status_code == 404
+
+
+def test_the_operator_imports_a_framework_from_the_command_line(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from wallet.cli import main
+
+    env = {
+        "WALLET_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WALLET_DATABASE_URL": "",
+        "WALLET_LOG_JSON": "false",
+        "WALLET_PASSWORD_HASH_PROFILE": "CHEAPEST",
+    }
+    package = tmp_path / "leeds.json"
+    package.write_text(json.dumps(CASE_PACKAGE))
+    first = CliRunner().invoke(main, ["framework", "import", "--slug", "leeds", "--file", str(package)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "version 1: 3 items" in first.output
+    again = CliRunner().invoke(main, ["framework", "import", "--slug", "leeds", "--file", str(package)], env=env)
+    assert "unchanged: still version 1" in again.output
+    broken = tmp_path / "broken.csv"
+    broken.write_text("code,name\nA,B\n")
+    refused = CliRunner().invoke(main, ["framework", "import", "--slug", "x", "--file", str(broken)], env=env)
+    assert refused.exit_code == 1 and "header" in refused.output
