@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from wallet_protocol import claim_codes
-from wallet_protocol.pathways import PathwayProgress, pathway_rule, progress, wallet_badges
+from wallet_protocol.pathways import BadgeIndex, PathwayProgress, pathway_rule, progress, wallet_badges
 from wallet_protocol.sync import (
     Hlc,
     apply_op,
@@ -366,7 +366,7 @@ class OfflineWallet:
             if raw is not None:
                 facts = item.get("facts") or {}
                 entries.append((raw, item["cred"], facts.get("outcome")))
-        badges = wallet_badges(entries)
+        badges = BadgeIndex(wallet_badges(entries))
         return [progress(pathway_rule(definition), badges) for definition in definitions]
 
     def rejections(self) -> list[dict[str, Any]]:

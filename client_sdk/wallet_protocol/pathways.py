@@ -195,21 +195,50 @@ def pathway_rule(data: Mapping[str, Any]) -> PathwayRule:
     )
 
 
-def _matches(step: Step, badge: HeldBadge) -> bool:
-    if step.kind == "skill":
-        return not badge.skills.isdisjoint(step.skills)
-    return badge.achievement_id is not None and badge.achievement_id in step.achievements
+class BadgeIndex:
+    """A learner's badges read once for many pathways: by achievement and by skill, earliest first.
+
+    Build it once and pass it to :func:`progress` for every pathway (what the server and the phone do);
+    a step then looks only at the badges that could match it.
+    """
+
+    def __init__(self, badges: Iterable[HeldBadge]) -> None:
+        unique = {badge.key: badge for badge in badges}
+        self.ordered = sorted(unique.values(), key=lambda badge: (badge.time, badge.key))
+        self.rank = {badge.key: index for index, badge in enumerate(self.ordered)}
+        self.by_achievement: dict[str, list[HeldBadge]] = {}
+        self.by_skill: dict[str, list[HeldBadge]] = {}
+        for badge in self.ordered:
+            if badge.achievement_id is not None:
+                self.by_achievement.setdefault(badge.achievement_id, []).append(badge)
+            for skill in badge.skills:
+                self.by_skill.setdefault(skill, []).append(badge)
+
+    def candidates(self, step: Step) -> list[HeldBadge]:
+        """The badges that match ``step``, earliest first (ties by key)."""
+        if step.kind == "skill":
+            groups = [self.by_skill.get(skill, ()) for skill in step.skills]
+        else:
+            groups = [self.by_achievement.get(achievement, ()) for achievement in step.achievements]
+        groups = [group for group in groups if group]
+        if not groups:
+            return []
+        if len(groups) == 1:
+            return list(groups[0])
+        merged = {badge.key: badge for group in groups for badge in group}
+        return sorted(merged.values(), key=lambda badge: self.rank[badge.key])
 
 
-def _step_progress(index: int, step: Step, eligible: list[HeldBadge]) -> tuple[StepProgress, float]:
-    """The step's progress over ``eligible`` badges (sorted by time, key) and the moment it was done."""
+def _step_progress(index: int, step: Step, candidates: list[HeldBadge], floor: float) -> tuple[StepProgress, float]:
+    """The step's progress over matching ``candidates`` issued at or after ``floor``, and when it was done."""
     needed = step.needed()
     chosen: list[HeldBadge] = []
     seen_achievements: set[str] = set()
-    for badge in eligible:
-        if not _matches(step, badge):
+    distinct = step.kind == "any_of"
+    for badge in candidates:
+        if badge.time < floor:
             continue
-        if step.kind == "any_of":
+        if distinct:
             assert badge.achievement_id is not None
             if badge.achievement_id in seen_achievements:
                 continue
@@ -232,15 +261,18 @@ def _step_progress(index: int, step: Step, eligible: list[HeldBadge]) -> tuple[S
     return progress, done_at
 
 
-def progress(rule: PathwayRule, badges: Iterable[HeldBadge]) -> PathwayProgress:
-    """How far ``badges`` take a learner along ``rule`` (invariants 1-5 of the module docstring)."""
-    unique = {badge.key: badge for badge in badges}
-    ordered_badges = sorted(unique.values(), key=lambda badge: (badge.time, badge.key))
+def progress(rule: PathwayRule, badges: Iterable[HeldBadge] | BadgeIndex) -> PathwayProgress:
+    """How far ``badges`` take a learner along ``rule`` (invariants 1-5 of the module docstring).
+
+    ``badges`` may be a :class:`BadgeIndex` built once for many pathways.
+    """
+    index = badges if isinstance(badges, BadgeIndex) else BadgeIndex(badges)
     steps: list[StepProgress] = []
     floor = -UNDATED
-    for index, step in enumerate(rule.steps):
-        eligible = [badge for badge in ordered_badges if badge.time >= floor] if rule.ordered else ordered_badges
-        step_progress, done_at = _step_progress(index, step, eligible)
+    for number, step in enumerate(rule.steps):
+        step_progress, done_at = _step_progress(
+            number, step, index.candidates(step), floor if rule.ordered else -UNDATED
+        )
         steps.append(step_progress)
         if rule.ordered:
             floor = done_at if step_progress.done else UNDATED

@@ -21,7 +21,9 @@ guard that holds even if a path forgot the lock.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +32,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wallet_protocol.pathways import (
+    BadgeIndex,
     HeldBadge,
     InvalidPathway,
     PathwayProgress,
     PathwayRule,
-    credential_document,
+    counts,
     pathway_rule,
     progress,
     wallet_badges,
@@ -412,12 +415,23 @@ def pathway_associations(pathway: Pathway, *, base_url: str) -> list[dict[str, A
 
 
 @dataclass(frozen=True)
+class HeldSummary:
+    """The columns of a held credential that pathways and skills need (not its bytes)."""
+
+    id: uuid.UUID
+    content_hash: str
+    source: str
+    outcome: str | None
+    achievement_name: str | None
+    issuer_name: str | None
+
+
+@dataclass(frozen=True)
 class LearnerBadge:
     """A credential the learner holds, as the progress rule and the pages see it."""
 
-    held: HeldCredential
+    held: HeldSummary
     badge: HeldBadge
-    document: dict[str, Any] | None
 
     @property
     def trusted(self) -> bool:
@@ -425,14 +439,63 @@ class LearnerBadge:
         return self.held.source in TRUSTED_SOURCES or self.held.outcome == "valid"
 
 
+class _BadgeCache:
+    """What each credential's bytes say to the rule, by content hash (``sha256`` of those bytes, so an
+    entry can never go stale); bounded, shared by the threads of one process."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, HeldBadge] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, content_hash: str) -> HeldBadge | None:
+        with self._lock:
+            badge = self._entries.get(content_hash)
+            if badge is not None:
+                self._entries.move_to_end(content_hash)
+            return badge
+
+    def put(self, content_hash: str, badge: HeldBadge) -> None:
+        with self._lock:
+            self._entries[content_hash] = badge
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_read_badges = _BadgeCache(50_000)
+
+
 def learner_badges(db: Session, *, account_id: uuid.UUID) -> list[LearnerBadge]:
     """Every credential the learner holds that counts (not found invalid), read by the shared rule
-    (:func:`wallet_protocol.pathways.wallet_badges`) exactly as the phone reads its replica."""
+    (:func:`wallet_protocol.pathways.wallet_badges`) exactly as the phone reads its replica.
+
+    Bytes are loaded (in one query) only for credentials not read before: the reading is cached by content
+    hash, which names those bytes and so never goes stale."""
+    rows = db.execute(
+        select(
+            HeldCredential.id,
+            HeldCredential.content_hash,
+            HeldCredential.source,
+            HeldCredential.outcome,
+            HeldCredential.achievement_name,
+            HeldCredential.issuer_name,
+        ).where(HeldCredential.account_id == account_id)
+    ).all()
+    summaries = [HeldSummary(*row) for row in rows if counts(row.outcome)]
+    missing = [summary.id for summary in summaries if _read_badges.get(summary.content_hash) is None]
+    for start in range(0, len(missing), 500):
+        for content_hash, raw in db.execute(
+            select(HeldCredential.content_hash, HeldCredential.raw).where(
+                HeldCredential.id.in_(missing[start : start + 500])
+            )
+        ):
+            _read_badges.put(content_hash, wallet_badges([(raw, content_hash, None)])[0])
     found = []
-    for held in db.scalars(select(HeldCredential).where(HeldCredential.account_id == account_id)):
-        badges = wallet_badges([(held.raw, held.content_hash, held.outcome)])
-        if badges:
-            found.append(LearnerBadge(held, badges[0], credential_document(held.raw)))
+    for summary in summaries:
+        badge = _read_badges.get(summary.content_hash)
+        if badge is None:
+            badge = wallet_badges([(db.get(HeldCredential, summary.id).raw, summary.content_hash, None)])[0]  # type: ignore[union-attr]
+        found.append(LearnerBadge(summary, badge))
     return found
 
 
@@ -448,7 +511,7 @@ def learner_pathways(
 ) -> list[LearnerPathway]:
     """Every published pathway with the learner's progress (their own only)."""
     badges = learner_badges(db, account_id=account_id) if badges is None else badges
-    held = [entry.badge for entry in badges]
+    held = BadgeIndex(entry.badge for entry in badges)
     awards = {
         award.pathway_id: award
         for award in db.scalars(select(PathwayAward).where(PathwayAward.account_id == account_id))
@@ -597,9 +660,10 @@ def award_completed_pathways(
         return []
     badges = [entry for entry in learner_badges(db, account_id=account_id) if entry.trusted]
     by_key = {entry.badge.key: entry for entry in badges}
+    index = BadgeIndex(entry.badge for entry in badges)
     awarded = []
     for pathway in candidates:
-        computed = progress(rule_of(pathway), [entry.badge for entry in badges])
+        computed = progress(rule_of(pathway), index)
         if not computed.complete:
             continue
         evidence_keys = list(computed.completing_credentials)

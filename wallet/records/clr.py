@@ -24,6 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wallet_protocol.pathways import credential_document
 
 from wallet.accounts.tokens import derive_key
 from wallet.credentials import dataintegrity, jsonld
@@ -184,10 +185,16 @@ def skills_summary(db: Session, *, account_id: uuid.UUID, base_url: str) -> list
     from wallet.skills.frameworks import items_for_urls
 
     by_skill: dict[str, dict[str, Any]] = {}
-    for entry in learner_badges(db, account_id=account_id):
-        if entry.held.source == "record" or entry.document is None:
+    entries = [entry for entry in learner_badges(db, account_id=account_id) if entry.held.source != "record"]
+    wanted = [entry.held.id for entry in entries if entry.badge.skills]
+    raws: dict[uuid.UUID, bytes] = {}
+    for held_id, raw in db.execute(select(HeldCredential.id, HeldCredential.raw).where(HeldCredential.id.in_(wanted))):
+        raws[held_id] = raw
+    for entry in entries:
+        document = credential_document(raws[entry.held.id]) if entry.held.id in raws else None
+        if document is None:
             continue
-        subject = entry.document.get("credentialSubject")
+        subject = document.get("credentialSubject")
         subjects = subject if isinstance(subject, list) else [subject]
         for item in subjects:
             achievement = item.get("achievement") if isinstance(item, dict) else None
