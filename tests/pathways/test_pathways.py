@@ -167,3 +167,20 @@ def test_the_learner_pages_show_progress_and_skills(city: City, sign_up) -> None
     text = city.client.get("/wallet/pathways").get_data(as_text=True)
     assert "Maker to Museum" in text and "1 of 2 steps done" in text
     assert city.client.get("/wallet/skills").status_code == 200
+
+
+def test_a_learner_shares_their_skills_summary_by_link_and_can_revoke_it(city: City, sign_up) -> None:
+    city.import_case(city.north["admin"], CASE_PACKAGE)
+    city.align(city.museum, "guide", "item-listening")
+    learner = sign_up("skill-sharer", display_name="Sam")
+    city.award(city.museum, "guide", learner)
+    share = city.post(learner, "/api/v1/shares", json={"skills": True})
+    assert share.status_code == 201, share.json
+    slug = share.json["url"].rsplit("/", 1)[-1]
+    text = city.client.get(f"/s/{slug}").get_data(as_text=True)
+    assert "Skills of Sam" in text and "Listens actively to others" in text and "Gallery Guide" in text
+    assert city.client.get(f"/s/{slug}.json").json["skills"][0]["code"] == "COM-1"
+    both = city.post(learner, "/api/v1/shares", json={"skills": True, "credential_id": "x"})
+    assert both.status_code == 422
+    city.post(learner, f"/api/v1/shares/{share.json['id']}/revoke")
+    assert city.client.get(f"/s/{slug}").status_code == 410
