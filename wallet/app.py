@@ -163,6 +163,11 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
 
     api.register_blueprint(oid4vci_api.blp)
     app.register_blueprint(oid4vci_api.protocol)
+    from wallet.api import pathways as pathways_api
+    from wallet.pages import pathways as pathway_pages
+
+    api.register_blueprint(pathways_api.blp)
+    app.register_blueprint(pathway_pages.blp)
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

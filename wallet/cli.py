@@ -9,6 +9,7 @@ import datetime as dt
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
@@ -154,6 +155,44 @@ def org_create(slug: str, name: str, description: str, url: str | None, admin_us
             f"New account {admin_username!r}, one-time password: {password}  "
             "(it signs in once; they then choose their own)"
         )
+
+
+@main.group()
+def framework() -> None:
+    """Operator tools for a place's skills frameworks."""
+
+
+@framework.command("import")
+@click.option("--slug", required=True, help="Short name used in URLs, e.g. leeds-skills.")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--owner", default=None, help="Slug of the anchor organisation whose admins may add versions.")
+@click.option("--title", default=None, help="The framework's title (CSV files; CASE JSON carries its own).")
+def framework_import(slug: str, path: str, owner: str | None, title: str | None) -> None:
+    """Import a CASE 1.1 JSON package or a CSV as a framework's next version (unchanged: no new version)."""
+    from wallet.skills import formats
+    from wallet.skills.frameworks import import_framework
+
+    settings = _settings()
+    _upgrade(settings)
+    data = Path(path).read_bytes()
+    try:
+        if path.lower().endswith(".csv"):
+            parsed = formats.parse_csv(data, title=title or slug, identifier=f"csv:{slug}")
+        else:
+            parsed = formats.parse_case_json(data)
+        with _transaction(settings) as session:
+            result = import_framework(
+                session, slug=slug, parsed=parsed, actor=None, organisation_slug=owner, now=_now()
+            )
+            version, created, count = result.version.version, result.created, len(parsed.items)
+    except formats.FrameworkUnreadable as error:
+        raise click.ClickException(f"{path}: {error.where} {error.message}") from error
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    if created:
+        click.echo(f"Imported {slug!r} version {version}: {count} items.")
+    else:
+        click.echo(f"{slug!r} is unchanged: still version {version}.")
 
 
 @org.command("add-member")

@@ -401,6 +401,42 @@ class WalletClient:
         """Hold a credential file (OB 3.0 JSON, VC-JWT, OB 2.0, baked PNG/SVG); verified on the way in."""
         return self.request("POST", "/api/v1/credentials/import", content=data, content_type=content_type)
 
+    # --- skills frameworks, pathways and records ----------------------------------------------------
+
+    def frameworks(self) -> list[dict[str, Any]]:
+        """Every skills framework on the server (public)."""
+        return self.request("GET", "/api/v1/frameworks")
+
+    def framework(self, slug: str, *, version: int | None = None) -> dict[str, Any]:
+        """A framework's items in its latest version (or ``version``)."""
+        return self.request("GET", f"/api/v1/frameworks/{slug}" + (f"?version={version}" if version else ""))
+
+    def pathways(self) -> list[dict[str, Any]]:
+        """Every published pathway (OB 3.0 Achievements with CLR 2.0 associations, and the ``definition``
+        that :func:`wallet_protocol.pathways.progress` reads — keep them to compute progress offline)."""
+        return self.request("GET", "/api/v1/pathways")
+
+    def my_pathways(self, *, all: bool = False) -> dict[str, Any]:
+        """Your pathways' progress and the next steps that would advance them (``{"pathways", "next_steps"}``)."""
+        return self.request("GET", "/api/v1/me/pathways" + ("?all=true" if all else ""))
+
+    def my_pathway(self, pathway_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/me/pathways/{pathway_id}")
+
+    def my_skills(self) -> list[dict[str, Any]]:
+        """Your skills across all your badges, each with the badges that show it."""
+        return self.request("GET", "/api/v1/me/skills")
+
+    def export_record(
+        self, *, credentials: list[str], pathways: list[str] | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """A signed CLR 2.0 record of chosen badges (wallet ids) and pathways, kept in your wallet:
+        share it with :meth:`create_share` (``credential_id=record["id"]``)."""
+        body: dict[str, Any] = {"credentials": credentials, "pathways": pathways or []}
+        if name is not None:
+            body["name"] = name
+        return self.request("POST", "/api/v1/me/records", json_body=body)
+
     # --- claims and sharing --------------------------------------------------------------------
 
     def redeem_claim(self, code: str, *, pin: str | None = None) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from wallet_protocol import claim_codes
+from wallet_protocol.pathways import BadgeIndex, PathwayProgress, pathway_rule, progress, wallet_badges
 from wallet_protocol.sync import (
     Hlc,
     apply_op,
@@ -354,6 +355,19 @@ class OfflineWallet:
             return None if row is None else bytes(row[0])
 
     blob = credential_bytes
+
+    def pathway_progress(self, definitions: list[dict[str, Any]]) -> list[PathwayProgress]:
+        """Progress on each pathway, computed here from the replica's credentials — offline, by the same
+        rule as the server (:mod:`wallet_protocol.pathways`). ``definitions`` are the pathways'
+        ``definition`` objects (``WalletClient.pathways()``), cached from when the phone was online."""
+        entries = []
+        for item in self.credentials():
+            raw = self.credential_bytes(item["cred"])
+            if raw is not None:
+                facts = item.get("facts") or {}
+                entries.append((raw, item["cred"], facts.get("outcome")))
+        badges = BadgeIndex(wallet_badges(entries))
+        return [progress(pathway_rule(definition), badges) for definition in definitions]
 
     def rejections(self) -> list[dict[str, Any]]:
         """Edits the server refused (e.g. a credential that failed verification), for the UI."""

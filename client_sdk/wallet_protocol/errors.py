@@ -105,6 +105,12 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("share.not_found", 404, "No such share link"),
     ErrorCode("share.expired", 410, "This share link has expired"),
     ErrorCode("share.revoked", 410, "This share link was revoked"),
+    # Skills frameworks and learning pathways.
+    ErrorCode("framework.not_found", 404, "No such skills framework"),
+    ErrorCode("framework.unreadable", 422, "The skills framework file could not be read"),
+    ErrorCode("framework.item_not_found", 404, "No such item in that skills framework"),
+    ErrorCode("pathway.not_found", 404, "No such pathway"),
+    ErrorCode("pathway.invalid", 422, "The pathway definition is not valid"),
 )
 
 ERROR_CODES: dict[str, ErrorCode] = {entry.code: entry for entry in _CODES}

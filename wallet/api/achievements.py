@@ -30,6 +30,7 @@ AlignmentSchema = StrictSchema.from_dict(
         "targetFramework": ma.fields.String(validate=ma.validate.Length(1, 200)),
         "targetCode": ma.fields.String(validate=ma.validate.Length(1, 100)),
         "targetDescription": ma.fields.String(validate=ma.validate.Length(1, 2000)),
+        "targetType": ma.fields.String(validate=ma.validate.Length(1, 100)),
     },
     name="Alignment",
 )

@@ -51,10 +51,17 @@ class ShareCreateSchema(StrictSchema):
         load_default=False, metadata={"description": "Show the credential's evidence on the page"}
     )
 
+    skills = ma.fields.Boolean(
+        metadata={"description": "Or: true to share your skills summary (the skills your badges show)"}
+    )
+
     @ma.validates_schema
     def _one_target(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if ("credential_id" in data) == ("collection_id" in data):
-            raise ma.ValidationError("Give exactly one of credential_id or collection_id.", "credential_id")
+        targets = ("credential_id" in data) + ("collection_id" in data) + bool(data.get("skills"))
+        if targets != 1:
+            raise ma.ValidationError(
+                "Give exactly one of credential_id, collection_id or skills: true.", "credential_id"
+            )
 
 
 class ShareUpdateSchema(StrictSchema):
@@ -147,6 +154,8 @@ class Shares(MethodView):
         if "credential_id" in body:
             kind = ShareTarget.CREDENTIAL
             target_id = holding.find_credential(db, account_id=account_id, reference=body["credential_id"]).id
+        elif body.get("skills"):
+            kind, target_id = ShareTarget.SKILLS, account_id
         else:
             kind, target_id = ShareTarget.COLLECTION, body["collection_id"]
         link = sharing.create_share(

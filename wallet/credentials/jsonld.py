@@ -40,6 +40,7 @@ from pyld.jsonld import JsonLdError, JsonLdProcessor
 CONTEXTS_DIR = Path(__file__).parent / "contexts"
 
 OB_V3P0_CONTEXT_3_0_3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+CLR_V2P0_CONTEXT_2_0_1 = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 
 BUNDLED_CONTEXTS: Mapping[str, str] = MappingProxyType(
     {
@@ -61,6 +62,8 @@ BUNDLED_CONTEXTS: Mapping[str, str] = MappingProxyType(
         "https://www.w3.org/ns/did/v1": "did-v1.jsonld",
         "https://w3id.org/openbadges/v2": "openbadges-v2-context.json",
         "https://openbadgespec.org/v2/context.json": "openbadges-v2-context.json",
+        CLR_V2P0_CONTEXT_2_0_1: "clr-v2p0-context-2.0.1.json",
+        "https://purl.imsglobal.org/spec/clr/v2p0/context.json": "clr-v2p0-context.json",
     }
 )
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from wallet.holding.services import add_credential
 from wallet.issuing.credentials import CREDENTIAL_MEDIA_TYPE, issue_credential
 from wallet.models import HeldCredential, IssuedCredential
+from wallet.pathways.services import award_completed_pathways
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,14 @@ def deliver(
     base_url: str,
     now: dt.datetime,
     evidence: list[dict[str, Any]] | None = None,
+    award_depth: int = 0,
 ) -> Delivery:
-    """Sign ``achievement_id`` for ``account_id`` and hold it in their wallet (``source``: award, claim)."""
+    """Sign ``achievement_id`` for ``account_id`` and hold it in their wallet (``source``: award, claim).
+
+    Then award the outcome of every automatic pathway the new credential completes
+    (:func:`wallet.pathways.services.award_completed_pathways`; ``award_depth`` bounds outcome badges that
+    complete further pathways), in the same transaction and under the same wallet lock.
+    """
     issued = issue_credential(
         db,
         achievement_id=achievement_id,
@@ -58,4 +65,5 @@ def deliver(
         source=source,
         now=now,
     )
+    award_completed_pathways(db, account_id=account_id, kek=kek, base_url=base_url, now=now, depth=award_depth)
     return Delivery(issued, held)

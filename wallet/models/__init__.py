@@ -17,6 +17,7 @@ from wallet.models.holding import HeldCredential
 from wallet.models.issuing import Achievement, IssuedCredential, IssuerKey, StatusList
 from wallet.models.oid4vci import AccessToken, HolderClaim, Nonce, PreAuthorizedCode
 from wallet.models.organisations import Membership, MembershipInvitation, Organisation, Role
+from wallet.models.pathways import Pathway, PathwayAward, SkillFramework, SkillFrameworkVersion, SkillItem
 from wallet.models.ratelimit import RateLimitBucket
 from wallet.models.sharing import ShareLink, ShareTarget
 from wallet.models.sync import SyncClient, SyncRow, SyncWallet
@@ -40,6 +41,8 @@ __all__ = [
     "MembershipInvitation",
     "Nonce",
     "Organisation",
+    "Pathway",
+    "PathwayAward",
     "PinFailure",
     "PreAuthorizedCode",
     "RateLimitBucket",
@@ -49,6 +52,9 @@ __all__ = [
     "SessionState",
     "ShareLink",
     "ShareTarget",
+    "SkillFramework",
+    "SkillFrameworkVersion",
+    "SkillItem",
     "StatusList",
     "SyncClient",
     "SyncRow",

@@ -25,6 +25,8 @@ from wallet.db import Base
 class ShareTarget(enum.StrEnum):
     CREDENTIAL = "credential"
     COLLECTION = "collection"
+    SKILLS = "skills"
+    """The learner's skills summary (``target_id`` is their own account id)."""
 
 
 class ShareLink(Base):

@@ -194,6 +194,8 @@ def share_page(slug: str) -> Response:
     link = _open_link(slug)
     if link.target_kind is ShareTarget.COLLECTION:
         return _collection_page(slug, link)
+    if link.target_kind is ShareTarget.SKILLS:
+        return _skills_page(link)
     link, held = _open(slug)
     now = context.now()
     _count_view(link)
@@ -209,6 +211,20 @@ def share_page(slug: str) -> Response:
         when=_when,
     )
     return _page(html, indexable=page.indexable)
+
+
+def _skills_page(link: ShareLink) -> Response:
+    """A learner's skills summary, shared by them: each skill with the badges that show it."""
+    from wallet.models import Account
+    from wallet.records.clr import skills_summary
+
+    db = context.db()
+    account = db.get(Account, link.account_id)
+    _count_view(link)
+    skills = skills_summary(db, account_id=link.account_id, base_url=context.state().settings.base_url)
+    sharer = (account.display_name or account.username) if account else "A learner"
+    html = render_template("sharing/skills.html", skills=skills, sharer=sharer)
+    return _page(html, indexable=link.allow_indexing)
 
 
 def _collection_page(slug: str, link: ShareLink) -> Response:
@@ -237,6 +253,11 @@ def share_json(slug: str) -> Response:
             }
         ).encode()
         media_type = "application/json"
+    elif link.target_kind is ShareTarget.SKILLS:
+        from wallet.records.clr import skills_summary
+
+        skills = skills_summary(context.db(), account_id=link.account_id, base_url=context.state().settings.base_url)
+        body, media_type = json_module.dumps({"skills": skills}).encode(), "application/json"
     else:
         _link, held = _open(slug, json=True)
         body, media_type = read_models.issued_text(held)

@@ -60,6 +60,10 @@ def _require_target(db: Session, *, account_id: uuid.UUID, kind: ShareTarget, ta
         if owned is None:
             raise DomainError("credential.not_found")
         return
+    if kind is ShareTarget.SKILLS:
+        if target_id != account_id:
+            raise DomainError("request.not_found")
+        return
     if collection_of(db, account_id=account_id, collection_id=target_id) is None:
         raise DomainError("collection.not_found")
 

@@ -1,0 +1,186 @@
+"""Pathways across organisations: publishing, progress, next steps, the outcome award, and who may do what."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.pathways.conftest import CASE_PACKAGE, City
+
+
+def _pathway(city: City, **overrides: Any) -> Any:
+    body = {
+        "name": "Maker to Museum",
+        "description": "From the workbench to the gallery.",
+        "outcome": "A reference for a paid museum placement",
+        "outcome_achievement_id": city.badges["outcome"],
+        "auto_award": True,
+        "partners": ["museum"],
+        "steps": [
+            {"kind": "badge", "achievement": city.badges["solder"]},
+            {"kind": "any_of", "n": 1, "achievements": [city.badges["guide"], city.badges["curator"]]},
+        ],
+        **overrides,
+    }
+    return city.post(city.north["admin"], "/api/v1/organisations/north/pathways", json=body)
+
+
+def _held(city: City, learner: Any) -> list[dict[str, Any]]:
+    body = city.client.get("/api/v1/credentials", headers=learner.headers).json
+    return body["items"] if isinstance(body, dict) else body
+
+
+def test_a_pathway_is_published_as_ob3_achievements_with_clr_associations(city: City) -> None:
+    created = _pathway(city, ordered=True)
+    assert created.status_code == 201, created.json
+    document = city.client.get(f"/api/v1/pathways/{created.json['definition']['id']}").json
+    assert document["achievement"]["achievementType"] == "LearningProgram"
+    assert document["achievement"]["type"] == ["Achievement"]
+    solder = f"https://wallet.test/achievements/{city.badges['solder']}"
+    guide = f"https://wallet.test/achievements/{city.badges['guide']}"
+    kinds = {(a["associationType"], a["sourceId"], a["targetId"]) for a in document["associations"]}
+    assert ("isChildOf", solder, document["id"]) in kinds
+    assert ("isParentOf", document["id"], guide) in kinds
+    assert ("precedes", solder, guide) in kinds
+    assert {a["name"] for a in document["achievements"]} >= {"Maker to Museum", "Soldering", "Gallery Guide"}
+    page = city.client.get(f"/pathways/{created.json['definition']['id']}")
+    assert page.status_code == 200 and "Maker to Museum" in page.get_data(as_text=True)
+
+
+def test_completing_a_pathway_across_two_organisations_awards_the_outcome_once(city: City, sign_up, clock) -> None:
+    pathway_id = _pathway(city).json["definition"]["id"]
+    learner = sign_up("sam-path")
+    city.award(city.north, "solder", learner)
+    mine = city.client.get("/api/v1/me/pathways", headers=learner.headers).json["pathways"]
+    assert [(p["name"], p["steps_done"], p["next_step"], p["complete"]) for p in mine] == [
+        ("Maker to Museum", 1, 1, False)
+    ]
+    assert len(_held(city, learner)) == 1
+    guide = city.award(city.museum, "guide", learner)
+    held = _held(city, learner)
+    names = sorted(item["achievement_name"] for item in held)
+    assert names == ["Gallery Guide", "Maker Pathway Graduate", "Soldering"]
+    clock.advance(minutes=5)
+    city.award(city.museum, "curator", learner)
+    assert sorted(item["achievement_name"] for item in _held(city, learner)).count("Maker Pathway Graduate") == 1
+    progress = city.client.get(f"/api/v1/me/pathways/{pathway_id}", headers=learner.headers).json
+    assert progress["complete"] and progress["awarded_credential_id"]
+    assert progress["steps"][1]["by"] == [guide["credential_id"]]
+    outcome = next(item for item in held if item["achievement_name"] == "Maker Pathway Graduate")
+    raw = json.loads(city.client.get(f"/api/v1/credentials/{outcome['id']}/raw", headers=learner.headers).data)
+    assert raw["issuer"]["name"] == "Makerspace North"
+    evidence_text = json.dumps(raw["evidence"])
+    assert guide["credential_id"] in evidence_text and "Maker to Museum" in evidence_text
+
+
+def test_an_imported_credential_counts_when_its_achievement_matches(city: City, sign_up, db) -> None:
+    _pathway(city, auto_award=False)
+    other = sign_up("elsewhere")
+    city.award(city.north, "solder", other)
+    raw = city.client.get(f"/api/v1/credentials/{_held(city, other)[0]['id']}/raw", headers=other.headers).data
+    learner = sign_up("importer")
+    imported = city.client.post(
+        "/api/v1/credentials/import", headers={**learner.headers, "Content-Type": "application/json"}, data=raw
+    )
+    assert imported.status_code in (200, 201), imported.json
+    mine = city.client.get("/api/v1/me/pathways", headers=learner.headers).json["pathways"]
+    assert [p["steps_done"] for p in mine] == [1]
+
+
+def test_a_skill_step_is_done_by_a_badge_aligned_to_the_skill(city: City, sign_up) -> None:
+    city.import_case(city.north["admin"], CASE_PACKAGE)
+    city.align(city.museum, "curator", "item-teamwork")
+    created = _pathway(city, auto_award=False, steps=[{"kind": "skill", "framework": "leeds", "item": "item-teamwork"}])
+    assert created.status_code == 201, created.json
+    learner = sign_up("skilled")
+    city.award(city.museum, "curator", learner)
+    mine = city.client.get("/api/v1/me/pathways", headers=learner.headers).json["pathways"]
+    assert mine[0]["complete"]
+    skills = city.client.get("/api/v1/me/skills", headers=learner.headers).json
+    assert [(s["code"], s["framework"], [b["name"] for b in s["badges"]]) for s in skills] == [
+        ("COM-2", "Leeds Skills Framework", ["Young Curator"])
+    ]
+
+
+def test_next_steps_name_open_claim_sessions_that_advance_a_started_pathway(city: City, sign_up, clock) -> None:
+    _pathway(city, auto_award=False)
+    learner = sign_up("next-stepper")
+    city.award(city.north, "solder", learner)
+    import datetime as dt
+
+    session = city.post(
+        city.museum["worker"],
+        "/api/v1/organisations/museum/claim-sessions",
+        json={
+            "achievement_id": city.badges["guide"],
+            "title": "Saturday gallery tour",
+            "venue": "Main hall",
+            "cap": 30,
+            "starts_at": (clock.now - dt.timedelta(minutes=5)).isoformat(),
+            "ends_at": (clock.now + dt.timedelta(hours=2)).isoformat(),
+        },
+    )
+    assert session.status_code == 201, session.json
+    steps = city.client.get("/api/v1/me/pathways", headers=learner.headers).json["next_steps"]
+    assert [(s["kind"], s["organisation"], s["step_index"]) for s in steps] == [("claim_session", "City Museum", 1)]
+    assert "Saturday gallery tour" in steps[0]["title"]
+
+
+def test_who_may_create_and_change_pathways(city: City, sign_up) -> None:
+    outsider = sign_up("outsider")
+    body = {"name": "x", "steps": [{"kind": "badge", "achievement": city.badges["solder"]}]}
+    assert city.post(outsider, "/api/v1/organisations/north/pathways", json=body).status_code == 404
+    assert city.post(city.north["worker"], "/api/v1/organisations/north/pathways", json=body).status_code == 403
+    created = _pathway(city)
+    pathway_id = created.json["definition"]["id"]
+    partner_edit = city.client.patch(
+        f"/api/v1/pathways/{pathway_id}", headers=city.museum["admin"].headers, json={"name": "Maker to Gallery"}
+    )
+    assert (partner_edit.status_code, partner_edit.json["name"]) == (200, "Maker to Gallery")
+    partner_outcome = city.client.patch(
+        f"/api/v1/pathways/{pathway_id}", headers=city.museum["admin"].headers, json={"auto_award": False}
+    )
+    assert partner_outcome.status_code == 403
+    stranger = city.client.patch(f"/api/v1/pathways/{pathway_id}", headers=outsider.headers, json={"name": "mine"})
+    assert stranger.status_code == 403
+    foreign_outcome = _pathway(city, outcome_achievement_id=city.badges["guide"])
+    assert (foreign_outcome.status_code, foreign_outcome.json["code"]) == (422, "pathway.invalid")
+
+
+def test_a_bad_step_is_a_422_with_the_field(city: City) -> None:
+    bad = _pathway(city, steps=[{"kind": "any_of", "n": 3, "achievements": [city.badges["guide"]]}])
+    assert (bad.status_code, bad.json["code"]) == (422, "pathway.invalid")
+    assert "steps[0].n" in bad.json["errors"]
+
+
+def test_the_learner_pages_show_progress_and_skills(city: City, sign_up) -> None:
+    _pathway(city, auto_award=False)
+    learner = sign_up("page-learner", password="correct horse battery")
+    city.award(city.north, "solder", learner)
+    assert city.client.get("/wallet/pathways").status_code == 303
+    page = city.client.get("/login")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    signed = city.client.post(
+        "/login", data={"username": learner.username, "password": "correct horse battery", "csrf_token": token}
+    )
+    assert signed.status_code in (302, 303)
+    text = city.client.get("/wallet/pathways").get_data(as_text=True)
+    assert "Maker to Museum" in text and "1 of 2 steps done" in text
+    assert city.client.get("/wallet/skills").status_code == 200
+
+
+def test_a_learner_shares_their_skills_summary_by_link_and_can_revoke_it(city: City, sign_up) -> None:
+    city.import_case(city.north["admin"], CASE_PACKAGE)
+    city.align(city.museum, "guide", "item-listening")
+    learner = sign_up("skill-sharer", display_name="Sam")
+    city.award(city.museum, "guide", learner)
+    share = city.post(learner, "/api/v1/shares", json={"skills": True})
+    assert share.status_code == 201, share.json
+    slug = share.json["url"].rsplit("/", 1)[-1]
+    text = city.client.get(f"/s/{slug}").get_data(as_text=True)
+    assert "Skills of Sam" in text and "Listens actively to others" in text and "Gallery Guide" in text
+    assert city.client.get(f"/s/{slug}.json").json["skills"][0]["code"] == "COM-1"
+    both = city.post(learner, "/api/v1/shares", json={"skills": True, "credential_id": "x"})
+    assert both.status_code == 422
+    city.post(learner, f"/api/v1/shares/{share.json['id']}/revoke")
+    assert city.client.get(f"/s/{slug}").status_code == 410
