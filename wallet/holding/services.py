@@ -25,7 +25,7 @@ from wallet.holding.summary import CredentialSummary, content_hash, summarise
 from wallet.models import Account, HeldCredential
 from wallet.sync.changes import record_entry_added, record_entry_removed, record_server_facts
 
-SOURCES = frozenset({"claim", "import", "award", "sync"})
+SOURCES = frozenset({"claim", "import", "award", "sync", "request"})
 OUTCOMES = frozenset({"valid", "invalid", "indeterminate"})
 MAX_TAGS = 30
 MAX_TAG_LENGTH = 60

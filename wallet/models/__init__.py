@@ -18,6 +18,15 @@ from wallet.models.issuing import Achievement, IssuedCredential, IssuerKey, Stat
 from wallet.models.oid4vci import AccessToken, HolderClaim, Nonce, PreAuthorizedCode
 from wallet.models.organisations import Membership, Organisation, Role
 from wallet.models.ratelimit import RateLimitBucket
+from wallet.models.requests import (
+    BadgeRequest,
+    Endorsement,
+    EndorsementSubjectKind,
+    EvidenceFile,
+    RequestableAchievement,
+    RequestMessage,
+    RequestStatus,
+)
 from wallet.models.sharing import ShareLink, ShareTarget
 from wallet.models.sync import SyncClient, SyncRow, SyncWallet
 
@@ -25,12 +34,16 @@ __all__ = [
     "AccessToken",
     "Account",
     "Achievement",
+    "BadgeRequest",
     "Base",
     "Claim",
     "ClaimCode",
     "ClaimSession",
     "ClaimStatus",
     "Device",
+    "Endorsement",
+    "EndorsementSubjectKind",
+    "EvidenceFile",
     "HeldCredential",
     "HolderClaim",
     "IssuedCredential",
@@ -43,6 +56,9 @@ __all__ = [
     "PreAuthorizedCode",
     "RateLimitBucket",
     "RefreshToken",
+    "RequestMessage",
+    "RequestStatus",
+    "RequestableAchievement",
     "Role",
     "SessionMode",
     "SessionState",
