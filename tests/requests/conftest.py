@@ -21,7 +21,11 @@ def requestable(client: FlaskClient, organisation: Any) -> Any:
         made = client.post(
             f"/api/v1/organisations/{slug}/achievements",
             headers=org["admin"].headers,
-            json={"name": name, "description": "Helped fix things at the repair café.", "criteria_narrative": "Fix 3 things."},
+            json={
+                "name": name,
+                "description": "Helped fix things at the repair café.",
+                "criteria_narrative": "Fix 3 things.",
+            },
         )
         assert made.status_code == 201, made.json
         policy = client.put(

@@ -76,7 +76,11 @@ def test_a_request_asked_for_more_answered_and_approved_lands_in_the_wallet_with
     assert [item["achievement_name"] for item in items] == ["Repair café helper"]
     document = json.loads(client.get(f"/api/v1/credentials/{items[0]['id']}/raw", headers=learner.headers).data)
     evidence = document["evidence"]
-    assert {"type": ["Evidence"], "name": "What the learner did", "narrative": "I fixed three lamps and a toaster."} in evidence
+    assert {
+        "type": ["Evidence"],
+        "name": "What the learner did",
+        "narrative": "I fixed three lamps and a toaster.",
+    } in evidence
     assert any(item.get("id") == "https://video.example/sam-fixes-a-lamp" for item in evidence)
     assert not any("/files/" in json.dumps(item) for item in evidence), "private files are never linked"
     verified = client.post(f"/api/v1/credentials/{items[0]['id']}/verify", headers=learner.headers)
