@@ -37,7 +37,6 @@ def bomb_png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
 
 
-
 def _exif_with_gps() -> bytes:
     image = Image.new("RGB", (4, 4))
     exif = image.getexif()
