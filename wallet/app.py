@@ -31,6 +31,7 @@ from wallet.sync.actions import action_handlers
 from wallet.web.problems import problem_response
 from wallet.web.retry import retry_every_view
 from wallet.web.session import WEB_SESSION_DAYS
+from wallet.web.uploads import apply_body_limit
 
 log = logging.getLogger("wallet.http")
 
@@ -168,6 +169,14 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
 
     api.register_blueprint(pathways_api.blp)
     app.register_blueprint(pathway_pages.blp)
+    from wallet.api import endorsements as endorsements_api
+    from wallet.api import requests as requests_api
+    from wallet.pages import requests as request_pages
+
+    api.register_blueprint(requests_api.blp)
+    api.register_blueprint(endorsements_api.blp)
+    app.register_blueprint(request_pages.learner)
+    app.register_blueprint(request_pages.console)
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -193,11 +202,12 @@ def _register_request_hooks(app: Flask) -> None:
     def _start() -> None:
         g.request_id = logs.sane_request_id(request.headers.get("X-Request-Id")) or secrets.token_hex(8)
         g.started = time.perf_counter()
-        refuse_unstorable_text()
         view = app.view_functions.get(request.endpoint or "")
         view_class = getattr(view, "view_class", None)
         if view_class is not None:
             view = getattr(view_class, request.method.lower(), view)
+        apply_body_limit(view)
+        refuse_unstorable_text()
         if request.path.startswith("/api/"):
             check_request_content_type(view)
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 from wallet_protocol.sync.wire import BLOBS_PATH, REGISTER_CLIENT_PATH, SYNC_PATH
@@ -479,6 +480,44 @@ class WalletClient:
     def revoke_share(self, share_id: str) -> dict[str, Any]:
         """Stop a link working at once (revoking twice keeps the first time, so it is safe to repeat)."""
         return self.request("POST", f"/api/v1/shares/{share_id}/revoke", safe=True)
+
+    # --- badge requests (docs/requests.md) -------------------------------------------------------
+
+    def requestable_badges(self) -> list[dict[str, Any]]:
+        """Badges you can ask for, across organisations, with the evidence each organisation wants."""
+        return self.request("GET", "/api/v1/requestable-badges")
+
+    def request_badge(
+        self, achievement_id: str, *, narrative: str, links: list[str] | None = None, witness: str = ""
+    ) -> dict[str, Any]:
+        """Ask for a badge, saying what you did. Not retried (a repeat is refused as already open);
+        offline, queue it with ``OfflineWallet.request_badge``."""
+        body = {"achievement_id": achievement_id, "narrative": narrative, "links": links or [], "witness": witness}
+        return self.request("POST", "/api/v1/me/badge-requests", json_body=body)
+
+    def badge_requests(self) -> list[dict[str, Any]]:
+        """Your badge requests, newest first, with their threads and files."""
+        return self.request("GET", "/api/v1/me/badge-requests")
+
+    def badge_request(self, request_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/me/badge-requests/{request_id}")
+
+    def attach_evidence(self, request_id: str, data: bytes, *, filename: str, content_type: str) -> dict[str, Any]:
+        """Attach a photo (PNG, JPEG) or document (PDF, text) to your open request."""
+        return self.request(
+            "POST",
+            f"/api/v1/me/badge-requests/{request_id}/files?filename={quote(filename)}",
+            content=data,
+            content_type=content_type,
+        )
+
+    def answer_badge_request(self, request_id: str, body: str) -> dict[str, Any]:
+        """Answer in the request's thread (after the reviewer asked for more)."""
+        return self.request("POST", f"/api/v1/me/badge-requests/{request_id}/replies", json_body={"body": body})
+
+    def withdraw_badge_request(self, request_id: str) -> dict[str, Any]:
+        """Withdraw an open request; its files and words are erased."""
+        return self.request("POST", f"/api/v1/me/badge-requests/{request_id}/withdraw")
 
     # --- sync ----------------------------------------------------------------------------------
 

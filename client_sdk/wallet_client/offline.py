@@ -534,6 +534,24 @@ class OfflineWallet:
         self._queue("import.url", action_id=action_id, url=url)
         return action_id
 
+    def request_badge(
+        self, achievement_id: str, *, narrative: str, links: list[str] | None = None, witness: str | None = None
+    ) -> str:
+        """Ask for a badge while offline (``badge.request``); sent at the next sync, exactly once.
+
+        The action's outcome (``actions()``) carries the ``request_id`` and the request's ``state``, and
+        follows every later decision; an approved badge arrives in the wallet like any other. Photos and
+        files are attached online (``WalletClient.attach_evidence``) once the request exists.
+        """
+        action_id = f"request-{uuid.uuid4()}"
+        fields: dict[str, Any] = {"achievement": achievement_id, "narrative": narrative}
+        if links:
+            fields["links"] = list(links)
+        if witness:
+            fields["witness"] = witness
+        self._queue("badge.request", action_id=action_id, **fields)
+        return action_id
+
     # --- sync ----------------------------------------------------------------------------------
 
     def sync(self, *, max_requests: int = 50) -> SyncReport:

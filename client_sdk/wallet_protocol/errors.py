@@ -101,6 +101,15 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("oid4vci.invalid_encryption_parameters", 400, "Encrypted credential responses are not supported"),
     ErrorCode("oid4vci.token_bound", 403, "This access token was already used for another key"),
     ErrorCode("oid4vci.moderated_session", 409, "Moderated sessions need the Learner Wallet app"),
+    # Badge requests (docs/requests.md) and endorsements.
+    ErrorCode("badge_request.not_found", 404, "No such badge request"),
+    ErrorCode("badge_request.not_requestable", 409, "That badge cannot be requested"),
+    ErrorCode("badge_request.already_open", 409, "You already asked for this badge; answer that request"),
+    ErrorCode("badge_request.closed", 409, "This request was already decided or withdrawn"),
+    ErrorCode("badge_request.invalid_evidence", 422, "The evidence file was refused"),
+    ErrorCode("badge_request.too_many_files", 409, "This request has as many files as it may hold"),
+    ErrorCode("endorsement.not_found", 404, "No such endorsement"),
+    ErrorCode("endorsement.own_work", 422, "An organisation cannot endorse itself or its own badges"),
     # Sharing.
     ErrorCode("share.not_found", 404, "No such share link"),
     ErrorCode("share.expired", 410, "This share link has expired"),

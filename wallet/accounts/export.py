@@ -96,6 +96,13 @@ def _claims(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
     ]
 
 
+def _badge_requests(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Badges you asked for: what you wrote and sent (files included), and every answer."""
+    from wallet.requests.services import export_requests
+
+    return export_requests(db, account_id=account_id)
+
+
 def export_sync(db: Session, *, account_id: uuid.UUID) -> dict[str, Any]:
     """Synced wallet metadata (notes, tags, collections, order) and the devices' sync clients."""
     from wallet.models import SyncClient, SyncRow
@@ -135,5 +142,6 @@ def export_account(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> d
         "shares": export_shares(db, account_id=account_id),
         "issued_to_you": _issued_to_you(db, account_id),
         "claims": _claims(db, account_id),
+        "badge_requests": _badge_requests(db, account_id),
         "sync": export_sync(db, account_id=account_id),
     }

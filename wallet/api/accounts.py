@@ -198,6 +198,9 @@ class ExportSchema(OutputSchema):
     claims = ma.fields.List(
         ma.fields.Dict(), metadata={"description": "Your claims at claim sessions (session, venue, status, times)"}
     )
+    badge_requests = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "Badges you asked for: what you sent (files as base64), answers"}
+    )
     sync = ma.fields.Dict(
         metadata={"description": "Synced wallet metadata (notes, tags, collections) and sync clients"}
     )

@@ -19,8 +19,8 @@ Checks (names are stable; the API and UI show them):
     List), the status list credential's own proof included.
 ``shape``
     The properties VC and Open Badges 3.0 require (OB 3.0 only for ``OpenBadgeCredential`` /
-    ``AchievementCredential``), as 1EdTech's JSON schema requires them; what only its validator warns
-    about is a warning.
+    ``AchievementCredential``, and ``EndorsementCredential``'s subject), as 1EdTech's JSON schema
+    requires them; what only its validator warns about is a warning.
 
 Every check carries a :class:`~wallet.credentials.reasons.Reason` (``reason``) and may carry
 ``warnings``. Outcome rule (what a user is told): ``invalid`` if any check failed — and checks fail only
@@ -58,6 +58,7 @@ DidWebResolver = Callable[[str], Mapping[str, Any]]
 VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB3_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
+ENDORSEMENT_TYPE = "EndorsementCredential"
 CHECK_NAMES = ("proof", "issuer_key", "validity", "status", "shape")
 
 
@@ -500,9 +501,23 @@ def check_shape(credential: Mapping[str, Any]) -> CheckResult:
                 missing.append("type Achievement")
             if missing:
                 problems.append("achievement lacks " + ", ".join(missing))
+    if ENDORSEMENT_TYPE in types:
+        if not isinstance(credential.get("name"), str):
+            problems.append("an EndorsementCredential needs a name")
+        if not isinstance(issuer, Mapping) or "Profile" not in _types(issuer):
+            problems.append("issuer must be a Profile object with id and type Profile")
+        for subject in subjects:
+            if "EndorsementSubject" not in _types(subject) or not isinstance(subject.get("id"), str):
+                problems.append("credentialSubject must be an EndorsementSubject with the id of what is endorsed")
     if problems:
         return CheckResult.of("shape", Reason.SHAPE_NOT_AN_OPEN_BADGE, "; ".join(problems), tuple(warnings))
-    kind = "Open Badges 3.0 credential" if types & OB3_TYPES else "verifiable credential"
+    kind = (
+        "Open Badges 3.0 credential"
+        if types & OB3_TYPES
+        else "Open Badges 3.0 endorsement"
+        if ENDORSEMENT_TYPE in types
+        else "verifiable credential"
+    )
     return CheckResult.of("shape", Reason.SHAPE_CONFORMS, f"well-formed {kind}", tuple(warnings))
 
 

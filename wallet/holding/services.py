@@ -27,7 +27,7 @@ from wallet.models import Account, HeldCredential
 from wallet.sync import edits
 from wallet.sync.changes import record_entry_added, record_entry_removed, record_server_facts
 
-SOURCES = frozenset({"claim", "import", "award", "sync", "record"})
+SOURCES = frozenset({"claim", "import", "award", "sync", "record", "request"})
 OUTCOMES = frozenset({"valid", "invalid", "indeterminate"})
 MAX_TAGS = 30
 MAX_TAG_LENGTH = 60

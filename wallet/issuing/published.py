@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from wallet.credentials.fetcher import FetchResult
+from wallet.endorsements.services import embedded_for
 from wallet.errors import DomainError
 from wallet.issuing import achievements
 from wallet.issuing.credentials import achievement_document
 from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, did_document, profile_document
 from wallet.issuing.status import REVOCATION, published_list
+from wallet.models import EndorsementSubjectKind
 from wallet.organisations.services import get_by_slug
 
 JSON_MEDIA_TYPE = "application/json"
@@ -42,7 +44,12 @@ def _text(document: object) -> str:
 
 def issuer_profile_text(db: Session, *, slug: str, base_url: str) -> str:
     """``/issuers/<slug>``: the Profile with every key (``request.not_found`` for an unknown slug)."""
-    return _text(profile_document(db, organisation=get_by_slug(db, slug=slug), base_url=base_url))
+    organisation = get_by_slug(db, slug=slug)
+    document = profile_document(db, organisation=organisation, base_url=base_url)
+    endorsed = embedded_for(db, kind=EndorsementSubjectKind.ISSUER, subject_id=organisation.id)
+    if endorsed:
+        document["endorsement"] = endorsed
+    return _text(document)
 
 
 def did_document_text(db: Session, *, slug: str, base_url: str) -> str:
@@ -59,7 +66,11 @@ def did_document_text(db: Session, *, slug: str, base_url: str) -> str:
 def achievement_text(db: Session, *, achievement_id: uuid.UUID, base_url: str) -> str:
     """``/achievements/<id>``: the OB 3.0 Achievement (archived ones too: old credentials point at them)."""
     achievement = achievements.public_achievement(db, achievement_id=achievement_id)
-    return _text({"@context": [VC_CONTEXT, OB_CONTEXT], **achievement_document(achievement, base_url=base_url)})
+    document = {"@context": [VC_CONTEXT, OB_CONTEXT], **achievement_document(achievement, base_url=base_url)}
+    endorsed = embedded_for(db, kind=EndorsementSubjectKind.ACHIEVEMENT, subject_id=achievement.id)
+    if endorsed:
+        document["endorsement"] = endorsed  # OB 3.0 Achievement.endorsement: the signed credentials
+    return _text(document)
 
 
 def achievement_image(db: Session, *, achievement_id: uuid.UUID) -> Image:

@@ -19,6 +19,15 @@ from wallet.models.oid4vci import AccessToken, HolderClaim, Nonce, PreAuthorized
 from wallet.models.organisations import Membership, MembershipInvitation, Organisation, Role
 from wallet.models.pathways import Pathway, PathwayAward, SkillFramework, SkillFrameworkVersion, SkillItem
 from wallet.models.ratelimit import RateLimitBucket
+from wallet.models.requests import (
+    BadgeRequest,
+    Endorsement,
+    EndorsementSubjectKind,
+    EvidenceFile,
+    RequestableAchievement,
+    RequestMessage,
+    RequestStatus,
+)
 from wallet.models.sharing import ShareLink, ShareTarget
 from wallet.models.sync import SyncClient, SyncRow, SyncWallet
 
@@ -26,12 +35,16 @@ __all__ = [
     "AccessToken",
     "Account",
     "Achievement",
+    "BadgeRequest",
     "Base",
     "Claim",
     "ClaimCode",
     "ClaimSession",
     "ClaimStatus",
     "Device",
+    "Endorsement",
+    "EndorsementSubjectKind",
+    "EvidenceFile",
     "HeldCredential",
     "HolderClaim",
     "IssuedCredential",
@@ -47,6 +60,9 @@ __all__ = [
     "PreAuthorizedCode",
     "RateLimitBucket",
     "RefreshToken",
+    "RequestMessage",
+    "RequestStatus",
+    "RequestableAchievement",
     "Role",
     "SessionMode",
     "SessionState",

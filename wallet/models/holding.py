@@ -47,7 +47,7 @@ class HeldCredential(Base):
     issued_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime | None]
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    source: Mapped[str] = mapped_column(String(10), doc="claim, import, award, sync or record")
+    source: Mapped[str] = mapped_column(String(10), doc="claim, import, award, sync, record or request")
     added_at: Mapped[dt.datetime]
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     outcome: Mapped[str | None] = mapped_column(String(13), doc="the report's outcome, for filtering")

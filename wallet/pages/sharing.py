@@ -28,6 +28,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
+from wallet.endorsements import services as endorsements
 from wallet.errors import DomainError
 from wallet.holding.services import verify_held
 from wallet.issuing.profiles import organisation_did_web, uses_did_web
@@ -209,6 +210,9 @@ def share_page(slug: str) -> Response:
         slug=slug,
         date=_date,
         when=_when,
+        endorsements=endorsements.shown_for_badge(
+            context.db(), achievement_id_url=held.achievement_id, base_url=_base_url()
+        ),
     )
     return _page(html, indexable=page.indexable)
 
@@ -334,5 +338,8 @@ def issuer_page(slug: str) -> Response:
         profile_url=about.profile_url,
         issuer_did=organisation_did_web(_base_url(), slug) if uses_did_web(_base_url()) else None,
         date=_date,
+        endorsements=endorsements.shown_for_issuer(
+            context.db(), organisation_id=about.organisation.id, base_url=_base_url()
+        ),
     )
     return _page(html, indexable=True)

@@ -1,4 +1,4 @@
-"""Server actions a device queued offline (``claim.redeem``, ``share.create``, ``import.url``).
+"""Server actions a device queued offline (``claim.redeem``, ``share.create``, ``import.url``, ``badge.request``).
 
 Each action is a function over the feature's service; :func:`action_handlers` puts them in one table,
 which ``create_app()`` builds once (with the app's claim keys and base URL) and keeps on the app state.
@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wallet_protocol.sync.ops import ClaimRedeem, ImportUrl, ShareCreate
+from wallet_protocol.sync.ops import ClaimRedeem, ImportUrl, RequestBadge, ShareCreate
 
 from wallet.claims.policy import ClaimConfig
 from wallet.claims.redeem import redeem_code
@@ -172,12 +172,43 @@ def create_share(
     }
 
 
+def request_badge(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    op: RequestBadge,
+    now: dt.datetime,
+    fetcher: Any | None,
+    claim_guard: Any | None = None,
+) -> dict[str, Any]:
+    """The sync action ``badge.request``: a badge request written offline, submitted at the next sync.
+
+    The same op resent (a lost response) finds the request its ``action_id`` made and answers the same
+    result; later decisions rewrite this action's result (docs/requests.md, "Every device").
+    """
+    from wallet.requests import services as requests
+
+    request = requests.submit_request(
+        db,
+        account_id=account_id,
+        achievement_id=uuid.UUID(op.achievement),
+        narrative=op.narrative,
+        links=list(op.links),
+        witness=op.witness or "",
+        action_id=op.action_id,
+        now=now,
+        announce=False,
+    )
+    return requests.outcome(db, request)
+
+
 def action_handlers(*, claim_config: ClaimConfig, base_url: str) -> dict[str, ActionHandler]:
     """The table of server actions for one app: every type in ``wallet_protocol.sync.ops.SERVER_ACTIONS``."""
     return {
         ClaimRedeem.TYPE: functools.partial(redeem_claim, config=claim_config),
         ShareCreate.TYPE: functools.partial(create_share, base_url=base_url),
         ImportUrl.TYPE: import_url,
+        RequestBadge.TYPE: request_badge,
     }
 
 

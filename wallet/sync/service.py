@@ -20,7 +20,15 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import InvalidOp, Op, Row, RowKey, encode_cursor, row_from_wire, validate_op
-from wallet_protocol.sync.ops import ClaimRedeem, EntryAdd, ImportUrl, RowMerge, ShareCreate, affected_keys
+from wallet_protocol.sync.ops import (
+    ClaimRedeem,
+    EntryAdd,
+    ImportUrl,
+    RequestBadge,
+    RowMerge,
+    ShareCreate,
+    affected_keys,
+)
 from wallet_protocol.sync.state import ENTRY, ActionResultState, EntryState, action_result_key, entry_key
 from wallet_protocol.sync.wire import PROTOCOL_VERSION, Cursor, SyncRequest, plan_ops
 
@@ -32,7 +40,7 @@ from wallet.sync.actions import UNSUPPORTED, ActionTable, Deferred, run_action
 from wallet.sync.changes import clear_facts_of_absent
 from wallet.sync.history import LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
 
-SERVER_ACTION_TYPES = (ClaimRedeem, ShareCreate, ImportUrl)
+SERVER_ACTION_TYPES = (ClaimRedeem, ShareCreate, ImportUrl, RequestBadge)
 
 
 class Rejection(Exception):
@@ -218,7 +226,7 @@ class _Session:
                 holding.forget_credential(self.db, account_id=self.history.account_id, cred_hash=key[1])
                 clear_facts_of_absent(self.history, cred_hash=key[1])
 
-    def _run_action(self, op: ClaimRedeem | ShareCreate | ImportUrl) -> None:
+    def _run_action(self, op: ClaimRedeem | ShareCreate | ImportUrl | RequestBadge) -> None:
         key = action_result_key(op.action_id)
         existing = self.history.load([key]).get(key)
         if isinstance(existing, ActionResultState) and existing.action != op.TYPE:

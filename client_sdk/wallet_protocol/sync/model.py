@@ -34,6 +34,7 @@ from .ops import (
     MemberRemove,
     MemberSetOrder,
     Op,
+    RequestBadge,
     RowMerge,
     ShareCreate,
     TagAdd,
@@ -201,7 +202,7 @@ def reference_view(ops: Iterable[Op]) -> dict[str, Any]:
                 results[op.action_id].append((op.hlc, tie, fields))
             case FactsSet(cred=cred):
                 facts[cred].append((op.hlc, None if op.facts is None else dict(op.facts)))
-            case ClaimRedeem() | ShareCreate() | ImportUrl():
+            case ClaimRedeem() | ShareCreate() | ImportUrl() | RequestBadge():
                 pass
             case RowMerge():
                 raise ValueError("the reference model takes granular ops, not row.merge")

@@ -9,7 +9,7 @@ view and the server's can only differ by ops the server has not seen.
 :func:`apply_op` is pure: ``apply_op(state, op) = join(state, op_delta(op))``. Because every delta is
 joined, applying any permutation of a set of ops, with any duplicates, yields the same state
 (I2 idempotence, I3 order independence). Server actions (``claim.redeem``, ``share.create``,
-``import.url``) change no row here: the server performs them and writes their outcome as an
+``import.url``, ``badge.request``) change no row here: the server performs them and writes their outcome as an
 ``action.result`` op (server only) plus whatever rows the action creates (e.g. an ``entry.add``
 with the server's own dot). What the server learns about a credential (its verification outcome)
 is a ``facts.set`` op, also server only.
@@ -118,7 +118,10 @@ MAX_URL_LENGTH = 2048
 MAX_RAW_TAG_LENGTH = 256
 MAX_SHARE_CREDS = 100
 MAX_SHARE_DAYS = 365
-SERVER_ACTIONS = ("claim.redeem", "share.create", "import.url")
+MAX_NARRATIVE_LENGTH = 8000
+MAX_WITNESS_LENGTH = 120
+BADGE_REQUEST_LINKS = 10
+SERVER_ACTIONS = ("claim.redeem", "share.create", "import.url", "badge.request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +277,22 @@ class ImportUrl:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestBadge:
+    """Ask an organisation for a badge (docs/requests.md), written offline: what the learner did
+    (``narrative``), links to evidence they control, and the name of a youth worker who saw it.
+    Photos and files are attached once online; the outcome's ``result`` carries the ``request_id``."""
+
+    TYPE: ClassVar[str] = "badge.request"
+    op_seq: int
+    hlc: str
+    action_id: str
+    achievement: str
+    narrative: str
+    links: tuple[str, ...] = ()
+    witness: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ActionResult:
     """Server only: the outcome of a server action, stored as an ``action_result`` row."""
 
@@ -320,6 +339,7 @@ Op = (
     | ClaimRedeem
     | ShareCreate
     | ImportUrl
+    | RequestBadge
     | ActionResult
     | FactsSet
 )
@@ -343,6 +363,7 @@ OP_TYPES: Mapping[str, type] = MappingProxyType(
             ClaimRedeem,
             ShareCreate,
             ImportUrl,
+            RequestBadge,
             ActionResult,
             FactsSet,
         )
@@ -473,6 +494,28 @@ def _label(value: object) -> str | None:
     return label
 
 
+def _uuid_text(value: object, name: str) -> str:
+    if not is_collection_id(_string(value, name, 36)):
+        raise InvalidOp("op.bad_id", f"{name} must be a lowercase canonical UUID")
+    return value  # type: ignore[return-value]
+
+
+def _prose(value: object, name: str, max_length: int, *, multiline: bool) -> str:
+    text = _string(value, name, max_length)
+    allowed = "\n\r\t" if multiline else ""
+    if has_control_characters("".join(ch for ch in text if ch not in allowed)):
+        raise InvalidOp("op.bad_value", f"{name} must be printable text")
+    return text
+
+
+def _links(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise InvalidOp("op.wrong_type", "links must be an array of URLs")
+    if len(value) > BADGE_REQUEST_LINKS:
+        raise InvalidOp("op.too_large", f"links holds more than {BADGE_REQUEST_LINKS} URLs")
+    return tuple(_url(item) for item in value)
+
+
 _Parser = Callable[[object], Any]
 _REQUIRED, _OPTIONAL = True, False
 
@@ -514,6 +557,16 @@ _FIELDS: dict[str, dict[str, tuple[_Parser, bool]]] = {
         "label": (_label, _OPTIONAL),
     },
     "import.url": {"action_id": (_action_id, _REQUIRED), "url": (_url, _REQUIRED)},
+    "badge.request": {
+        "action_id": (_action_id, _REQUIRED),
+        "achievement": (lambda v: _uuid_text(v, "achievement"), _REQUIRED),
+        "narrative": (lambda v: _prose(v, "narrative", MAX_NARRATIVE_LENGTH, multiline=True), _REQUIRED),
+        "links": (_links, _OPTIONAL),
+        "witness": (
+            lambda v: None if v is None else _prose(v, "witness", MAX_WITNESS_LENGTH, multiline=False),
+            _OPTIONAL,
+        ),
+    },
     "action.result": {
         "action_id": (_action_id, _REQUIRED),
         "action": (lambda v: v, _REQUIRED),
@@ -658,6 +711,9 @@ def op_to_wire(op: Op) -> dict[str, Any]:
             wire["observed"] = dots_to_wire(value)
         elif item.name == "creds" and value is not None:
             wire["creds"] = list(value)
+        elif item.name == "links":
+            if value:
+                wire["links"] = list(value)
         elif item.name == "result":
             wire["result"] = dict(value)
         elif item.name == "facts":

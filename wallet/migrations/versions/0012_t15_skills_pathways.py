@@ -1,7 +1,7 @@
 """skills frameworks (versioned CASE imports), learning pathways and their outcome awards
 
 Revision ID: 0010_t15
-Revises: 0011_t13
+Revises: 0010_t13
 Create Date: 2026-12-02 15:13:23.214906
 """
 from alembic import op
@@ -10,7 +10,7 @@ import wallet.db
 
 
 revision = '0010_t15'
-down_revision = '0011_t13'
+down_revision = '0010_t13'
 branch_labels = None
 depends_on = None
 

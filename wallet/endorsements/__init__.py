@@ -1,0 +1,1 @@
+"""Endorsements: organisations vouch for each other's badges with signed EndorsementCredentials."""

@@ -1,0 +1,1 @@
+"""Badge requests: learners ask organisations to recognise learning that already happened (docs/requests.md)."""
