@@ -927,7 +927,13 @@ def records_hold_only_your_own_badges(w: World) -> None:
     _refused(stolen, 404, 422)
 
 
-# --- badge requests and endorsements (docs/requests.md) -----------------------------------------------
+# --- badge requests and endorsements (#16; the full matrix is tests/requests/test_authorisation.py) ---
+
+ORG_REQUESTS = "/api/v1/organisations/makerspace-north/badge-requests"
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0"
+    "00000301010018dd8db00000000049454e44ae426082"
+)
 
 
 def _requestable(w: World) -> str:
@@ -935,120 +941,191 @@ def _requestable(w: World) -> str:
     made = w.client.put(
         f"/api/v1/organisations/makerspace-north/achievements/{achievement}/requestable",
         headers=w.org["admin"].headers,
-        json={"guidance": "Tell us what you made", "evidence_wanted": ["narrative"]},
+        json={},
     )
-    assert made.status_code in (200, 201), made.json
+    assert made.status_code == 200, made.json
     return achievement
 
 
-def requestable_badges_need_a_sign_in(w: World) -> None:
+def _alices_request(w: World, *, with_file: bool = False) -> tuple[str, str | None]:
+    body = {"achievement_id": _requestable(w), "narrative": "I welded a gate."}
+    made = w.client.post("/api/v1/me/badge-requests", headers=w.alice.headers, json=body)
+    assert made.status_code == 201, made.json
+    file_id = None
+    if with_file:
+        stored = w.client.post(
+            f"/api/v1/me/badge-requests/{made.json['id']}/files",
+            headers={**w.alice.headers, "Content-Type": "image/png"},
+            data=PNG_1PX,
+        )
+        assert stored.status_code == 201, stored.json
+        file_id = stored.json["id"]
+    return made.json["id"], file_id
+
+
+def _alices_request_is_untouched(w: World, request_id: str) -> None:
+    mine = w.client.get(f"/api/v1/me/badge-requests/{request_id}", headers=w.alice.headers).json
+    assert mine["status"] == "submitted" and len(mine["thread"]) == 1
+
+
+def requestable_badges_need_sign_in(w: World) -> None:
     _requestable(w)
-    assert w.client.get("/api/v1/requestable-badges").status_code == 401
-    assert w.client.get("/api/v1/requestable-badges", headers=w.bob.headers).status_code == 200
+    assert len(w.client.get("/api/v1/requestable-badges", headers=w.bob.headers).json) == 1
+    _refused(w.client.get("/api/v1/requestable-badges"), 401)
 
 
-def only_own_admins_make_badges_requestable(w: World) -> None:
+def only_admins_make_badges_requestable(w: World) -> None:
     achievement = _achievement(w)
-    for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(
-            w.client.put(
-                f"/api/v1/organisations/makerspace-north/achievements/{achievement}/requestable",
-                headers=who.headers,
-                json={"guidance": "x", "evidence_wanted": ["narrative"]},
-            ),
-            403,
-            404,
-        )
-    assert _listed(w.client.get("/api/v1/requestable-badges", headers=w.bob.headers).json) == []
+    path = f"/api/v1/organisations/makerspace-north/achievements/{achievement}/requestable"
+    _refused(w.client.put(path, headers=w.org["worker"].headers, json={}), 403)
+    _refused(w.client.put(path, headers=w.other["admin"].headers, json={}), 404)
+    assert w.client.get("/api/v1/requestable-badges", headers=w.bob.headers).json == []
 
 
-def only_own_admins_stop_requests(w: World) -> None:
+def only_admins_stop_requests(w: World) -> None:
     achievement = _requestable(w)
-    for who in (w.alice, w.org["worker"], w.other["admin"]):
-        _refused(
-            w.client.delete(
-                f"/api/v1/organisations/makerspace-north/achievements/{achievement}/requestable", headers=who.headers
-            ),
-            403,
-            404,
-        )
-    assert achievement in w.client.get("/api/v1/requestable-badges", headers=w.bob.headers).get_data(as_text=True)
+    path = f"/api/v1/organisations/makerspace-north/achievements/{achievement}/requestable"
+    _refused(w.client.delete(path, headers=w.org["worker"].headers), 403)
+    _refused(w.client.delete(path, headers=w.bob.headers), 404)
+    assert len(w.client.get("/api/v1/requestable-badges", headers=w.bob.headers).json) == 1
 
 
-def _alices_request(w: World) -> str:
-    achievement = _requestable(w)
+def my_requests_are_mine(w: World) -> None:
+    _alices_request(w)
+    assert w.client.get("/api/v1/me/badge-requests", headers=w.bob.headers).json == []
+
+
+def a_request_is_made_for_oneself(w: World) -> None:
+    request_id, _ = _alices_request(w)
+    assert [r["id"] for r in w.client.get("/api/v1/me/badge-requests", headers=w.alice.headers).json] == [request_id]
+    assert w.client.get("/api/v1/me/badge-requests", headers=w.bob.headers).json == []
+
+
+def others_cannot_read_my_request(w: World) -> None:
+    request_id, _ = _alices_request(w)
+    _refused(w.client.get(f"/api/v1/me/badge-requests/{request_id}", headers=w.bob.headers), 404)
+
+
+def others_cannot_attach_to_my_request(w: World) -> None:
+    request_id, _ = _alices_request(w)
+    path = f"/api/v1/me/badge-requests/{request_id}/files"
+    _refused(w.client.post(path, headers={**w.bob.headers, "Content-Type": "image/png"}, data=PNG_1PX), 404)
+    assert w.client.get(f"/api/v1/me/badge-requests/{request_id}", headers=w.alice.headers).json["files"] == []
+
+
+def others_cannot_read_my_evidence(w: World) -> None:
+    request_id, file_id = _alices_request(w, with_file=True)
+    path = f"/api/v1/me/badge-requests/{request_id}/files/{file_id}"
+    _refused(w.client.get(path, headers=w.bob.headers), 404)
+    _refused(w.client.get(path, headers=w.org["worker"].headers), 404)
+
+
+def others_cannot_remove_my_evidence(w: World) -> None:
+    request_id, file_id = _alices_request(w, with_file=True)
+    _refused(w.client.delete(f"/api/v1/me/badge-requests/{request_id}/files/{file_id}", headers=w.bob.headers), 404)
+    assert len(w.client.get(f"/api/v1/me/badge-requests/{request_id}", headers=w.alice.headers).json["files"]) == 1
+
+
+def others_cannot_answer_for_me(w: World) -> None:
+    request_id, _ = _alices_request(w)
+    path = f"/api/v1/me/badge-requests/{request_id}/replies"
+    _refused(w.client.post(path, headers=w.bob.headers, json={"body": "hi"}), 404)
+    _alices_request_is_untouched(w, request_id)
+
+
+def others_cannot_withdraw_my_request(w: World) -> None:
+    request_id, _ = _alices_request(w)
+    _refused(w.client.post(f"/api/v1/me/badge-requests/{request_id}/withdraw", headers=w.bob.headers), 404)
+    _alices_request_is_untouched(w, request_id)
+
+
+def only_the_organisation_lists_its_requests(w: World) -> None:
+    _alices_request(w)
+    _refused(w.client.get(ORG_REQUESTS, headers=w.alice.headers), 404)
+    _refused(w.client.get(ORG_REQUESTS, headers=w.other["admin"].headers), 404)
+    assert len(w.client.get(ORG_REQUESTS, headers=w.org["worker"].headers).json) == 1
+
+
+def only_reviewers_read_a_request(w: World) -> None:
+    request_id, _ = _alices_request(w)
+    _refused(w.client.get(f"{ORG_REQUESTS}/{request_id}", headers=w.other["admin"].headers), 404)
+    _refused(w.client.get(f"{ORG_REQUESTS}/{request_id}", headers=w.bob.headers), 404)
+
+
+def only_reviewers_read_evidence(w: World) -> None:
+    request_id, file_id = _alices_request(w, with_file=True)
+    path = f"{ORG_REQUESTS}/{request_id}/files/{file_id}"
+    _refused(w.client.get(path, headers=w.other["admin"].headers), 404)
+    _refused(w.client.get(path, headers=w.alice.headers), 404)
+    assert w.client.get(path, headers=w.org["worker"].headers).status_code == 200
+
+
+def _only_reviewers_decide(w: World, action: str, body: dict[str, Any]) -> None:
+    request_id, _ = _alices_request(w)
+    for who in (w.alice, w.bob, w.other["admin"]):
+        _refused(w.client.post(f"{ORG_REQUESTS}/{request_id}/{action}", headers=who.headers, json=body), 404)
+    _alices_request_is_untouched(w, request_id)
+
+
+def only_reviewers_approve(w: World) -> None:
+    _only_reviewers_decide(w, "approve", {})
+
+
+def only_reviewers_reject(w: World) -> None:
+    _only_reviewers_decide(w, "reject", {"reason": "no"})
+
+
+def only_reviewers_ask_for_more(w: World) -> None:
+    _only_reviewers_decide(w, "ask", {"question": "more?"})
+
+
+ENDORSE = "/api/v1/organisations/museum-east/endorsements"
+
+
+def only_admins_endorse(w: World) -> None:
+    body = {"issuer": "makerspace-north", "comment": "Good."}
+    _refused(w.client.post(ENDORSE, headers=w.other["worker"].headers, json=body), 403)
+    _refused(w.client.post(ENDORSE, headers=w.org["admin"].headers, json=body), 404)
+    assert w.client.get(ENDORSE, headers=w.other["admin"].headers).json == []
+
+
+def endorsements_given_are_the_members(w: World) -> None:
+    w.client.post(ENDORSE, headers=w.other["admin"].headers, json={"issuer": "makerspace-north", "comment": "Good."})
+    _refused(w.client.get(ENDORSE, headers=w.alice.headers), 404)
+    assert len(w.client.get(ENDORSE, headers=w.other["worker"].headers).json) == 1
+
+
+def only_the_endorsers_admins_withdraw(w: World) -> None:
     made = w.client.post(
-        "/api/v1/me/badge-requests",
-        headers=w.alice.headers,
-        json={"achievement_id": achievement, "narrative": "I welded a gate."},
-    )
-    assert made.status_code == 201, made.json
-    return str(made.json["id"])
-
-
-def my_badge_requests_are_mine(w: World) -> None:
-    request_id = _alices_request(w)
-    listed = w.client.get("/api/v1/me/badge-requests", headers=w.bob.headers).get_data(as_text=True)
-    assert request_id not in listed and "welded a gate" not in listed
-
-
-def requests_land_in_the_askers_own_list(w: World) -> None:
-    request_id = _alices_request(w)
-    assert request_id in w.client.get("/api/v1/me/badge-requests", headers=w.alice.headers).get_data(as_text=True)
-    assert request_id not in w.client.get("/api/v1/me/badge-requests", headers=w.bob.headers).get_data(as_text=True)
-
-
-def only_own_reviewers_list_requests(w: World) -> None:
-    request_id = _alices_request(w)
-    for who in (w.alice, w.other["admin"]):
-        response = w.client.get("/api/v1/organisations/makerspace-north/badge-requests", headers=who.headers)
-        assert response.status_code in (403, 404) and request_id not in response.get_data(as_text=True)
-
-
-def _endorsement(w: World) -> str:
-    made = w.client.post(
-        "/api/v1/organisations/museum-east/endorsements",
-        headers=w.other["admin"].headers,
-        json={"issuer": "makerspace-north", "comment": "Their workshops are excellent."},
-    )
-    assert made.status_code == 201, made.json
-    return str(made.json["id"])
-
-
-def only_members_list_endorsements_given(w: World) -> None:
-    _endorsement(w)
-    for who in (w.alice, w.org["admin"]):
-        _refused(w.client.get("/api/v1/organisations/museum-east/endorsements", headers=who.headers), 403, 404)
-
-
-def only_own_admins_endorse(w: World) -> None:
-    for who in (w.alice, w.other["worker"], w.org["admin"]):
-        _refused(
-            w.client.post(
-                "/api/v1/organisations/museum-east/endorsements",
-                headers=who.headers,
-                json={"issuer": "makerspace-north", "comment": "Forged praise."},
-            ),
-            403,
-            404,
-        )
-
-
-def only_own_admins_withdraw_endorsements(w: World) -> None:
-    endorsement = _endorsement(w)
-    for who in (w.alice, w.other["worker"], w.org["admin"]):
-        _refused(
-            w.client.post(
-                f"/api/v1/organisations/museum-east/endorsements/{endorsement}/withdraw", headers=who.headers
-            ),
-            403,
-            404,
-        )
-    assert w.client.get(f"/endorsements/{endorsement}").status_code == 200
+        ENDORSE, headers=w.other["admin"].headers, json={"issuer": "makerspace-north", "comment": "Good."}
+    ).json
+    _refused(w.client.post(f"{ENDORSE}/{made['id']}/withdraw", headers=w.other["worker"].headers), 403)
+    _refused(w.client.post(f"{ENDORSE}/{made['id']}/withdraw", headers=w.org["admin"].headers), 404)
+    assert w.client.get(f"/endorsements/{made['id']}").status_code == 200
 
 
 SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/me": me_is_self,
+    "GET /api/v1/requestable-badges": requestable_badges_need_sign_in,
+    "PUT /api/v1/organisations/{slug}/achievements/{achievement_id}/requestable": only_admins_make_badges_requestable,
+    "DELETE /api/v1/organisations/{slug}/achievements/{achievement_id}/requestable": only_admins_stop_requests,
+    "GET /api/v1/me/badge-requests": my_requests_are_mine,
+    "POST /api/v1/me/badge-requests": a_request_is_made_for_oneself,
+    "GET /api/v1/me/badge-requests/{request_id}": others_cannot_read_my_request,
+    "POST /api/v1/me/badge-requests/{request_id}/files": others_cannot_attach_to_my_request,
+    "GET /api/v1/me/badge-requests/{request_id}/files/{file_id}": others_cannot_read_my_evidence,
+    "DELETE /api/v1/me/badge-requests/{request_id}/files/{file_id}": others_cannot_remove_my_evidence,
+    "POST /api/v1/me/badge-requests/{request_id}/replies": others_cannot_answer_for_me,
+    "POST /api/v1/me/badge-requests/{request_id}/withdraw": others_cannot_withdraw_my_request,
+    "GET /api/v1/organisations/{slug}/badge-requests": only_the_organisation_lists_its_requests,
+    "GET /api/v1/organisations/{slug}/badge-requests/{request_id}": only_reviewers_read_a_request,
+    "GET /api/v1/organisations/{slug}/badge-requests/{request_id}/files/{file_id}": only_reviewers_read_evidence,
+    "POST /api/v1/organisations/{slug}/badge-requests/{request_id}/approve": only_reviewers_approve,
+    "POST /api/v1/organisations/{slug}/badge-requests/{request_id}/reject": only_reviewers_reject,
+    "POST /api/v1/organisations/{slug}/badge-requests/{request_id}/ask": only_reviewers_ask_for_more,
+    "POST /api/v1/organisations/{slug}/endorsements": only_admins_endorse,
+    "GET /api/v1/organisations/{slug}/endorsements": endorsements_given_are_the_members,
+    "POST /api/v1/organisations/{slug}/endorsements/{endorsement_id}/withdraw": only_the_endorsers_admins_withdraw,
     "PATCH /api/v1/me": patch_me_only_changes_self,
     "DELETE /api/v1/me": delete_me_needs_own_password,
     "POST /api/v1/me/password": password_needs_current,
@@ -1125,17 +1202,6 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/me/pathways/{pathway_id}": my_pathways_are_mine,
     "GET /api/v1/me/skills": my_skills_are_mine,
     "POST /api/v1/me/records": records_hold_only_your_own_badges,
-    "GET /api/v1/requestable-badges": requestable_badges_need_a_sign_in,
-    "PUT /api/v1/organisations/{slug}/achievements/{achievement_id}/requestable": (
-        only_own_admins_make_badges_requestable
-    ),
-    "DELETE /api/v1/organisations/{slug}/achievements/{achievement_id}/requestable": only_own_admins_stop_requests,
-    "GET /api/v1/me/badge-requests": my_badge_requests_are_mine,
-    "POST /api/v1/me/badge-requests": requests_land_in_the_askers_own_list,
-    "GET /api/v1/organisations/{slug}/badge-requests": only_own_reviewers_list_requests,
-    "GET /api/v1/organisations/{slug}/endorsements": only_members_list_endorsements_given,
-    "POST /api/v1/organisations/{slug}/endorsements": only_own_admins_endorse,
-    "POST /api/v1/organisations/{slug}/endorsements/{endorsement_id}/withdraw": only_own_admins_withdraw_endorsements,
 }
 
 
