@@ -7,6 +7,7 @@ without one. Anonymous callers are tried on every protected operation.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -733,6 +734,121 @@ def outsiders_cannot_make_oid4vci_offers(w: World) -> None:
     assert made.status_code == 201, made.json
 
 
+_CASE = {
+    "CFDocument": {"identifier": "doc-1", "title": "City skills"},
+    "CFItems": [{"identifier": "item-1", "fullStatement": "Listens", "humanCodingScheme": "L-1"}],
+}
+
+
+def _framework(w: World) -> None:
+    response = w.client.post(
+        "/api/v1/frameworks/city/versions?organisation=makerspace-north",
+        headers={**w.org["admin"].headers, "Content-Type": "application/json"},
+        data=json.dumps(_CASE),
+    )
+    assert response.status_code == 201, response.json
+
+
+def _pathway(w: World) -> str:
+    response = w.client.post(
+        "/api/v1/organisations/makerspace-north/pathways",
+        headers=w.org["admin"].headers,
+        json={"name": "Path", "steps": [{"kind": "badge", "achievement": _achievement(w)}]},
+    )
+    assert response.status_code == 201, response.json
+    return response.json["definition"]["id"]
+
+
+def frameworks_are_public_reading(w: World) -> None:
+    _framework(w)
+    assert w.client.get("/api/v1/frameworks").json[0]["slug"] == "city"
+    assert w.client.get("/api/v1/frameworks/city").status_code == 200
+    assert w.client.get("/api/v1/frameworks/city/v1/items/item-1").status_code == 200
+
+
+def only_the_owners_admins_import_versions(w: World) -> None:
+    _framework(w)
+    changed = {**_CASE, "CFDocument": {"identifier": "doc-1", "title": "Taken over"}}
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(
+            w.client.post(
+                "/api/v1/frameworks/city/versions",
+                headers={**who.headers, "Content-Type": "application/json"},
+                data=json.dumps(changed),
+            ),
+            403,
+            404,
+        )
+    assert w.client.get("/api/v1/frameworks/city").json["title"] == "City skills"
+
+
+def _alignments_url(w: World) -> str:
+    return f"/api/v1/organisations/makerspace-north/achievements/{_achievement(w)}/alignments"
+
+
+def only_members_read_alignments(w: World) -> None:
+    url = _alignments_url(w)
+    for who in (w.alice, w.other["admin"]):
+        _refused(w.client.get(url, headers=who.headers), 404)
+
+
+def only_own_admins_align(w: World) -> None:
+    _framework(w)
+    url = _alignments_url(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.post(url, headers=who.headers, json={"framework": "city", "item": "item-1"}), 403, 404)
+
+
+def only_own_admins_remove_alignments(w: World) -> None:
+    url = _alignments_url(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.delete(url, headers=who.headers, json={"targetUrl": "https://x.test/a"}), 403, 404)
+
+
+def pathways_are_public_reading(w: World) -> None:
+    pathway_id = _pathway(w)
+    assert w.client.get("/api/v1/pathways").json[0]["name"] == "Path"
+    assert w.client.get(f"/api/v1/pathways/{pathway_id}").status_code == 200
+
+
+def only_own_admins_create_pathways(w: World) -> None:
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(
+            w.client.post(
+                "/api/v1/organisations/makerspace-north/pathways",
+                headers=who.headers,
+                json={"name": "Fake", "steps": [{"kind": "badge", "achievement": "https://x.test/a"}]},
+            ),
+            403,
+            404,
+        )
+
+
+def only_owner_or_partner_admins_change_pathways(w: World) -> None:
+    pathway_id = _pathway(w)
+    for who in (w.alice, w.org["worker"], w.other["admin"]):
+        _refused(w.client.patch(f"/api/v1/pathways/{pathway_id}", headers=who.headers, json={"name": "Taken"}), 403)
+    assert w.client.get(f"/api/v1/pathways/{pathway_id}").json["name"] == "Path"
+
+
+def my_pathways_are_mine(w: World) -> None:
+    pathway_id = _pathway(w)
+    assert w.client.get("/api/v1/me/pathways", headers=w.bob.headers).json["pathways"] == []
+    assert w.client.get(f"/api/v1/me/pathways/{pathway_id}", headers=w.bob.headers).json["steps_done"] == 0
+
+
+def my_skills_are_mine(w: World) -> None:
+    assert w.client.get("/api/v1/me/skills", headers=w.bob.headers).json == []
+
+
+def records_hold_only_own_badges(w: World) -> None:
+    issued = _issued(w)
+    theirs = w.client.get("/api/v1/credentials", headers=w.alice.headers).json
+    items = theirs["items"] if isinstance(theirs, dict) else theirs
+    assert items, issued
+    _refused(w.client.post("/api/v1/me/records", headers=w.bob.headers, json={"credentials": [items[0]["id"]]}), 404)
+
+
 SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/me": me_is_self,
     "PATCH /api/v1/me": patch_me_only_changes_self,
@@ -796,6 +912,21 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "GET /api/v1/sync/blobs/{cred}": sync_blobs_are_the_holders_only,
     "POST /api/v1/claim-sessions/{session_id}/oid4vci-offer": outsiders_cannot_make_oid4vci_offers,
     "POST /api/v1/sync/blobs": sync_blob_batches_are_the_holders_only,
+    "GET /api/v1/frameworks": frameworks_are_public_reading,
+    "GET /api/v1/frameworks/{slug}": frameworks_are_public_reading,
+    "GET /api/v1/frameworks/{slug}/v{version}/items/{identifier}": frameworks_are_public_reading,
+    "POST /api/v1/frameworks/{slug}/versions": only_the_owners_admins_import_versions,
+    "GET /api/v1/organisations/{slug}/achievements/{achievement_id}/alignments": only_members_read_alignments,
+    "POST /api/v1/organisations/{slug}/achievements/{achievement_id}/alignments": only_own_admins_align,
+    "DELETE /api/v1/organisations/{slug}/achievements/{achievement_id}/alignments": only_own_admins_remove_alignments,
+    "GET /api/v1/pathways": pathways_are_public_reading,
+    "GET /api/v1/pathways/{pathway_id}": pathways_are_public_reading,
+    "POST /api/v1/organisations/{slug}/pathways": only_own_admins_create_pathways,
+    "PATCH /api/v1/pathways/{pathway_id}": only_owner_or_partner_admins_change_pathways,
+    "GET /api/v1/me/pathways": my_pathways_are_mine,
+    "GET /api/v1/me/pathways/{pathway_id}": my_pathways_are_mine,
+    "GET /api/v1/me/skills": my_skills_are_mine,
+    "POST /api/v1/me/records": records_hold_only_own_badges,
 }
 
 
