@@ -10,20 +10,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask, request
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import Engine, select
+from werkzeug.serving import make_server
 
 from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, phone_context, screenshot, serious_accessibility_violations
 from tests.browser.test_share_pages import _badge_png
 from tests.conftest import FakeClock
-from tests.live_server import Running, live_server
+from tests.live_server import Running
+from wallet.app import create_app
 from wallet.config import Settings
+from wallet.db import Base
 from wallet.issuing import achievements
 from wallet.issuing.credentials import achievement_image_url
 from wallet.models import Account, HeldCredential, Role
@@ -35,11 +40,52 @@ PASSWORD = "correct horse battery"
 PAGE_BUDGET = 50 * 1024
 
 
+class Server(Running):
+    """A live server (as ``tests.live_server``) whose network can be taken away for real.
+
+    ``context.set_offline`` tells the page it is offline, but a service worker's own fetches are not cut
+    off by it in every Chromium: :meth:`outage` closes the port too (connections refused), and the tests
+    check the server heard nothing while it was down.
+    """
+
+    http: Any = None
+
+    def start(self) -> None:
+        port = int(self.url.rsplit(":", 1)[1])
+        self.http = make_server("127.0.0.1", port, self.app, threaded=True)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+
 @pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    """The app on a free port, on today's clock (the phone's clock stamps offline claims)."""
-    with live_server(settings, engine, FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))) as running:
+def server(settings: Settings, engine: Engine) -> Iterator[Server]:
+    """The app on a free port, committing for real, on today's clock (the phone's clock stamps offline claims)."""
+    probe = make_server("127.0.0.1", 0, Flask("probe"))
+    port = probe.server_port
+    probe.server_close()
+    base_url = f"http://127.0.0.1:{port}"
+    clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), clock=clock, engine=engine)
+    running = Server(app, base_url, clock)
+    running.start()
+    try:
         yield running
+    finally:
+        running.stop()
+        with engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +141,7 @@ def visit(page: Page, traffic: Traffic, url: str) -> None:
     assert response is not None and response.status < 400, url
 
 
-def _sign_up(page: Page, server: Running, username: str) -> list[str]:
+def _sign_up(page: Page, server: Server, username: str) -> list[str]:
     page.goto(f"{server.url}/signup")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
@@ -112,7 +158,7 @@ def _controlled(page: Page) -> None:
     assert page.evaluate("!!navigator.serviceWorker.controller")
 
 
-def _venue(server: Running, *, sessions: int = 1) -> tuple[list[dict[str, Any]], str]:
+def _venue(server: Server, *, sessions: int = 1) -> tuple[list[dict[str, Any]], str]:
     """An organisation with a badge and open claim sessions; their QR answers (fallback code, URL)."""
     client = server.app.test_client()
     worker = client.post(
@@ -161,7 +207,7 @@ def _venue(server: Running, *, sessions: int = 1) -> tuple[list[dict[str, Any]],
     return answers, achievement_id
 
 
-def _held(server: Running, username: str) -> list[str]:
+def _held(server: Server, username: str) -> list[str]:
     with server.session() as db:
         account = db.scalar(select(Account).where(Account.username == username))
         assert account is not None
@@ -171,7 +217,7 @@ def _held(server: Running, username: str) -> list[str]:
         ]
 
 
-def test_sign_up_keep_the_recovery_codes_sign_out_and_get_back_in_with_one(server: Running, browser: Browser) -> None:
+def test_sign_up_keep_the_recovery_codes_sign_out_and_get_back_in_with_one(server: Server, browser: Browser) -> None:
     context = phone_context(browser)
     page = context.new_page()
     traffic = Traffic(page, server.url)
@@ -210,7 +256,7 @@ def test_sign_up_keep_the_recovery_codes_sign_out_and_get_back_in_with_one(serve
     context.close()
 
 
-def test_the_account_page_renames_lists_devices_and_makes_new_codes(server: Running, browser: Browser) -> None:
+def test_the_account_page_renames_lists_devices_and_makes_new_codes(server: Server, browser: Browser) -> None:
     context = phone_context(browser)
     page = context.new_page()
     traffic = Traffic(page, server.url)
@@ -230,7 +276,7 @@ def test_the_account_page_renames_lists_devices_and_makes_new_codes(server: Runn
 
 
 def test_offline_the_pages_and_badge_images_opened_stay_and_a_typed_code_arrives_when_back_online(
-    server: Running, browser: Browser
+    server: Server, browser: Browser
 ) -> None:
     (typed, linked), achievement_id = _venue(server, sessions=2)
     context = phone_context(browser)
@@ -248,7 +294,9 @@ def test_offline_the_pages_and_badge_images_opened_stay_and_a_typed_code_arrives
     assert page.evaluate(show_image, image) > 0
 
     seen: list[str] = []
-    server.app.before_request_funcs.setdefault(None, []).append(lambda: seen.append("hit") and None)
+    server.app.before_request_funcs.setdefault(None, []).append(lambda: seen.append(request.path) and None)
+    outage = server.outage()
+    outage.__enter__()
     context.set_offline(True)
     page.reload()
     assert page.locator("h1").inner_text() == "Add a badge"
@@ -268,11 +316,13 @@ def test_offline_the_pages_and_badge_images_opened_stay_and_a_typed_code_arrives
     page.goto(f"{server.url}/c/{token}")
     page.wait_for_selector("#queue-status .notice")
     assert "kept this claim link" in page.locator("#queue-status").inner_text()
-    assert seen == [], "the server heard from the phone while it was offline"
+    assert seen == [], f"the server heard from the phone while it was offline: {seen}"
 
     page.close()  # the browser closed: nothing queued is lost
     page = context.new_page()
     page.goto(f"{server.url}/wallet/add")  # still offline: from the cache
+    assert seen == [], seen
+    outage.__exit__(None, None, None)
     context.set_offline(False)
     page.wait_for_function("document.querySelectorAll('#queue-status .notice').length >= 2", timeout=20_000)
     told = page.locator("#queue-status").inner_text()
@@ -288,7 +338,7 @@ def test_offline_the_pages_and_badge_images_opened_stay_and_a_typed_code_arrives
     context.close()
 
 
-def test_signing_out_leaves_no_cached_page_nor_queued_claim(server: Running, browser: Browser) -> None:
+def test_signing_out_leaves_no_cached_page_nor_queued_claim(server: Server, browser: Browser) -> None:
     context = phone_context(browser)
     page = context.new_page()
     _sign_up(page, server, "lee")
@@ -311,7 +361,7 @@ def test_signing_out_leaves_no_cached_page_nor_queued_claim(server: Running, bro
     context.close()
 
 
-def test_the_offline_code_rule_agrees_with_wallet_protocol(server: Running, browser: Browser) -> None:
+def test_the_offline_code_rule_agrees_with_wallet_protocol(server: Server, browser: Browser) -> None:
     """app.js repeats normalise_fallback to catch typos offline; it must agree with the shared rule."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st

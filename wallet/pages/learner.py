@@ -75,7 +75,8 @@ def _offline_rule() -> dict[str, Any]:
 
 
 def _say(error: DomainError) -> str:
-    if error.code in ("account.weak_password", "request.validation_failed"):
+    """The refusal in plain words; the service's own sentence where it names the rule or the field."""
+    if error.code in ("account.weak_password", "request.validation_failed", "auth.invalid_credentials"):
         return error.detail
     return FRIENDLY.get(error.code, error.detail)
 
@@ -136,6 +137,18 @@ def _account_page(*, errors: dict[str, str] | None = None, done: str | None = No
     return render_template("app/account.html", overview=_overview(account), errors=errors or {}, done=done), status
 
 
+def signed_in_form(view: Any) -> Any:
+    """A form that changes the account: the CSRF token is judged first (a forged post is refused, 400,
+    whether or not this browser is signed in), then the sign-in (else to the sign-in page)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check_csrf()
+        return login_required(view)(*args, **kwargs)
+
+    return wrapper
+
+
 def _me() -> Account:
     account = signed_in_account()
     assert account is not None  # login_required
@@ -150,7 +163,7 @@ def account() -> Any:
 
 
 @pages.post("/account/name")
-@login_required
+@signed_in_form
 def account_name() -> Any:
     check_csrf()
     name = request.form.get("display_name", "").strip()
@@ -163,7 +176,7 @@ def account_name() -> Any:
 
 
 @pages.post("/account/password")
-@login_required
+@signed_in_form
 def account_password() -> Any:
     check_csrf()
     me = _me()
@@ -189,7 +202,7 @@ def account_password() -> Any:
 
 
 @pages.post("/account/devices/<device_id>/revoke")
-@login_required
+@signed_in_form
 def account_revoke_device(device_id: str) -> Any:
     check_csrf()
     me = _me()
@@ -213,7 +226,7 @@ def account_revoke_device(device_id: str) -> Any:
 
 
 @pages.post("/account/recovery-codes")
-@login_required
+@signed_in_form
 def account_recovery_codes() -> Any:
     from wallet.pages.accounts import recovery_codes_page
 
@@ -252,7 +265,7 @@ def account_export_json() -> Response:
 
 
 @pages.post("/account/delete")
-@login_required
+@signed_in_form
 def account_delete() -> Any:
     check_csrf()
     me = _me()
@@ -300,7 +313,7 @@ def add() -> Any:
 
 
 @pages.post("/wallet/add/code")
-@login_required
+@signed_in_form
 def add_code() -> Any:
     """A typed code or a pasted claim link: on to the claim page, which shows the badge and claims it."""
     check_csrf()
@@ -336,7 +349,7 @@ def _media_type(filename: str, declared: str | None, data: bytes) -> str | None:
 
 
 @pages.post("/wallet/add/file")
-@login_required
+@signed_in_form
 def add_file() -> Any:
     """A credential file or a baked badge image, checked exactly as ``POST /api/v1/credentials/import``."""
     check_csrf()
@@ -354,7 +367,7 @@ def add_file() -> Any:
 
 
 @pages.post("/wallet/add/url")
-@login_required
+@signed_in_form
 def add_url() -> Any:
     """A badge published at a URL (an Open Badges 2.0 assertion, a credential), as ``…/credentials/import-url``."""
     check_csrf()
@@ -511,11 +524,11 @@ def redeem_queued() -> Any:
     older than the offline limit is ``claim.expired_code``). Repeating a redemption answers the same
     claim (``repeat: true``), so a lost answer is safe to send again.
     """
+    if not check_csrf_header():
+        return problem_response(403, "auth.forbidden", "Reload the page and try again (the form expired).")
     account = signed_in_account()
     if account is None:
         return problem_response(401, "auth.required", "Sign in to claim this badge.")
-    if not check_csrf_header():
-        return problem_response(403, "auth.forbidden", "Reload the page and try again (the form expired).")
     body = _body()
     try:
         canonical = normalise_fallback(body["code"]) if len(body["code"]) <= 16 else body["code"]
