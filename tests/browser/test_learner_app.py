@@ -318,17 +318,19 @@ def test_offline_the_pages_and_badge_images_opened_stay_and_a_typed_code_arrives
     assert "kept this claim link" in page.locator("#queue-status").inner_text()
     assert seen == [], f"the server heard from the phone while it was offline: {seen}"
 
-    page.close()  # the browser closed: nothing queued is lost
-    page = context.new_page()
-    page.goto(f"{server.url}/wallet/add")  # still offline: from the cache
     assert seen == [], seen
+    page.close()  # the browser closed, offline: nothing queued may be lost
     outage.__exit__(None, None, None)
     context.set_offline(False)
-    page.wait_for_function("document.querySelectorAll('#queue-status .notice').length >= 2", timeout=20_000)
+    page = context.new_page()  # opened again once back online: what was kept is claimed
+    page.goto(f"{server.url}/wallet/add")
+    try:
+        page.wait_for_function("() => document.querySelectorAll('#queue-status p').length >= 2", timeout=30_000)
+    finally:
+        screenshot(page, "app-back-online")
     told = page.locator("#queue-status").inner_text()
     assert told.count("Claimed: Soldering Basics is in your wallet.") == 2, told
     assert _held(server, "kim") == ["Soldering Basics", "Soldering Basics"]  # one per session
-    screenshot(page, "app-back-online")
     left = page.evaluate(
         "new Promise(ok => { const r = indexedDB.open('learner-wallet'); r.onsuccess = () => {"
         " const q = r.result.transaction('claims').objectStore('claims').count();"
@@ -370,7 +372,7 @@ def test_the_offline_code_rule_agrees_with_wallet_protocol(server: Server, brows
     context: BrowserContext = phone_context(browser)
     page = context.new_page()
     page.goto(f"{server.url}/")
-    page.wait_for_function("!!window.LearnerWallet")
+    page.wait_for_function("() => !!window.LearnerWallet")
     samples: list[str] = []
 
     @settings(max_examples=300, suppress_health_check=list(HealthCheck), deadline=None)
