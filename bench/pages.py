@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import statistics
 import sys
 import tempfile
@@ -84,6 +85,7 @@ def _serve(folder: Path) -> tuple[Flask, str, Any]:
         run_scheduler=False,
     )
     app = create_app(settings)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log between the table's lines
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return app, base, server

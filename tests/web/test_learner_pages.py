@@ -331,8 +331,11 @@ def test_the_redeem_endpoint_answers_bad_input_with_a_problem(client: FlaskClien
     assert 400 <= answer.status_code < 500 and answer.mimetype == "application/problem+json", answer.data
 
 
-def test_the_redeem_endpoint_needs_a_signed_in_browser(client: FlaskClient) -> None:
-    answer = client.post("/app/claims/redeem", json={"code": "K7QM3XPDR"})
+def test_the_redeem_endpoint_needs_the_token_then_a_signed_in_browser(client: FlaskClient) -> None:
+    forged = client.post("/app/claims/redeem", json={"code": "K7QM3XPDR"}, headers={"X-CSRF-Token": "forged"})
+    assert forged.status_code == 403 and forged.json["code"] == "auth.forbidden"
+    token = re.search(r'data-csrf="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
+    answer = client.post("/app/claims/redeem", json={"code": "K7QM3XPDR"}, headers={"X-CSRF-Token": token})
     assert answer.status_code == 401 and answer.json["code"] == "auth.required"
 
 
