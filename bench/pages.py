@@ -187,7 +187,10 @@ def _measure(browser: Browser, base: str, path: str, state: dict[str, Any], runs
             other, images, requests, fcp = _load(page, f"{base}{path}")
             row.update(bytes=other, images=images, requests=requests)
             first.append(fcp or 0.0)
-            page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+            page.evaluate(  # pages outside the app (the claim pages) register no worker: don't wait for one
+                "Promise.race([navigator.serviceWorker.ready, new Promise(ok => setTimeout(ok, 3000))])"
+                ".then(() => true)"
+            )
             page.goto(f"{base}/app/offline")  # let the worker take control, then come back
             _, _, _, fcp = _load(page, f"{base}{path}")
             repeat.append(fcp or 0.0)
