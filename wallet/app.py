@@ -149,6 +149,9 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
     from wallet.pages import accounts as account_pages
 
     app.register_blueprint(account_pages.pages)
+    from wallet.pages import learner as learner_pages
+
+    app.register_blueprint(learner_pages.pages)
     from wallet.pages import badges as badge_pages
 
     app.register_blueprint(badge_pages.pages)

@@ -20,6 +20,7 @@ PUBLIC = {
     "POST /api/v1/accounts",  # sign-up
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/refresh",  # the refresh token is the credential
+    "POST /api/v1/auth/password-reset",  # the recovery or reset code is the credential
     "GET /issuers/{slug}",  # issuer profile and keys: verifiers anywhere must read it
     "GET /issuers/{slug}/did.json",  # the issuer's did:web DID document, likewise
     "GET /achievements/{achievement_id}",  # the achievement a credential names
@@ -75,6 +76,31 @@ def password_needs_current(w: World) -> None:
             json={"current_password": "guess guess guess", "new_password": "a new long secret"},
         ),
         401,
+    )
+
+
+def new_recovery_codes_need_own_password(w: World) -> None:
+    _refused(
+        w.client.post("/api/v1/me/recovery-codes", headers=w.bob.headers, json={"password": w.alice.password + "x"}),
+        401,
+    )
+
+
+def reset_codes_only_for_learners_staff_have_met(w: World) -> None:
+    """Nobody met alice: neither another learner nor either organisation's staff may reset her."""
+    for headers in (w.bob.headers, w.org["worker"].headers, w.org["admin"].headers, w.other["admin"].headers):
+        _refused(w.client.post("/api/v1/accounts/alice/reset-code", headers=headers), 403)
+    _refused(
+        w.client.post(f"/api/v1/accounts/{w.org['admin'].username}/reset-code", headers=w.org["worker"].headers), 403
+    )
+    _refused(
+        w.client.post(f"/api/v1/accounts/{w.org['worker'].username}/reset-code", headers=w.other["admin"].headers), 403
+    )
+    assert (
+        w.client.post(
+            f"/api/v1/accounts/{w.org['worker'].username}/reset-code", headers=w.org["admin"].headers
+        ).status_code
+        == 201
     )
 
 
@@ -1105,6 +1131,8 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "PATCH /api/v1/me": patch_me_only_changes_self,
     "DELETE /api/v1/me": delete_me_needs_own_password,
     "POST /api/v1/me/password": password_needs_current,
+    "POST /api/v1/me/recovery-codes": new_recovery_codes_need_own_password,
+    "POST /api/v1/accounts/{username}/reset-code": reset_codes_only_for_learners_staff_have_met,
     "GET /api/v1/me/export": export_is_self,
     "GET /api/v1/me/devices": devices_are_self,
     "DELETE /api/v1/me/devices/{device_id}": cannot_revoke_anothers_device,

@@ -19,6 +19,9 @@ from tests.conftest import FakeClock
 # pre-authorised code, bearer token or nonce in the request itself, never by a cookie, so a forged
 # cross-site request carries no authority (the reason CSRF exists).
 NOT_COOKIE_AUTHENTICATED = {"oid4vci_protocol.token", "oid4vci_protocol.nonce", "oid4vci_protocol.credential"}
+# Cookie-authenticated JSON endpoints for the pages' own script: the token travels in X-CSRF-Token, and a
+# request without it (or with a forged one) is refused with 403 problem+json.
+HEADER_CSRF = {"learner_pages.redeem_queued"}
 
 
 def _form_routes(app: Flask) -> dict[str, str]:
@@ -47,6 +50,12 @@ def test_every_form_post_route_refuses_a_request_without_or_with_a_forged_token(
             continue
         path = re.sub(r"<uuid:[a-z_]+>", str(uuid.uuid4()), rule.replace("<code>", code))
         path = re.sub(r"<[a-z_:]+>", "makerspace-north", path)
+        if endpoint in HEADER_CSRF:
+            missing = client.post(path, json={"code": code})
+            forged = client.post(path, json={"code": code}, headers={"X-CSRF-Token": "forged"})
+            assert (missing.status_code, forged.status_code) == (403, 403), path
+            checked.append(endpoint)
+            continue
         fields = {"username": "mallory", "password": "correct horse battery", "pin": "2468", "code": code}
         missing = client.post(path, data=fields)
         forged = client.post(path, data={**fields, "csrf_token": "forged"})
@@ -77,4 +86,4 @@ def test_every_post_form_on_every_page_carries_the_token(client: FlaskClient, ve
 
 def test_the_allowlist_names_only_routes_that_exist(app: Flask) -> None:
     """A stale allowlist entry would let a renamed form route skip the check above unnoticed."""
-    assert NOT_COOKIE_AUTHENTICATED.issubset(_form_routes(app))
+    assert (NOT_COOKIE_AUTHENTICATED | HEADER_CSRF).issubset(_form_routes(app))
