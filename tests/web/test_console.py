@@ -93,6 +93,7 @@ def test_a_youth_worker_runs_a_moderated_session_to_the_csv(world: ConsoleWorld,
     first = sign_up("ann-learner", display_name="Ann")
     second = sign_up("bo-learner", display_name='=HYPERLINK("http://evil")')
     assert _claim_as(world, browser(world.app, first), session_id).status_code == 202
+    world.clock.advance(seconds=1)
     assert _claim_as(world, browser(world.app, second), session_id).status_code == 202
 
     status = world.worker.get(f"/console/sessions/{session_id}/live.json").json
