@@ -146,6 +146,9 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
     from wallet.pages import console as console_pages
 
     app.register_blueprint(console_pages.pages)
+    from wallet.pages import learner as learner_pages
+
+    app.register_blueprint(learner_pages.pages)
     from wallet.api import shares as shares_api
     from wallet.pages import sharing as sharing_pages
 

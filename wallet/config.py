@@ -164,6 +164,14 @@ class Settings:
         },
     )
 
+    ratelimit_reset_codes_per_staff_per_hour: int = field(
+        default=30,
+        metadata={
+            "doc": "Password reset codes one youth worker or admin may issue per hour (a code is handed "
+            "over in person; many in an hour is a stolen staff account). 0 turns the limit off."
+        },
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``WALLET_*`` variables, then explicit overrides (tests)."""

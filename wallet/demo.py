@@ -229,7 +229,8 @@ def seed_demo(
     db.flush()
     return [
         "Demo data is ready.",
-        f"  Sign in as demo-learner, demo-worker or demo-admin with password {DEMO_PASSWORD!r}.",
+        f"  Learners: open {settings.base_url}/ on a phone (the wallet: {settings.base_url}/wallet) and sign in as",
+        f"  demo-learner, demo-worker or demo-admin with password {DEMO_PASSWORD!r}.",
         f"  Organisation: {DEMO_ORG}. API docs: {settings.base_url}/docs",
         f"  An employer's view of Lee's badge: {sharing.share_url(settings.base_url, link.slug)}",
         f"  Claim the 3D printing badge: {qr.url}  (typed code {qr.fallback}, PIN {DEMO_PIN})",

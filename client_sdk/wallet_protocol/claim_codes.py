@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "CLAIM_PATH_SEGMENT",
     "FALLBACK_LENGTH",
+    "OFFLINE_QUEUE_LIMIT_S",
     "PUBLIC_ID_LENGTH",
     "ClaimKind",
     "InvalidClaimCode",
@@ -50,6 +51,7 @@ __all__ = [
     "new_fallback_code",
     "new_public_id",
     "normalise_fallback",
+    "offline_claim_deadline",
     "parse_claim_url",
     "parse_token",
     "peek_token",
@@ -338,6 +340,15 @@ def step_is_fresh(step: int, *, now_unix: float, period_s: int, grace_steps: int
 
 
 MAX_SCAN_CLOCK_SKEW_S = 300
+
+OFFLINE_QUEUE_LIMIT_S = 12 * 3600
+"""How long a claim scanned (or typed) offline may wait on the phone before the server refuses it as
+``claim.expired_code`` (docs/claims.md, offline rule 2). Apps say so to the learner while it waits."""
+
+
+def offline_claim_deadline(scanned_at: float) -> float:
+    """The last moment (Unix seconds, the phone's clock) a claim scanned at ``scanned_at`` can still be redeemed."""
+    return scanned_at + OFFLINE_QUEUE_LIMIT_S
 
 
 def scan_is_fresh(

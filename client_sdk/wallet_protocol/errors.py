@@ -45,6 +45,7 @@ _CODES: tuple[ErrorCode, ...] = (
     ErrorCode("auth.refresh_token_reused", 401, "The refresh token was already used; the device was signed out"),
     ErrorCode("auth.device_revoked", 401, "This device was signed out"),
     ErrorCode("auth.forbidden", 403, "You are not allowed to do this"),
+    ErrorCode("auth.invalid_reset_code", 401, "The reset or recovery code is wrong, used or expired"),
     # Accounts.
     ErrorCode("account.username_taken", 409, "That username is taken"),
     ErrorCode("account.weak_password", 422, "That password is too weak or too common"),

@@ -107,7 +107,7 @@ def test_after_sign_in_the_browser_goes_back_where_it_was_only_on_this_site(clie
     assert client.post("/login?next=/code", data=data).headers["Location"] == "/code"
     client.post("/logout", data={"csrf_token": _csrf(client, "/signup")})
     data["csrf_token"] = _csrf(client)
-    assert client.post("/login?next=//evil.example/x", data=data).headers["Location"] == "/"
+    assert client.post("/login?next=//evil.example/x", data=data).headers["Location"] == "/wallet"
 
 
 @given(st.text())

@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from wallet.accounts import export as account_export
+from wallet.accounts import recovery
 from wallet.accounts import services as accounts
 from wallet.api.core import Blueprint
 from wallet.api.schemas import DeviceInSchema, OutputSchema, StrictSchema, TokenPairSchema, token_pair
@@ -70,6 +71,32 @@ class DeleteAccountSchema(StrictSchema):
 
 class SignUpResultSchema(TokenPairSchema):
     account = ma.fields.Nested(AccountSchema)
+    recovery_codes = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "Show these once and tell the learner to keep them: each sets a new password once "
+            "(`POST /api/v1/auth/password-reset`) if the password is forgotten. Never stored in the clear.",
+            "example": ["7KQM-3XPD-R2ZA-9WTN"],
+        },
+    )
+
+
+class RecoveryCodesInSchema(StrictSchema):
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(1, 256), metadata={"description": "Confirms it"}
+    )
+
+
+class RecoveryCodesSchema(OutputSchema):
+    recovery_codes = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Shown once; the old ones stop working"}
+    )
+
+
+class ResetCodeSchema(OutputSchema):
+    code = ma.fields.String(metadata={"description": "Hand it over in person; shown once", "example": "K7QM3-XPDR2"})
+    username = ma.fields.String()
+    expires_at = ma.fields.DateTime()
 
 
 @blp.route("/accounts")
@@ -112,8 +139,9 @@ class SignUp(MethodView):
             policy=state.token_policy,
             now=now,
         )
+        codes = recovery.new_recovery_codes(db, account_id=account.id, now=now)
         db.commit()
-        return {**token_pair(pair), "account": account}
+        return {**token_pair(pair), "account": account, "recovery_codes": codes}
 
 
 @blp.route("/me")
@@ -212,3 +240,54 @@ class Export(MethodView):
     def get(self) -> dict[str, Any]:
         """Export all your data as one JSON document"""
         return account_export.export_account(context.db(), account_id=context.principal().account_id, now=context.now())
+
+
+@blp.route("/me/recovery-codes")
+class RecoveryCodes(MethodView):
+    @blp.login_required
+    @blp.arguments(RecoveryCodesInSchema)
+    @blp.response(201, RecoveryCodesSchema)
+    @blp.alt_response(401, description="Wrong password (`auth.invalid_credentials`); the codes did not change")
+    @blp.alt_response(429, description="Too many attempts for this username (`request.rate_limited`)")
+    def post(self, body: dict[str, Any]) -> dict[str, object]:
+        """Make new recovery codes
+
+        The old codes stop working. Confirmed with the password, judged under the sign-in limits.
+        """
+        db = context.db()
+        me = accounts.get_account(db, account_id=context.principal().account_id)
+        limits.enforce(*limits.sign_in(me.username))
+        db = context.db()
+        codes = recovery.regenerate_recovery_codes(
+            db, account_id=me.id, password=body["password"], hasher=context.state().hasher, now=context.now()
+        )
+        db.commit()
+        return {"recovery_codes": codes}
+
+
+@blp.route("/accounts/<username>/reset-code")
+class ResetCode(MethodView):
+    @blp.login_required
+    @blp.response(201, ResetCodeSchema)
+    @blp.alt_response(
+        403,
+        description="Not yours to reset (`auth.forbidden`): staff may reset a learner their organisation gave a "
+        "badge (or a claim); only an admin of their organisation may reset a youth worker or admin",
+    )
+    @blp.alt_response(404, description="No such username (`account.not_found`)")
+    @blp.alt_response(429, description="Too many reset codes issued by you this hour (`request.rate_limited`)")
+    def post(self, username: str) -> object:
+        """Issue a password reset code for a learner (staff)
+
+        For a learner who forgot their password and has no recovery code: a youth worker or admin hands the
+        code over in person; it works once, for 30 minutes, on `/reset` or `POST /api/v1/auth/password-reset`.
+        Issuing a new one cancels the previous one. See docs/security.md, "Reset codes".
+        """
+        me = context.principal()
+        limits.enforce(limits.reset_code_issuing(me.account_id))
+        db = context.db()
+        issued = recovery.issue_reset_code_for_username(
+            db, username=username[:80], issued_by=me.account_id, now=context.now()
+        )
+        db.commit()
+        return issued

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
+from wallet.accounts import recovery
 from wallet.accounts import services as accounts
 from wallet.api.core import Blueprint
 from wallet.api.schemas import DeviceInSchema, StrictSchema, TokenPairSchema, token_pair
@@ -128,4 +129,43 @@ class Logout(MethodView):
         me = context.principal()
         db = context.db()
         accounts.revoke_device(db, account_id=me.account_id, device_id=me.device_id, now=context.now())
+        db.commit()
+
+
+class PasswordResetSchema(StrictSchema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(1, 80), metadata={"example": "sam"})
+    code = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=ma.validate.Length(1, 64),
+        metadata={"description": "A recovery code or a reset code from a youth worker", "example": "K7QM3-XPDR2"},
+    )
+    new_password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(8, 128), metadata={"example": "a new long one"}
+    )
+
+
+@blp.route("/password-reset")
+class PasswordReset(MethodView):
+    @blp.arguments(PasswordResetSchema)
+    @blp.response(204)
+    @blp.alt_response(401, description="The code is wrong, used or expired (`auth.invalid_reset_code`)")
+    @blp.alt_response(422, description="The new password is refused (`account.weak_password`); the code still works")
+    @blp.alt_response(429, description="Too many attempts for this username or IP (`request.rate_limited`)")
+    def post(self, body: dict[str, Any]) -> None:
+        """Set a new password with a recovery or reset code
+
+        Each code works once. Every device of the account is signed out; sign in with the new password.
+        Attempts count against the same limits as sign-in for that username.
+        """
+        limits.enforce(*limits.sign_in(body["username"]))
+        db = context.db()
+        recovery.reset_password_with_code(
+            db,
+            username=body["username"],
+            code=body["code"],
+            new_password=body["new_password"],
+            hasher=context.state().hasher,
+            now=context.now(),
+        )
         db.commit()

@@ -15,13 +15,14 @@ import uuid
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from wallet_protocol.claim_codes import OFFLINE_QUEUE_LIMIT_S
 
 from wallet.accounts.tokens import derive_key
 
 ROTATION_GRACE_STEPS = 2
 """A rotating QR keeps working for two more periods after the display moved on (scanned just in time)."""
 
-OFFLINE_QUEUE_LIMIT = dt.timedelta(hours=12)
+OFFLINE_QUEUE_LIMIT = dt.timedelta(seconds=OFFLINE_QUEUE_LIMIT_S)
 """How long a claim scanned offline may wait in a phone's queue (docs/claims.md, offline rule 2)."""
 
 PIN_FAILURES_PER_LEARNER = 5

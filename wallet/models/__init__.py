@@ -2,7 +2,7 @@
 ``Base.metadata`` (Alembic's autogenerate and the tests rely on that)."""
 
 from wallet.db import Base
-from wallet.models.accounts import Account, Device, RefreshToken
+from wallet.models.accounts import Account, AccountCode, Device, RefreshToken
 from wallet.models.claims import (
     Claim,
     ClaimCode,
@@ -24,6 +24,7 @@ from wallet.models.sync import SyncClient, SyncRow, SyncWallet
 __all__ = [
     "AccessToken",
     "Account",
+    "AccountCode",
     "Achievement",
     "Base",
     "Claim",

@@ -70,3 +70,26 @@ class RefreshToken(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+
+
+class AccountCode(Base):
+    """A one-time code that sets a new password without e-mail (``wallet.accounts.recovery``).
+
+    ``kind`` is ``recovery`` (shown once to the learner at sign-up, no expiry) or ``reset`` (issued by
+    a youth worker, an admin or the operator, handed over in person, short-lived). Only a SHA-256 of
+    the account id and the normalised code is stored; ``used_at`` is set once, by a conditional UPDATE.
+    ``issued_by`` is the staff account that issued a reset code (``None``: the operator, or a
+    recovery code).
+    """
+
+    __tablename__ = "account_codes"
+    __table_args__ = (Index("ix_account_codes_account_kind", "account_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+    used_at: Mapped[dt.datetime | None]

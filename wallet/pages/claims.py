@@ -29,6 +29,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request, url_for
 from wallet_protocol.claim_codes import InvalidClaimCode, normalise_fallback
 
+from wallet.accounts import recovery
 from wallet.accounts import services as accounts
 from wallet.claims import sessions
 from wallet.claims.codes import APP_SCHEME, ResolvedCode, session_qr
@@ -40,6 +41,7 @@ from wallet.errors import DomainError
 from wallet.issuing.credentials import achievement_image_url
 from wallet.models import ClaimSession, ClaimStatus, SessionMode
 from wallet.oid4vci.offers import offer_by_reference
+from wallet.pages.accounts import hold_recovery_codes
 from wallet.transactions import unit_of_work
 from wallet.web import context, limits, scans
 from wallet.web.context import claim_config as config
@@ -170,9 +172,11 @@ def landing_sign_up(code: str) -> Any:
     except DomainError as error:
         db.rollback()
         return _landing(code, error=FRIENDLY.get(error.code, error.detail), status=error.status)
+    codes = recovery.new_recovery_codes(db, account_id=account.id, now=context.now())
     sign_in(account)
+    hold_recovery_codes(codes)
     db.commit()
-    return redirect(url_for(".landing", code=code), code=303)
+    return redirect(url_for("account_pages.new_recovery_codes", next=url_for(".landing", code=code)), code=303)
 
 
 @pages.post("/c/<code>/sign-in")

@@ -91,3 +91,15 @@ def sign_in(username: str) -> tuple[Limit, Limit]:
 def sign_up() -> Limit:
     """The limit on one sign-up, wherever it is made: ``WALLET_RATELIMIT_SIGNUP_PER_IP_PER_HOUR`` per client IP."""
     return by_client_ip("signup", limit=context.state().settings.ratelimit_signup_per_ip_per_hour, window=HOUR)
+
+
+def reset_code_issuing(issuer_id: object) -> Limit:
+    """The limit on issuing password reset codes: ``WALLET_RATELIMIT_RESET_CODES_PER_STAFF_PER_HOUR`` per issuer.
+
+    The API and the console both call it before :func:`wallet.accounts.recovery.issue_reset_code`. Typing a
+    reset or recovery code is judged under :func:`sign_in` for the username, like a password.
+    """
+    settings = context.state().settings
+    return by_value(
+        "reset-code", "issuer", str(issuer_id), limit=settings.ratelimit_reset_codes_per_staff_per_hour, window=HOUR
+    )

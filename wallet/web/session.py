@@ -55,6 +55,19 @@ def check_csrf() -> None:
         abort(400, description="The form expired; reload the page and try again.")
 
 
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def check_csrf_header() -> bool:
+    """Whether a script's JSON request carries this browser's CSRF token in ``X-CSRF-Token``.
+
+    A cross-site page cannot set the header without a CORS preflight we never answer, nor read the token.
+    """
+    expected = session.get(_CSRF) or ""
+    given = request.headers.get(CSRF_HEADER, "")
+    return bool(expected) and hmac.compare_digest(str(expected), given)
+
+
 def _uuid(raw: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(raw)) if raw else None
@@ -114,6 +127,12 @@ def sign_out() -> None:
     device_id = _uuid(session.get(_DEVICE))
     if device_id is not None:
         accounts.revoke_device_chain(context.db(), device_id=device_id, now=context.now())
+    session.clear()
+    g.web_account = None
+
+
+def forget_browser() -> None:
+    """Clear this browser's session without touching the database (the account was just erased)."""
     session.clear()
     g.web_account = None
 

@@ -1,7 +1,7 @@
 """console: organisations' time zone, one-time passwords that work once, web operators
 
 Revision ID: 0010_t13
-Revises: 0009_t11c
+Revises: 0010_t12a
 Create Date: 2026-12-02 15:10:00.000000
 
 ``organisations.time_zone`` (IANA name, default ``UTC``) is what the console shows and reads session
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_t13"
-down_revision = "0009_t11c"
+down_revision = "0010_t12a"
 branch_labels = None
 depends_on = None
 
