@@ -167,9 +167,16 @@ def test_an_operator_invites_a_youth_worker_who_can_sign_in_once_with_the_printe
         "/api/v1/auth/login", json={"username": "wes", "password": password, "device": {"name": "laptop"}}
     )
     assert signed_in.status_code == 200, signed_in.json
-    mine = client.get(
-        "/api/v1/me/organisations", headers={"Authorization": f"Bearer {signed_in.json['access_token']}"}
-    ).json
+    headers = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
+    first = client.get("/api/v1/me/organisations", headers=headers)
+    assert first.status_code == 403 and first.json["code"] == "account.password_change_required"
+    reused = client.post("/api/v1/auth/login", json={"username": "wes", "password": password, "device": {"name": "x"}})
+    assert reused.status_code == 401  # the printed password works once only
+    changed = client.post(
+        "/api/v1/me/password", headers=headers, json={"current_password": password, "new_password": "wes's own secret"}
+    )
+    assert changed.status_code == 204, changed.json
+    mine = client.get("/api/v1/me/organisations", headers=headers).json
     assert [(org["slug"], org["role"]) for org in mine] == [("museum-east", "youth_worker")]
     assert (
         client.post(

@@ -174,7 +174,7 @@ def test_an_admin_invites_a_youth_worker_who_sets_a_password_and_runs_a_session(
     page.fill("#username", "noor-worker")
     page.fill("#display_name", "Noor")
     page.click("button:has-text('Invite')")
-    password = page.locator("#invited-password").inner_text()
+    password = page.locator("#invited-password").text_content() or ""
     screenshot(page, "console-invite")
 
     newcomer = browser.new_context(viewport=DESKTOP)
@@ -242,7 +242,8 @@ def test_a_rotating_code_is_claimed_five_minutes_after_the_scan(server: Running,
 
     phone = phone_context(browser)
     learner = phone.new_page()
-    learner.goto(f"{server.url}/c/{_token(server, session_id)}")  # the scan
+    landing = f"{server.url}/c/{_token(server, session_id)}"
+    learner.goto(landing)  # the scan
     server.clock.advance(minutes=3)
     learner.fill("#su-username", "late-lu")
     learner.fill("#su-name", "Lu")
@@ -254,7 +255,7 @@ def test_a_rotating_code_is_claimed_five_minutes_after_the_scan(server: Running,
     _no_serious_violations(learner)
 
     stranger = phone_context(browser).new_page()  # the same code, forwarded as a photo
-    stranger.goto(learner.url)
+    stranger.goto(landing)
     stranger.fill("#su-username", "photo-friend")
     stranger.fill("#su-password", "friend's long password")
     stranger.click("form[action$='/sign-up'] button")

@@ -93,6 +93,7 @@ def test_a_youth_worker_runs_a_moderated_session_to_the_csv(world: ConsoleWorld,
     first = sign_up("ann-learner", display_name="Ann")
     second = sign_up("bo-learner", display_name='=HYPERLINK("http://evil")')
     assert _claim_as(world, browser(world.app, first), session_id).status_code == 202
+    world.clock.advance(seconds=1)
     assert _claim_as(world, browser(world.app, second), session_id).status_code == 202
 
     status = world.worker.get(f"/console/sessions/{session_id}/live.json").json
@@ -338,3 +339,15 @@ def test_the_first_admin_made_by_the_operator_signs_in_once_with_the_printed_pas
         ).status_code
         == 401
     )
+
+
+def test_a_youth_worker_hands_a_learner_a_reset_code_the_learner_types_at_reset(world: ConsoleWorld) -> None:
+    refused = world.worker.post(f"/console/orgs/{world.slug}/reset-code", {"username": "lee-learner"})
+    assert refused.status_code == 403  # lee has no badge from here yet: the worker never met them
+    session_id = start_session(world.worker, world.slug, world.achievement_id, pin_on="")
+    assert _claim_as(world, world.learner, session_id).status_code == 200
+    issued = world.worker.post(f"/console/orgs/{world.slug}/reset-code", {"username": "lee-learner"})
+    code = re.search(r'id="reset-code">([A-Z0-9-]+)<', issued.get_data(as_text=True))
+    assert issued.status_code == 200 and code
+    colleague = world.worker.post(f"/console/orgs/{world.slug}/reset-code", {"username": world.org["admin"].username})
+    assert colleague.status_code == 403  # a youth worker never takes over a staff account

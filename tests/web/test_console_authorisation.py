@@ -105,6 +105,11 @@ ROUTES: dict[str, Route] = {
         "POST", lambda i: f"/console/orgs/{i.slug}/issuer", ADMINS, {"name": "Taken over", "time_zone": "UTC"}
     ),
     "console_pages.rotate_key": Route("POST", lambda i: f"/console/orgs/{i.slug}/issuer/rotate-key", ADMINS),
+    "console_pages.reset_code": Route("GET", lambda i: f"/console/orgs/{i.slug}/reset-code", MEMBERS),
+    # Issuing is allowed to members; for whom is recovery.check_may_issue (lee has a badge from here).
+    "console_pages.issue_reset_code": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/reset-code", MEMBERS, {"username": "lee-learner"}
+    ),
     "console_pages.operator": Route("GET", lambda i: "/console/operator", OPERATORS),
     "console_pages.create_organisation": Route(
         "POST", lambda i: "/console/operator", OPERATORS, {"slug": "new-org", "name": "New", "admin": "new-admin"}

@@ -193,7 +193,9 @@ class Password(MethodView):
     def post(self, body: dict[str, Any]) -> None:
         """Change your password
 
-        Every other device is signed out.
+        Every other device is signed out. An account signed in with a one-time password (an invite,
+        `wallet org create`) must do this first: every other call answers 403
+        `account.password_change_required`, and `current_password` is not checked (it was spent).
         """
         me = context.principal()
         db = context.db()

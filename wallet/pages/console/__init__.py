@@ -17,6 +17,7 @@ Routes (all under ``/console``; who may use each is the API's rule for the same 
 ``/orgs/<slug>/members…``              invite, change role, remove (admins)
 ``/orgs/<slug>/awards…``               award directly, list and revoke (admins)
 ``/orgs/<slug>/issuer``                the issuer profile, time zone and key history (admins)
+``/orgs/<slug>/reset-code``            hand a learner a password reset code (members; who for whom: the API's rule)
 ``/operator``                          create organisations and their first admin (operators)
 
 ``/orgs/<slug>/requests`` is left for badge-request review (#16): the organisation's navigation links it
@@ -29,6 +30,6 @@ from flask import Blueprint
 
 pages = Blueprint("console_pages", __name__, url_prefix="/console", template_folder="../templates")
 
-from wallet.pages.console import admin, operator, running  # noqa: E402  (routes attach to ``pages``)
+from wallet.pages.console import admin, operator, resets, running  # noqa: E402  (routes attach to ``pages``)
 
-__all__ = ["admin", "operator", "pages", "running"]
+__all__ = ["admin", "operator", "pages", "resets", "running"]
