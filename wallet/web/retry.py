@@ -4,9 +4,10 @@ PostgreSQL answers some concurrent transactions with SQLSTATE 40001 (serializati
 (deadlock_detected) and rolls them back whole: the request's database work did not happen, and running
 it again usually succeeds at once. So rather than answer 503 and leave every client to retry, the
 server re-runs the view itself — bounded (:data:`ATTEMPTS`), with a short jittered pause — and only
-when doing so is safe: the error is one of those two, and this request committed nothing before it
+when doing so is safe: the error is one of those two, and this request committed no write before it
 (:func:`committed_in_request`; a view that commits step by step is not re-run after its first commit).
-Anything else, or the last attempt's failure, still reaches the 503 handler in ``wallet.app``.
+Anything else, or the last attempt's failure, still reaches the 503 handler in ``wallet.app``. Rate-limit
+hits are counted on their own connection, so a re-run request counts once more against its limits.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import g
+from flask import g, request
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -44,11 +45,30 @@ def transient_conflict(error: BaseException) -> str | None:
 
 
 def watch_commits(session: Session) -> Session:
-    """Mark the request as having committed once ``session`` commits (so it is no longer re-run)."""
+    """Mark the request as having committed once ``session`` commits a transaction that wrote.
+
+    A read-only transaction ended early (the rate limiter does, :func:`wallet.web.limits.enforce`)
+    changes nothing, so it does not stop a re-run; one that flushed or ran an UPDATE/DELETE/INSERT does.
+    """
+    wrote = {"pending": False}
+
+    @event.listens_for(session, "after_flush")
+    def _flushed(_session: Session, _context: Any) -> None:
+        wrote["pending"] = True
+
+    @event.listens_for(session, "do_orm_execute")
+    def _executed(state: Any) -> None:
+        if not state.is_select:
+            wrote["pending"] = True
 
     @event.listens_for(session, "after_commit")
-    def _committed(_session: Session) -> None:
-        g.db_committed = True
+    def _committed(committed: Session) -> None:
+        # Releasing a SAVEPOINT (begin_nested) fires this too; only the outermost commit makes writes stand.
+        if committed.in_nested_transaction():
+            return
+        if wrote["pending"]:
+            g.db_committed = True
+        wrote["pending"] = False
 
     return session
 
@@ -69,6 +89,9 @@ def retrying(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def run(*args: Any, **kwargs: Any) -> Any:
+        # Keep the body (at most WALLET_MAX_REQUEST_BYTES) so that a second run reads it again, even in a
+        # view that reads it with get_data(cache=False).
+        request.get_data(cache=True)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return view(*args, **kwargs)
