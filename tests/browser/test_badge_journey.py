@@ -111,6 +111,7 @@ WEIGHT = """async () => {
 """The page's HTML plus every stylesheet, manifest and script it loads, in bytes before compression (what
 gzip sends is less), whatever the cache holds; badge images left out."""
 
+
 def _check(page: Page, watch: Watch, origin: str, name: str) -> None:
     """The page as it stands: axe-core clean, light, nothing from elsewhere, fits 360 px; photographed.
 
