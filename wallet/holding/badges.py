@@ -72,7 +72,7 @@ class BadgeQuery:
     def parse(cls, args: Any) -> BadgeQuery:
         def text(name: str) -> str:
             value = args.get(name, "")
-            return " ".join(str(value).split())[:MAX_QUERY_LENGTH]
+            return " ".join(str(value).split())[:MAX_QUERY_LENGTH].rstrip()
 
         return cls(text("q"), text("issuer"), text("tag"), text("collection"), args.get("pinned") in ("1", "on"))
 
@@ -187,7 +187,7 @@ def parse_id(text: str) -> uuid.UUID | None:
         parsed = uuid.UUID(text)
     except ValueError:
         return None
-    return parsed if str(parsed) == text.lower() else None
+    return parsed if str(parsed) == text else None
 
 
 def own_credential(db: Session, *, account_id: uuid.UUID, badge_id: str) -> HeldCredential:
