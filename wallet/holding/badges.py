@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wallet_protocol.sync.state import normalise_tag
 
 from wallet.errors import DomainError
 from wallet.holding.registry import IssuerRegistry
@@ -132,7 +133,7 @@ def _cards(held: Sequence[HeldCredential], wallet: dict[str, Any], now: dt.datet
 def _matches(card: BadgeCard, query: BadgeQuery, members: set[str] | None) -> bool:
     if query.pinned and not card.pinned:
         return False
-    if query.tag and query.tag.casefold() not in card.tags:
+    if query.tag and normalise_tag(query.tag) not in card.tags:
         return False
     if members is not None and card.cred not in members:
         return False
