@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wallet_protocol.sync.state import normalise_tag
 
 from wallet.errors import DomainError
 from wallet.holding.registry import IssuerRegistry
@@ -72,7 +73,7 @@ class BadgeQuery:
     def parse(cls, args: Any) -> BadgeQuery:
         def text(name: str) -> str:
             value = args.get(name, "")
-            return " ".join(str(value).split())[:MAX_QUERY_LENGTH]
+            return " ".join(str(value).split())[:MAX_QUERY_LENGTH].rstrip()
 
         return cls(text("q"), text("issuer"), text("tag"), text("collection"), args.get("pinned") in ("1", "on"))
 
@@ -132,7 +133,7 @@ def _cards(held: Sequence[HeldCredential], wallet: dict[str, Any], now: dt.datet
 def _matches(card: BadgeCard, query: BadgeQuery, members: set[str] | None) -> bool:
     if query.pinned and not card.pinned:
         return False
-    if query.tag and query.tag.casefold() not in card.tags:
+    if query.tag and normalise_tag(query.tag) not in card.tags:
         return False
     if members is not None and card.cred not in members:
         return False
@@ -187,7 +188,7 @@ def parse_id(text: str) -> uuid.UUID | None:
         parsed = uuid.UUID(text)
     except ValueError:
         return None
-    return parsed if str(parsed) == text.lower() else None
+    return parsed if str(parsed) == text else None
 
 
 def own_credential(db: Session, *, account_id: uuid.UUID, badge_id: str) -> HeldCredential:

@@ -23,11 +23,12 @@ and carry a strict Content Security Policy.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
 
 from wallet.errors import DomainError
 from wallet.holding import badges as read_models
@@ -44,6 +45,7 @@ from wallet.web.friendly import FRIENDLY
 from wallet.web.session import check_csrf, login_required, signed_in_account
 
 pages = Blueprint("badge_pages", __name__, template_folder="templates")
+View = TypeVar("View", bound=Callable[..., Any])
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -58,6 +60,7 @@ _NOT_FOUND = {
     "credential.not_found": ("No such badge", "That badge is not in your wallet."),
     "collection.not_found": ("No such collection", "That collection is not in your wallet."),
     "share.not_found": ("No such link", "That share link is not one of yours."),
+    "request.not_found": ("No such page", "There is nothing at this address."),
 }
 
 
@@ -80,10 +83,29 @@ def _refused(error: DomainError) -> tuple[str, int]:
     return render_template("app/badges/message.html", title=title, text=text, back=_same_site(back)), error.status
 
 
-@pages.errorhandler(400)
-def _bad_request(error: HTTPException) -> tuple[str, int]:
-    text = error.description or "That request was not understood."
-    return render_template("app/badges/message.html", title="That didn't work", text=text, back=None), 400
+def learner_page(view: View) -> View:
+    """A page or form of the signed-in learner's own wallet.
+
+    A form's CSRF token is judged first (400), then the ids in the address: one that is no canonical UUID
+    (or an unknown download format) can name nothing, so it is 404 for everyone — signed in or not —
+    before the sign-in redirect; then the sign-in itself.
+    """
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST":
+            check_csrf()
+        for name in ("badge_id", "coll", "share_id"):
+            if name in kwargs and read_models.parse_id(kwargs[name]) is None:
+                raise DomainError(_ID_ERRORS[name])
+        if "fmt" in kwargs and kwargs["fmt"] not in DOWNLOADS:
+            raise DomainError("request.not_found")
+        return login_required(view)(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
+
+
+_ID_ERRORS = {"badge_id": "credential.not_found", "coll": "collection.not_found", "share_id": "share.not_found"}
 
 
 def _same_site(url: str | None) -> str | None:
@@ -150,7 +172,7 @@ def _mine(badge_id: str) -> HeldCredential:
 
 
 @pages.get("/wallet")
-@login_required
+@learner_page
 def index() -> str:
     query = read_models.BadgeQuery.parse(request.args)
     listing = read_models.my_badges(context.db(), account_id=_account_id(), query=query, now=context.now())
@@ -158,7 +180,7 @@ def index() -> str:
 
 
 @pages.get("/wallet/badges/<badge_id>")
-@login_required
+@learner_page
 def badge(badge_id: str) -> str:
     state = context.state()
     detail = read_models.badge_detail(
@@ -184,7 +206,7 @@ def badge(badge_id: str) -> str:
 
 
 @pages.get("/wallet/badges/<badge_id>/image")
-@login_required
+@learner_page
 def badge_image(badge_id: str) -> Response:
     """The badge's picture, fetched by the server (with the share pages' image checks) or a placeholder."""
     held = _mine(badge_id)
@@ -197,12 +219,10 @@ def badge_image(badge_id: str) -> Response:
 
 
 @pages.get("/wallet/badges/<badge_id>/download/<fmt>")
-@login_required
+@learner_page
 def download(badge_id: str, fmt: str) -> Response:
     """The credential as issued (JSON or JWT), or baked into a PNG or SVG (the API's export)."""
     held = _mine(badge_id)
-    if fmt not in DOWNLOADS:
-        raise DomainError("request.not_found")
     exported = exporting.export_credential(context.db(), credential=held, fmt=fmt)  # type: ignore[arg-type]
     response = Response(exported.body, mimetype=exported.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
@@ -211,9 +231,8 @@ def download(badge_id: str, fmt: str) -> Response:
 
 
 @pages.post("/wallet/badges/<badge_id>/pin")
-@login_required
+@learner_page
 def pin(badge_id: str) -> Response:
-    check_csrf()
     held = _mine(badge_id)
     pinned = request.form.get("pinned") == "1"
     edits.set_pinned(
@@ -223,9 +242,8 @@ def pin(badge_id: str) -> Response:
 
 
 @pages.post("/wallet/badges/<badge_id>/note")
-@login_required
+@learner_page
 def note(badge_id: str) -> Response:
-    check_csrf()
     held = _mine(badge_id)
     text = _text("note", 2000).strip()
     edits.set_note(context.db(), account_id=_account_id(), cred_hash=held.content_hash, note=text, now=context.now())
@@ -233,9 +251,8 @@ def note(badge_id: str) -> Response:
 
 
 @pages.post("/wallet/badges/<badge_id>/tags")
-@login_required
+@learner_page
 def add_tag(badge_id: str) -> Response:
-    check_csrf()
     held = _mine(badge_id)
     shown = edits.add_tag(
         context.db(), account_id=_account_id(), cred_hash=held.content_hash, tag=_text("tag", 256), now=context.now()
@@ -244,9 +261,8 @@ def add_tag(badge_id: str) -> Response:
 
 
 @pages.post("/wallet/badges/<badge_id>/tags/remove")
-@login_required
+@learner_page
 def remove_tag(badge_id: str) -> Response:
-    check_csrf()
     held = _mine(badge_id)
     tag = _text("tag", 256)
     edits.remove_tag(context.db(), account_id=_account_id(), cred_hash=held.content_hash, tag=tag, now=context.now())
@@ -254,9 +270,8 @@ def remove_tag(badge_id: str) -> Response:
 
 
 @pages.post("/wallet/badges/<badge_id>/collections")
-@login_required
+@learner_page
 def add_to_collection(badge_id: str) -> Response:
-    check_csrf()
     held = _mine(badge_id)
     coll = _text("coll", 36)
     edits.add_member(context.db(), account_id=_account_id(), coll=coll, cred_hash=held.content_hash, now=context.now())
@@ -264,14 +279,13 @@ def add_to_collection(badge_id: str) -> Response:
 
 
 @pages.route("/wallet/badges/<badge_id>/delete", methods=["GET", "POST"])
-@login_required
+@learner_page
 def delete(badge_id: str) -> Any:
     held = _mine(badge_id)
     if request.method == "GET":
         links = sharing.list_shares(context.db(), account_id=_account_id(), target_id=held.id)
         active = [link for link in links if sharing.link_state(link, now=context.now()) == "active"]
         return _render("app/badges/delete.html", held=held, active_links=len(active))
-    check_csrf()
     holding.delete_credential(context.db(), account_id=_account_id(), credential_id=held.id, now=context.now())
     return _done(".index", f"“{held.achievement_name or 'The badge'}” was deleted from your wallet.")
 
@@ -280,10 +294,9 @@ def delete(badge_id: str) -> Any:
 
 
 @pages.route("/wallet/collections", methods=["GET", "POST"])
-@login_required
+@learner_page
 def collections() -> Any:
     if request.method == "POST":
-        check_csrf()
         coll = edits.create_collection(
             context.db(), account_id=_account_id(), name=_text("name", 200), now=context.now()
         )
@@ -301,15 +314,14 @@ def _collection(coll: str) -> read_models.CollectionDetail:
 
 
 @pages.get("/wallet/collections/<coll>")
-@login_required
+@learner_page
 def collection(coll: str) -> str:
     return _render("app/badges/collection.html", collection=_collection(coll), max_expiry=MAX_EXPIRY_DAYS)
 
 
 @pages.post("/wallet/collections/<coll>/rename")
-@login_required
+@learner_page
 def rename_collection(coll: str) -> Response:
-    check_csrf()
     _collection(coll)
     edits.rename_collection(
         context.db(), account_id=_account_id(), coll=coll, name=_text("name", 200), now=context.now()
@@ -318,9 +330,8 @@ def rename_collection(coll: str) -> Response:
 
 
 @pages.post("/wallet/collections/<coll>/move")
-@login_required
+@learner_page
 def move_collection(coll: str) -> Response:
-    check_csrf()
     found = _collection(coll)
     index = _position(found.position, found.count)
     edits.move_collection(context.db(), account_id=_account_id(), coll=coll, index=index, now=context.now())
@@ -328,20 +339,18 @@ def move_collection(coll: str) -> Response:
 
 
 @pages.route("/wallet/collections/<coll>/delete", methods=["GET", "POST"])
-@login_required
+@learner_page
 def delete_collection(coll: str) -> Any:
     found = _collection(coll)
     if request.method == "GET":
         return _render("app/badges/delete_collection.html", collection=found)
-    check_csrf()
     edits.delete_collection(context.db(), account_id=_account_id(), coll=coll, now=context.now())
     return _done(".collections", f"“{found.name}” was deleted. Its badges are still in your wallet.")
 
 
 @pages.post("/wallet/collections/<coll>/members")
-@login_required
+@learner_page
 def add_member(coll: str) -> Response:
-    check_csrf()
     _collection(coll)
     held = _mine(_text("badge", 36))
     edits.add_member(context.db(), account_id=_account_id(), coll=coll, cred_hash=held.content_hash, now=context.now())
@@ -349,9 +358,8 @@ def add_member(coll: str) -> Response:
 
 
 @pages.post("/wallet/collections/<coll>/members/<badge_id>/remove")
-@login_required
+@learner_page
 def remove_member(coll: str, badge_id: str) -> Response:
-    check_csrf()
     _collection(coll)
     held = _mine(badge_id)
     edits.remove_member(
@@ -361,9 +369,8 @@ def remove_member(coll: str, badge_id: str) -> Response:
 
 
 @pages.post("/wallet/collections/<coll>/members/<badge_id>/move")
-@login_required
+@learner_page
 def move_member(coll: str, badge_id: str) -> Response:
-    check_csrf()
     found = _collection(coll)
     held = _mine(badge_id)
     current = next((i for i, card in enumerate(found.members) if card.id == held.id), None)
@@ -380,7 +387,7 @@ def move_member(coll: str, badge_id: str) -> Response:
 
 
 @pages.route("/wallet/shares", methods=["GET", "POST"])
-@login_required
+@learner_page
 def shares() -> Any:
     if request.method == "POST":
         return _create_share()
@@ -398,7 +405,6 @@ def _expiry() -> dt.datetime | None:
 
 
 def _create_share() -> Response:
-    check_csrf()
     kind, target = request.form.get("kind", ""), request.form.get("target", "")
     label = _text("label", MAX_LABEL_LENGTH).strip()
     db, account_id = context.db(), _account_id()
@@ -421,7 +427,7 @@ def _create_share() -> Response:
 
 
 @pages.get("/wallet/shares/<share_id>")
-@login_required
+@learner_page
 def share(share_id: str) -> str:
     db = context.db()
     link = read_models.my_share(
@@ -436,7 +442,7 @@ def share(share_id: str) -> str:
 
 
 @pages.get("/wallet/shares/<share_id>/qr.svg")
-@login_required
+@learner_page
 def share_qr(share_id: str) -> Response:
     """The link as a QR code, big enough for an employer's phone camera across a table."""
     link = read_models.my_share(
@@ -449,9 +455,8 @@ def share_qr(share_id: str) -> Response:
 
 
 @pages.post("/wallet/shares/<share_id>/revoke")
-@login_required
+@learner_page
 def revoke_share(share_id: str) -> Response:
-    check_csrf()
     link = read_models.my_share(
         context.db(), account_id=_account_id(), share_id=share_id, base_url=_base_url(), now=context.now()
     )
