@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from wallet.holding.services import add_credential
 from wallet.issuing.credentials import CREDENTIAL_MEDIA_TYPE, issue_credential
-from wallet.models import HeldCredential, IssuedCredential
+from wallet.models import Account, HeldCredential, IssuedCredential
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ def deliver(
     evidence: list[dict[str, Any]] | None = None,
 ) -> Delivery:
     """Sign ``achievement_id`` for ``account_id`` and hold it in their wallet (``source``: award, claim)."""
+    recipient = db.get(Account, account_id)  # kept referenced: both steps below read it from the session
     issued = issue_credential(
         db,
         achievement_id=achievement_id,
@@ -57,5 +58,7 @@ def deliver(
         media_type=CREDENTIAL_MEDIA_TYPE,
         source=source,
         now=now,
+        minted=True,
     )
+    del recipient
     return Delivery(issued, held)
