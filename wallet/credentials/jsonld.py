@@ -151,11 +151,13 @@ class ContextLoader:
     tests use one) can never see this loader's processed contexts or the reverse.
     """
 
-    def __init__(self, files: Mapping[str, Path]) -> None:
+    def __init__(self, files: Mapping[str, Path], *, remember_processed: bool = True) -> None:
         self._files = dict(files)
         self._documents: dict[str, Any] = {}
         self.resolved_contexts = _LockedLru(maxsize=256)
-        self.processed_contexts = _LockedLru(maxsize=512)
+        self.processed_contexts = _LockedLru(maxsize=512) if remember_processed else None
+        """Processed contexts by active context and content (see :class:`_Expander`); None leaves only
+        pyld's own caching (``bench/credentials.py`` times both)."""
 
     @property
     def urls(self) -> frozenset[str]:
