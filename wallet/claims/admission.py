@@ -170,9 +170,9 @@ def _admit(
         )
         claim.issued_credential_id = issued.id
         credential_json = issued.credential_json
-    claimed = take_slot(db, session_id=session.id)
+    with db.no_autoflush:  # the rest is flushed with the wallet's numbered changes (or the commit)
+        claimed = take_slot(db, session_id=session.id)
     set_committed_value(session, "claimed", claimed)
-    db.flush()
     return Admission(claim, True, credential_json)
 
 
@@ -190,7 +190,6 @@ def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: C
     )
     claim.issued_credential_id = delivered.issued.id
     claim.held_credential_id = delivered.held.id
-    db.flush()
     return delivered.issued.credential_json
 
 
