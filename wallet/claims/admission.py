@@ -6,7 +6,7 @@ in the caller's transaction, so a failure anywhere leaves nothing behind:
 
 1. lock the learner's wallet (``sync_wallets``) — see "Lock order" below; holders have none; the lock
    is held (one ``SELECT … FOR UPDATE``) for the whole admission, so holding the credential reuses it;
-2. insert the claim row (unique per session and claimant) in a savepoint; a claimant who raced
+2. insert the claim row (unique per session and claimant; ``ON CONFLICT DO NOTHING``); a claimant who raced
    themselves gets the claim the other request made;
 3. refuse a session already full when it was read (before anything is signed);
 4. spend the single-use card (one conditional UPDATE — ``claim.already_claimed``);
@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -122,34 +123,28 @@ def _admit(
     config: ClaimConfig,
     now: dt.datetime,
 ) -> Admission:
-    claim: Claim | HolderClaim
+    model: type[Claim] | type[HolderClaim]
     if claimant.account_id is not None:
-        claim = Claim(
-            id=uuid.uuid4(),
-            session_id=session.id,
-            account_id=claimant.account_id,
-            code_id=card.id if card is not None else None,
-            status=ClaimStatus.PENDING if session.moderated else ClaimStatus.ISSUED,
-            scanned_at=scanned_at,
-            created_at=now,
-        )
+        model, unique = Claim, ("session_id", "account_id")
+        values = {
+            "account_id": claimant.account_id,
+            "status": ClaimStatus.PENDING if session.moderated else ClaimStatus.ISSUED,
+            "scanned_at": scanned_at,
+        }
     else:
-        assert claimant.holder_did is not None
-        claim = HolderClaim(
-            id=uuid.uuid4(),
-            session_id=session.id,
-            holder_did=claimant.holder_did,
-            code_id=card.id if card is not None else None,
-            created_at=now,
-        )
-    try:
-        with db.begin_nested():
-            db.add(claim)
-            db.flush()
-    except IntegrityError:
+        model, unique = HolderClaim, ("session_id", "holder_did")
+        values = {"holder_did": claimant.holder_did}
+    values |= {
+        "id": uuid.uuid4(),
+        "session_id": session.id,
+        "code_id": card.id if card is not None else None,
+        "created_at": now,
+    }
+    claim = _insert_claim(db, model, values, unique=unique)
+    if claim is None:
         raced = existing_claim(db, session_id=session.id, claimant=claimant)
         if raced is None:
-            raise
+            raise RuntimeError("a claim conflicted with one that is not there")
         return Admission(raced, False)
 
     refuse_if_full(session)
@@ -191,6 +186,29 @@ def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: C
     claim.issued_credential_id = delivered.issued.id
     claim.held_credential_id = delivered.held.id
     return delivered.issued.credential_json
+
+
+def _insert_claim(
+    db: Session, model: type[Claim] | type[HolderClaim], values: dict[str, object], *, unique: tuple[str, ...]
+) -> Claim | HolderClaim | None:
+    """Insert the claim, or nothing when the claimant already has one in the session (None).
+
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on PostgreSQL and SQLite: a claimant racing
+    themselves waits for the other insert's transaction and then finds its claim.
+    """
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = make_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+        return db.scalars(statement.returning(model)).first()
+    claim = model(**values)
+    try:
+        with db.begin_nested():
+            db.add(claim)
+            db.flush()
+    except IntegrityError:
+        return None
+    return claim
 
 
 def refuse_if_full(session: ClaimSession) -> None:
