@@ -150,9 +150,11 @@ def _reserve_block(engine: Engine, *, organisation_id: uuid.UUID, purpose: str, 
     """Take up to :data:`INDEX_BLOCK` counter values of the current list in a transaction of its own.
 
     It commits at once, so the list's row is locked for two statements, not through a caller's signing.
-    ``SKIP LOCKED``: a row locked by someone else (another reservation, a revocation, or the caller's own
-    transaction) gives None, and the caller takes its value in its own transaction instead — never a wait
-    on itself. None too when no committed list has room (the caller opens the next one).
+    ``FOR NO KEY UPDATE``, the lock an UPDATE of non-key columns takes, so the share locks every in-flight
+    issuance holds on the list (its foreign key) do not get in the way; ``SKIP LOCKED``: a row locked by
+    someone else (another reservation, a revocation, or the caller's own transaction) gives None, and the
+    caller takes its value in its own transaction instead — never a wait on itself. None too when no
+    committed list has room (the caller opens the next one).
     """
     latest = (
         select(func.max(StatusList.list_no))
@@ -168,7 +170,7 @@ def _reserve_block(engine: Engine, *, organisation_id: uuid.UUID, purpose: str, 
                 StatusList.list_no == latest,
                 StatusList.next_index < capacity,
             )
-            .with_for_update(skip_locked=True)
+            .with_for_update(key_share=True, skip_locked=True)
         ).first()
         if row is None:
             return None
@@ -269,11 +271,15 @@ def set_status(
     base_url: str,
     now: dt.datetime,
 ) -> StatusList:
-    """Set bit ``index`` and re-sign the list, holding the row lock so concurrent flips are not lost."""
+    """Set bit ``index`` and re-sign the list, holding the row lock so concurrent flips are not lost.
+
+    ``FOR NO KEY UPDATE``: credentials being issued into the list (their foreign key's share lock) do not
+    hold a revocation up.
+    """
     status_list = db.execute(
         select(StatusList)
         .where(StatusList.id == status_list_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
     bits = bytearray(status_list.bits)
