@@ -333,8 +333,8 @@ def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, flo
 def lock_waits(url: str, into: dict[str, float], *, every_s: float = 0.1, at_most_s: float = 600) -> Iterator[None]:
     """Sample pg_stat_activity while the body runs: mean backends running, and waiting on a lock.
 
-    A claim holds its session's row lock (and the organisation's status-list row) from taking the slot to
-    its commit, so claims of one session queue there; the share of backends waiting says how much.
+    A claim holds its session's row lock from taking the slot (last) to its commit, so claims of one
+    session queue there; the share of backends waiting says how much.
     """
     if not url.startswith("postgresql"):
         yield

@@ -267,3 +267,75 @@ def test_any_combination_of_bundled_contexts_loads_offline(urls: set[str]) -> No
         assert str(error) == "invalid JSON-LD: Invalid JSON-LD syntax; tried to redefine a protected term."
         return
     assert output == "<urn:example:1> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://example.org/Thing> .\n"
+
+
+# Remembered processed contexts (a loader's cache) change no byte
+
+
+def _fresh_loader(*, remember_processed: bool) -> ContextLoader:
+    files = {url: CONTEXTS_DIR / name for url, name in BUNDLED_CONTEXTS.items()}
+    return ContextLoader(files, remember_processed=remember_processed)
+
+
+def test_a_remembering_loader_gives_the_vectors_every_time() -> None:
+    signed = load(OB / "ob30-impl-guide-ldp-signed-credential.json")
+    proof = signed.pop("proof")
+    proof_config = {k: v for k, v in proof.items() if k != "proofValue"} | {"@context": signed["@context"]}
+    loader = _fresh_loader(remember_processed=True)
+
+    for _ in range(3):
+        assert canonize(signed, loader=loader) == (OB / "document-canon.txt").read_text(encoding="utf-8")
+        assert canonize(proof_config, loader=loader) == (OB / "proof-canon.txt").read_text(encoding="utf-8")
+        assert canonize(load(EDDSA / "unsigned.json"), loader=loader) == (
+            EDDSA / "eddsa-rdfc-2022" / "canonDocDataInt.txt"
+        ).read_text(encoding="utf-8")
+
+
+_REMEMBERING = _fresh_loader(remember_processed=True)
+_FORGETTING = _fresh_loader(remember_processed=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.text(max_size=20),
+    achievement_type=st.sampled_from([None, "Badge", "Competency", "ext:Custom"]),
+    alignment=st.booleans(),
+    evidence=st.booleans(),
+    image=st.booleans(),
+    subject_profile=st.booleans(),
+)
+def test_canonical_form_is_the_same_with_and_without_remembered_contexts(
+    name: str, achievement_type: str | None, alignment: bool, evidence: bool, image: bool, subject_profile: bool
+) -> None:
+    achievement: dict[str, Any] = {
+        "id": "https://example.edu/achievements/1",
+        "type": ["Achievement"],
+        "name": name,
+        "criteria": {"narrative": name},
+    }
+    if achievement_type:
+        achievement["achievementType"] = achievement_type
+    if alignment:
+        achievement["alignment"] = [{"type": ["Alignment"], "targetName": name, "targetUrl": "https://example.org/a"}]
+    if image:
+        achievement["image"] = {"id": "https://example.edu/i.png", "type": "Image", "caption": name}
+    subject: dict[str, Any] = {"id": "did:example:learner", "type": ["AchievementSubject"], "achievement": achievement}
+    if subject_profile:
+        subject["identifier"] = [
+            {"type": "IdentityObject", "identityHash": name, "identityType": "name", "hashed": False}
+        ]
+    credential: dict[str, Any] = {
+        "@context": CONTEXT,
+        "id": "urn:uuid:0b3d4c1e-7f0a-4a51-9a57-9b8d6f2f0c11",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": "https://example.edu/issuer", "type": ["Profile"], "name": name},
+        "validFrom": "2024-05-01T00:00:00Z",
+        "name": name,
+        "credentialSubject": subject,
+    }
+    if evidence:
+        credential["evidence"] = [{"type": ["Evidence"], "name": name, "narrative": name}]
+
+    expected = canonize(credential, loader=_FORGETTING)
+    assert canonize(credential, loader=_REMEMBERING) == expected
+    assert canonize(credential, loader=_REMEMBERING) == expected

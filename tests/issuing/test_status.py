@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wallet.credentials import dataintegrity, multikey
 from wallet.credentials.status_list import MIN_BITS, bit_is_set, decode_status_list
 from wallet.credentials.verify import verify_credential
-from wallet.issuing.status import allocate_index, bit_position
+from wallet.issuing.status import allocate_index, bit_position, set_status
 from wallet.models import IssuedCredential, Organisation
 
 
@@ -186,3 +186,65 @@ def test_concurrent_awards_get_distinct_status_indexes(committed_app: Flask, clo
         rows = db.execute(select(IssuedCredential.status_list_id, IssuedCredential.status_index)).all()
     assert len(rows) == len(learners)
     assert len(set(rows)) == len(learners)
+
+
+@pytest.mark.postgres
+def test_an_issuance_in_progress_leaves_the_status_list_unlocked(committed_app: Flask, clock: Any) -> None:
+    """The index comes from a block reserved and committed apart, so a claim signing and storing its
+    credential holds no lock on the organisation's list that a revocation waits for (lock_timeout 2 s)."""
+    from sqlalchemy import text
+
+    from wallet.issuing.credentials import issue_credential
+    from wallet.models import Account, Achievement, Role
+    from wallet.organisations import services as organisations
+
+    client = committed_app.test_client()
+    tokens = {}
+    for username in ("lock-admin", "lock-learner"):
+        response = client.post(
+            "/api/v1/accounts",
+            json={"username": username, "password": "correct horse battery", "device": {"name": "p"}},
+        )
+        assert response.status_code == 201, response.json
+        tokens[username] = response.json["access_token"]
+    state = committed_app.extensions["wallet"]
+    with state.session_factory.begin() as db:
+        organisations.create_organisation(db, slug="lock-org", name="Lock", now=clock.now)
+        organisations.add_member(db, slug="lock-org", actor=None, username="lock-admin", role=Role.ADMIN, now=clock.now)
+    headers = {"Authorization": f"Bearer {tokens['lock-admin']}"}
+    achievement = client.post(
+        "/api/v1/organisations/lock-org/achievements",
+        headers=headers,
+        json={"name": "Unlocked", "description": "Quick", "criteria_narrative": "Go"},
+    ).json
+    awards_url = f"/api/v1/organisations/lock-org/achievements/{achievement['id']}/awards"
+    assert client.post(awards_url, headers=headers, json={"username": "lock-admin"}).status_code == 201
+
+    kek = state.secrets.key_encryption_key
+    with state.session_factory() as claiming:
+        learner = claiming.scalar(select(Account.id).where(Account.username == "lock-learner"))
+        achievement_id = claiming.scalar(select(Achievement.id).where(Achievement.name == "Unlocked"))
+        issued = issue_credential(
+            claiming,
+            achievement_id=achievement_id,
+            recipient_account_id=learner,
+            kek=kek,
+            base_url="https://wallet.test",
+            now=clock.now,
+        )
+        with state.session_factory() as revoking:
+            revoking.execute(text("SET lock_timeout = '2s'"))
+            organisation = revoking.scalar(select(Organisation).where(Organisation.slug == "lock-org"))
+            assert organisation is not None
+            revoked = set_status(
+                revoking,
+                organisation=organisation,
+                status_list_id=issued.status_list_id,
+                index=(issued.status_index + 1) % MIN_BITS,
+                kek=kek,
+                base_url="https://wallet.test",
+                now=clock.now,
+            ).id
+            revoking.rollback()
+        assert revoked == issued.status_list_id
+        claiming.rollback()

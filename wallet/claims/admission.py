@@ -4,8 +4,9 @@ A claimant is a learner's account (our app, the claim page, a queued sync op) or
 the DID of a key it proved (OpenID4VCI). Whoever it is, admission does the same steps in the same order,
 in the caller's transaction, so a failure anywhere leaves nothing behind:
 
-1. lock the learner's wallet (``sync_wallets``) — see "Lock order" below; holders have none;
-2. insert the claim row (unique per session and claimant) in a savepoint; a claimant who raced
+1. lock the learner's wallet (``sync_wallets``) — see "Lock order" below; holders have none; the lock
+   is held (one ``SELECT … FOR UPDATE``) for the whole admission, so holding the credential reuses it;
+2. insert the claim row (unique per session and claimant; ``ON CONFLICT DO NOTHING``); a claimant who raced
    themselves gets the claim the other request made;
 3. refuse a session already full when it was read (before anything is signed);
 4. spend the single-use card (one conditional UPDATE — ``claim.already_claimed``);
@@ -16,18 +17,25 @@ in the caller's transaction, so a failure anywhere leaves nothing behind:
 
 **Lock order** (docs/claims.md): the learner's wallet, then the claim, then the card, then the session's
 cap. A sync holds the wallet from its first op; the API and the claim page take it before anything else,
-so a learner claiming through both at once waits instead of deadlocking.
+so a learner claiming through both at once waits instead of deadlocking. Issuing takes no lock of its
+own: the status-list index comes from a block reserved in a transaction of its own
+(:func:`wallet.issuing.status.allocate_index`), so signing runs before any row every claimant shares is
+locked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from wallet.claims.policy import ClaimConfig
 from wallet.errors import DomainError
@@ -54,13 +62,21 @@ class Admission:
     claim: Claim | HolderClaim
     created: bool
     """False when the claimant already had a claim in the session (a repeat, or a race with itself)."""
+    credential_json: str | None = None
+    """The credential signed by this admission (None for a repeat, or a claim waiting for moderation)."""
 
 
-def lock_claimant(db: Session, claimant: Claimant, *, now: dt.datetime) -> None:
-    """Take the first lock of the lock order: the learner's wallet (a no-op for holders, or inside a sync)."""
-    if claimant.account_id is not None:
-        with locked_wallet(db, account_id=claimant.account_id, now=now):
-            pass
+@contextmanager
+def claimant_locked(db: Session, claimant: Claimant, *, now: dt.datetime) -> Iterator[None]:
+    """Hold the first lock of the lock order, the learner's wallet, for the block (holders have none).
+
+    Nested blocks (admission inside a redemption inside a sync) share the one lock: no second statement.
+    """
+    if claimant.account_id is None:
+        yield
+        return
+    with locked_wallet(db, account_id=claimant.account_id, now=now):
+        yield
 
 
 def existing_claim(db: Session, *, session_id: uuid.UUID, claimant: Claimant) -> Claim | HolderClaim | None:
@@ -83,43 +99,61 @@ def admit(
     now: dt.datetime,
 ) -> Admission:
     """Steps 1-6 of the module docstring; every check of the session's rules was made by the caller."""
-    lock_claimant(db, claimant, now=now)
-    claim: Claim | HolderClaim
-    if claimant.account_id is not None:
-        claim = Claim(
-            id=uuid.uuid4(),
-            session_id=session.id,
-            account_id=claimant.account_id,
-            code_id=card.id if card is not None else None,
-            status=ClaimStatus.PENDING if session.moderated else ClaimStatus.ISSUED,
+    with claimant_locked(db, claimant, now=now):
+        return _admit(
+            db,
+            session=session,
+            card=card,
+            claimant=claimant,
+            scan_time=scan_time,
             scanned_at=scanned_at,
-            created_at=now,
+            config=config,
+            now=now,
         )
+
+
+def _admit(
+    db: Session,
+    *,
+    session: ClaimSession,
+    card: ClaimCode | None,
+    claimant: Claimant,
+    scan_time: dt.datetime,
+    scanned_at: dt.datetime | None,
+    config: ClaimConfig,
+    now: dt.datetime,
+) -> Admission:
+    model: type[Claim] | type[HolderClaim]
+    if claimant.account_id is not None:
+        model, unique = Claim, ("session_id", "account_id")
+        values = {
+            "account_id": claimant.account_id,
+            "status": ClaimStatus.PENDING if session.moderated else ClaimStatus.ISSUED,
+            "scanned_at": scanned_at,
+        }
     else:
-        assert claimant.holder_did is not None
-        claim = HolderClaim(
-            id=uuid.uuid4(),
-            session_id=session.id,
-            holder_did=claimant.holder_did,
-            code_id=card.id if card is not None else None,
-            created_at=now,
-        )
-    try:
-        with db.begin_nested():
-            db.add(claim)
-            db.flush()
-    except IntegrityError:
+        model, unique = HolderClaim, ("session_id", "holder_did")
+        values = {"holder_did": claimant.holder_did}
+    values |= {
+        "id": uuid.uuid4(),
+        "session_id": session.id,
+        "code_id": card.id if card is not None else None,
+        "created_at": now,
+    }
+    claim = _insert_claim(db, model, values, unique=unique)
+    if claim is None:
         raced = existing_claim(db, session_id=session.id, claimant=claimant)
         if raced is None:
-            raise
+            raise RuntimeError("a claim conflicted with one that is not there")
         return Admission(raced, False)
 
     refuse_if_full(session)
     if card is not None:
         spend_card(db, code_id=card.id, scan_time=scan_time, now=now)
+    credential_json = None
     if isinstance(claim, Claim):
         if claim.status is ClaimStatus.ISSUED:
-            deliver_claim(db, session=session, claim=claim, config=config, now=now)
+            credential_json = deliver_claim(db, session=session, claim=claim, config=config, now=now)
     else:
         issued = issue_credential(
             db,
@@ -130,14 +164,16 @@ def admit(
             now=now,
         )
         claim.issued_credential_id = issued.id
-    take_slot(db, session_id=session.id)
-    db.flush()
-    db.refresh(session)
-    return Admission(claim, True)
+        credential_json = issued.credential_json
+    with db.no_autoflush:  # the rest is flushed with the wallet's numbered changes (or the commit)
+        claimed = take_slot(db, session_id=session.id)
+    set_committed_value(session, "claimed", claimed)
+    return Admission(claim, True, credential_json)
 
 
-def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: ClaimConfig, now: dt.datetime) -> None:
-    """Issue a learner's claim into their wallet (an open claim, or a pending one a youth worker approved)."""
+def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: ClaimConfig, now: dt.datetime) -> str:
+    """Issue a learner's claim into their wallet (an open claim, or a pending one a youth worker approved);
+    the signed credential's JSON."""
     delivered = deliver(
         db,
         achievement_id=session.achievement_id,
@@ -149,7 +185,30 @@ def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: C
     )
     claim.issued_credential_id = delivered.issued.id
     claim.held_credential_id = delivered.held.id
-    db.flush()
+    return delivered.issued.credential_json
+
+
+def _insert_claim(
+    db: Session, model: type[Claim] | type[HolderClaim], values: dict[str, object], *, unique: tuple[str, ...]
+) -> Claim | HolderClaim | None:
+    """Insert the claim, or nothing when the claimant already has one in the session (None).
+
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on PostgreSQL and SQLite: a claimant racing
+    themselves waits for the other insert's transaction and then finds its claim.
+    """
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = make_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+        return db.scalars(statement.returning(model)).first()
+    claim = model(**values)
+    try:
+        with db.begin_nested():
+            db.add(claim)
+            db.flush()
+    except IntegrityError:
+        return None
+    return claim
 
 
 def refuse_if_full(session: ClaimSession) -> None:

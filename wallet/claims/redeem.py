@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from wallet_protocol.claim_codes import MAX_SCAN_CLOCK_SKEW_S, scan_is_fresh
 
 from wallet.claims import policy
-from wallet.claims.admission import Claimant, admit, existing_claim, lock_claimant
+from wallet.claims.admission import Claimant, admit, claimant_locked, existing_claim
 from wallet.claims.codes import ResolvedCode
 from wallet.claims.guessing import CodeGuard, judge_code
 from wallet.claims.policy import ClaimConfig
@@ -121,25 +121,22 @@ def redeem_code(
     scan_time = _scan_time(scanned_at, now=now)
     check_session_open(session, resolved.code, scan_time=scan_time)
     check_rotation(session, resolved, scan_time=scan_time, scanned_offline=scanned_at is not None, now=now)
-    lock_claimant(db, claimant, now=now)
-    check_pin(db, session, guesser=PinGuesser.learner(account_id), pin=pin, config=config, now=now)
-    admission = admit(
-        db,
-        session=session,
-        card=resolved.code,
-        claimant=claimant,
-        scan_time=scan_time,
-        scanned_at=scanned_at,
-        config=config,
-        now=now,
-    )
+    with claimant_locked(db, claimant, now=now):
+        check_pin(db, session, guesser=PinGuesser.learner(account_id), pin=pin, config=config, now=now)
+        admission = admit(
+            db,
+            session=session,
+            card=resolved.code,
+            claimant=claimant,
+            scan_time=scan_time,
+            scanned_at=scanned_at,
+            config=config,
+            now=now,
+        )
     assert isinstance(admission.claim, Claim)
     if not admission.created:
         return _repeat(db, admission.claim, session)
-    credential_json = None
-    if admission.claim.issued_credential_id is not None:
-        credential_json = _credential_json(db, admission.claim)
-    return Redemption(admission.claim, session, True, credential_json)
+    return Redemption(admission.claim, session, True, admission.credential_json)
 
 
 def _credential_json(db: Session, claim: Claim) -> str | None:
@@ -229,22 +226,19 @@ def check_pin(
         return
     own = [scope for scope, _ in guesser.scopes]
     watched = [*own, _SESSION_BRAKE] if guesser.braked_by_session else own
-    locked_until = db.scalar(
-        select(PinFailure.locked_until)
-        .where(
-            PinFailure.session_id == session.id,
-            PinFailure.scope.in_(watched),
-            PinFailure.locked_until > now,
+    counters = db.execute(
+        select(PinFailure.scope, PinFailure.locked_until).where(
+            PinFailure.session_id == session.id, PinFailure.scope.in_(watched)
         )
-        .order_by(PinFailure.locked_until.desc())
-        .limit(1)
-    )
+    ).all()
+    locked_until = max((until for _, until in counters if until is not None and until > now), default=None)
     if locked_until is not None:
         raise _locked_out(locked_until, now=now)
     if not pin:
         raise DomainError("claim.pin_required", "Enter the PIN the youth worker tells the room.")
     if policy.pin_matches(config, session_id=session.id, pin=pin, pin_hash=session.pin_hash):
-        db.execute(delete(PinFailure).where(PinFailure.session_id == session.id, PinFailure.scope.in_(own)))
+        if any(scope in own for scope, _ in counters):  # the right PIN forgets the guesser's wrong ones
+            db.execute(delete(PinFailure).where(PinFailure.session_id == session.id, PinFailure.scope.in_(own)))
         return
     left = []
     locked = False

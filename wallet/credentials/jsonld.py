@@ -27,6 +27,7 @@ import json
 import math
 import re
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -153,10 +154,13 @@ class ContextLoader:
     tests use one) can never see this loader's processed contexts or the reverse.
     """
 
-    def __init__(self, files: Mapping[str, Path]) -> None:
+    def __init__(self, files: Mapping[str, Path], *, remember_processed: bool = True) -> None:
         self._files = dict(files)
         self._documents: dict[str, Any] = {}
         self.resolved_contexts = _LockedLru(maxsize=256)
+        self.processed_contexts = _LockedLru(maxsize=512) if remember_processed else None
+        """Processed contexts by active context and content (see :class:`_Expander`); None leaves only
+        pyld's own caching (``bench/credentials.py`` times both)."""
 
     @property
     def urls(self) -> frozenset[str]:
@@ -182,14 +186,59 @@ class ContextLoader:
 document_loader = ContextLoader({url: CONTEXTS_DIR / name for url, name in BUNDLED_CONTEXTS.items()})
 
 
-class _Expander(JsonLdProcessor):
-    """pyld's processor, recording what expansion drops and keeping the expanded form."""
+def _context_key(local_ctx: Any) -> str:
+    """What a local context says, as a string: the same text for the same context, cheap to compute."""
+    if isinstance(local_ctx, str):
+        return local_ctx
+    return json.dumps(local_ctx, sort_keys=True, ensure_ascii=False, default=dict)
 
-    def __init__(self) -> None:
+
+class _Expander(JsonLdProcessor):
+    """pyld's processor, recording what expansion drops, keeping the expanded form, and remembering
+    processed contexts.
+
+    pyld caches a processed context under the ``_uuid`` of the active context it was processed in, but
+    it processes a type-scoped context (OB 3.0 has one for nearly every type) in a fresh clone of the
+    active context, whose new ``_uuid`` never hits: every credential re-processed them all (~60% of a
+    warm canonicalisation). Processing is a pure function of the active context, the local context
+    and the flags, so :meth:`_process_context` remembers its result under those (the active context by
+    its ``_uuid``, which a remembered result keeps, the local context by its text), in the loader's
+    ``processed_contexts``. Returned contexts are shared, as pyld's own cache shares them; pyld never
+    changes an active context once processed (it clones first).
+    """
+
+    def __init__(self, processed: _LockedLru | None = None) -> None:
         super().__init__(on_property_dropped=self._record_drop)
         self.dropped: list[str] = []
         self.expanded: Any = None
         self._last_term: str | None = None
+        self._processed = processed
+
+    def _process_context(
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: Any,
+        override_protected: bool = False,
+        propagate: bool = True,
+        validate_scoped: bool = True,
+        cycles: Any = None,
+    ) -> Any:
+        if self._processed is None or cycles or ("_uuid" not in active_ctx and not isinstance(active_ctx, dict)):
+            return super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+            )
+        if "_uuid" not in active_ctx:
+            active_ctx["_uuid"] = uuid.uuid4().hex
+        key = (active_ctx["_uuid"], _context_key(local_ctx), override_protected, propagate, validate_scoped)
+        memo_key = json.dumps(key, ensure_ascii=False)
+        processed = self._processed.get(memo_key)
+        if processed is None:
+            processed = super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+            )
+            self._processed[memo_key] = processed
+        return processed
 
     def _record_drop(self, expanded_property: str | None) -> None:
         term = expanded_property if expanded_property is not None else self._last_term
@@ -263,7 +312,7 @@ def to_dataset(document: Mapping[str, Any], *, loader: ContextLoader = document_
     """The RDF dataset (pyld's form) of ``document``, refusing unknown contexts and dropped data."""
     if not isinstance(document, Mapping):
         raise TypeError("a JSON-LD document must be a JSON object")
-    expander = _Expander()
+    expander = _Expander(loader.processed_contexts)
     options = {
         "documentLoader": loader,
         "contextResolver": ContextResolver(loader.resolved_contexts, loader),

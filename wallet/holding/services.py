@@ -111,6 +111,7 @@ def add_credential(
     now: dt.datetime,
     verification: dict[str, Any] | None = None,
     summary: CredentialSummary | None = None,
+    minted: bool = False,
 ) -> HeldCredential:
     """Hold ``raw`` (kept byte-exact) for the learner; the same bytes twice return the existing row.
 
@@ -118,13 +119,18 @@ def add_credential(
     ``credential.duplicate`` carrying ``existing_id``. ``verification`` is a report's ``to_dict()``,
     stored as the latest one. ``summary`` overrides what is read from ``raw`` (an OB 2.0 importer knows
     the fetched BadgeClass; the bytes only name its URL). Bytes that are no credential format raise
-    ``credential.unsupported_format``.
+    ``credential.unsupported_format``. ``minted`` says the credential was signed here in this transaction
+    (a fresh ``id`` and proof): no wallet can hold it yet, so the three look-ups for copies are skipped.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
     digest = content_hash(raw)
-    existing = db.scalar(
-        select(HeldCredential).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == digest)
+    existing = (
+        None
+        if minted
+        else db.scalar(
+            select(HeldCredential).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == digest)
+        )
     )
     if existing is not None:
         return existing
@@ -133,7 +139,7 @@ def add_credential(
             summary = summarise(raw, media_type=media_type)
         except UnsupportedFormat as exc:
             raise DomainError("credential.unsupported_format", f"Not a credential we can hold: {exc}") from exc
-    duplicate = _same_credential(db, account_id=account_id, summary=summary)
+    duplicate = None if minted else _same_credential(db, account_id=account_id, summary=summary)
     if duplicate is not None:
         raise DomainError(
             "credential.duplicate",
@@ -142,7 +148,9 @@ def add_credential(
         )
     proof_hash = binding_rules.proof_hash(raw)
     id_hash = binding_rules.id_hash(issuer_id=summary.issuer_id, credential_id=summary.credential_id)
-    copy = _held_by_another(db, account_id=account_id, digest=digest, proof_hash=proof_hash, id_hash=id_hash)
+    copy = not minted and _held_by_another(
+        db, account_id=account_id, digest=digest, proof_hash=proof_hash, id_hash=id_hash
+    )
     holder_binding = _initial_binding(db, account_id=account_id, raw=raw, copy=copy)
     credential = HeldCredential(
         account_id=account_id,

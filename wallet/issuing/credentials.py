@@ -14,7 +14,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from wallet.accounts.services import normalise_username
@@ -23,7 +23,7 @@ from wallet.errors import DomainError
 from wallet.issuing.keys import ensure_active_key, private_key_of
 from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, issuer_profile, signing_method
 from wallet.issuing.status import allocate_index, isoformat, set_status, status_list_url
-from wallet.models import Account, Achievement, IssuedCredential, Organisation
+from wallet.models import Account, Achievement, IssuedCredential, IssuerKey, Organisation
 from wallet.organisations.services import ADMINS, get_by_slug, require_role
 
 CREDENTIAL_MEDIA_TYPE = "application/vc+ld+json"
@@ -87,17 +87,23 @@ def issue_credential(
     """
     if (recipient_account_id is None) == (subject_id is None):
         raise ValueError("give exactly one of recipient_account_id and subject_id")
-    achievement = db.get(Achievement, achievement_id)
-    if achievement is None:
+    found = db.execute(
+        select(Achievement, Organisation, IssuerKey)
+        .join(Organisation, Organisation.id == Achievement.organisation_id)
+        .outerjoin(IssuerKey, and_(IssuerKey.organisation_id == Organisation.id, IssuerKey.retired_at.is_(None)))
+        .where(Achievement.id == achievement_id)
+    ).first()
+    if found is None:
         raise DomainError("achievement.not_found")
+    achievement, organisation, key = found
     if achievement.archived_at is not None:
         raise DomainError("request.conflict", "That achievement is archived and can no longer be awarded.")
-    organisation = db.get(Organisation, achievement.organisation_id)
     recipient = db.get(Account, recipient_account_id) if recipient_account_id is not None else None
-    if organisation is None or (recipient_account_id is not None and recipient is None):
+    if recipient_account_id is not None and recipient is None:
         raise DomainError("account.not_found")
 
-    key = ensure_active_key(db, organisation_id=organisation.id, kek=kek, now=now)
+    if key is None:
+        key = ensure_active_key(db, organisation_id=organisation.id, kek=kek, now=now)
     status_list, index = allocate_index(db, organisation=organisation, kek=kek, base_url=base_url, now=now)
     list_url = status_list_url(base_url, organisation.slug, status_list.list_no, status_list.purpose)
     credential_id = f"urn:uuid:{uuid.uuid4()}"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from wallet.holding.services import add_credential
 from wallet.issuing.credentials import CREDENTIAL_MEDIA_TYPE, issue_credential
-from wallet.models import HeldCredential, IssuedCredential
+from wallet.models import Account, HeldCredential, IssuedCredential
 from wallet.pathways.services import award_completed_pathways
 
 
@@ -48,6 +48,7 @@ def deliver(
     (:func:`wallet.pathways.services.award_completed_pathways`; ``award_depth`` bounds outcome badges that
     complete further pathways), in the same transaction and under the same wallet lock.
     """
+    recipient = db.get(Account, account_id)  # kept referenced: both steps below read it from the session
     issued = issue_credential(
         db,
         achievement_id=achievement_id,
@@ -64,6 +65,8 @@ def deliver(
         media_type=CREDENTIAL_MEDIA_TYPE,
         source=source,
         now=now,
+        minted=True,
     )
     award_completed_pathways(db, account_id=account_id, kek=kek, base_url=base_url, now=now, depth=award_depth)
+    del recipient
     return Delivery(issued, held)
