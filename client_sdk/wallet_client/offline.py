@@ -661,10 +661,10 @@ class OfflineWallet:
             )
 
     def _uploads_left(self, request: dict[str, Any], response: dict[str, Any]) -> bool:
-        """Whether to send another request for credential bytes the server still lacks: only while the
-        last one sent some and the server took at least one of them (so a refused blob cannot loop)."""
+        """Whether to send another request for credential bytes the server lacks and this device holds:
+        not if the last one sent some and the server took none of them (so a refused blob cannot loop)."""
         sent = set(request.get("blobs") or {})
-        if not sent or sent <= set(response.get("missing_blobs") or []):
+        if sent and sent <= set(response.get("missing_blobs") or []):
             return False
         with self._lock:
             return self._db.execute("SELECT 1 FROM blob_uploads JOIN blobs USING (cred) LIMIT 1").fetchone() is not None
