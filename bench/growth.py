@@ -342,10 +342,14 @@ def measure(world: World, probes: int, scale: int, captured: dict[str, list[tupl
     return figures
 
 
-def seq_scans(engine: Engine, captured: dict[str, list[tuple[str, Any]]], sizes: dict[str, int]) -> list[str]:
-    """Every distinct captured statement whose plan scans a big learner table sequentially."""
+def seq_scans(
+    engine: Engine, captured: dict[str, list[tuple[str, Any]]], sizes: dict[str, int]
+) -> tuple[list[str], int, int]:
+    """Every distinct captured statement whose plan scans a big learner table sequentially, and how many
+    distinct statements there were and how many PostgreSQL explained."""
     found: list[str] = []
     seen: set[str] = set()
+    explained = 0
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         for request, statements in captured.items():
@@ -359,6 +363,7 @@ def seq_scans(engine: Engine, captured: dict[str, list[tuple[str, Any]]], sizes:
                     cursor.execute("BEGIN")
                     cursor.execute("EXPLAIN " + statement, params)
                     plan = "\n".join(row[0] for row in cursor.fetchall())
+                    explained += 1
                 except Exception:
                     plan = ""
                 finally:
@@ -380,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     scales = [int(n) for n in args.learners.split(",")]
     started = time.monotonic()
     results: list[tuple[int, dict[str, Figure], dict[str, int]]] = []
-    scans: dict[int, list[str]] = {}
+    scans: dict[int, tuple[list[str], int, int]] = {}
     with postgres_database(args.postgres_url, prefix="wallet_growth") as url:
         folder = Path(tempfile.mkdtemp(prefix="growth-bench-"))
         world = World(url, folder)
@@ -418,8 +423,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"| {name} | " + " | ".join(cells) + " |")
     print()
-    for scale, found in scans.items():
-        print(f"Sequential scans of tables over {BIG_TABLE_ROWS:,} rows at {scale:,} learners: {len(found)}")
+    for scale, (found, distinct, explained) in scans.items():
+        print(
+            f"Sequential scans of tables over {BIG_TABLE_ROWS:,} rows at {scale:,} learners: {len(found)} "
+            f"({explained} of {distinct} distinct statements explained)"
+        )
         for line in found:
             print(f"- {line}")
     return 0
