@@ -373,7 +373,7 @@ def seq_scans(
                         found.append(
                             f"{request}: Seq Scan on {table} ({rows:,} rows): {' '.join(statement.split())[:160]}"
                         )
-    return found
+    return found, len(seen), explained
 
 
 def main(argv: list[str] | None = None) -> int:
