@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
+from wallet_protocol.sync.blobs import BLOB_BATCH_MEDIA_TYPE, BlobBatch, InvalidBlobBatch, decode_blob_batch
 from wallet_protocol.sync.wire import BLOBS_PATH, REGISTER_CLIENT_PATH, SYNC_PATH
 
 from wallet_client.errors import (
@@ -397,6 +398,27 @@ class WalletClient:
         return self.request(
             "POST", BLOBS_PATH, json_body={"creds": creds}, safe=True, headers={"Accept-Encoding": "gzip"}
         )
+
+    def blob_batch(self, creds: list[str] | None = None, *, after: str | None = None) -> BlobBatch:
+        """Credentials' bytes as they are, in one binary batch (docs/sync.md §7.3): up to 1,000 ``creds``,
+        or with ``creds=None`` every credential of the wallet after ``after``, in id order.
+
+        Read-only, so retried like a GET. Only blobs that hash to the digest they came with are in
+        ``blobs``; check that each is one you asked for. ``more``: ask again for the rest.
+        """
+        body: dict[str, Any] = {"creds": creds} if creds is not None else {"all": True, "after": after}
+        raw = self.request(
+            "POST",
+            BLOBS_PATH,
+            json_body=body,
+            safe=True,
+            expect_json=False,
+            headers={"Accept": BLOB_BATCH_MEDIA_TYPE, "Accept-Encoding": "gzip"},
+        )
+        try:
+            return decode_blob_batch(raw)
+        except InvalidBlobBatch as exc:
+            raise TransportError("network.corrupt_answer", str(exc)) from exc
 
     def import_credential(self, data: bytes, *, content_type: str = "application/json") -> dict[str, Any]:
         """Hold a credential file (OB 3.0 JSON, VC-JWT, OB 2.0, baked PNG/SVG); verified on the way in."""

@@ -3,7 +3,8 @@
 Local tables (docs/sync.md §12): ``base_rows`` (row states the server confirmed), ``snapshot_rows`` (the
 pages of a reset snapshot, swapped into ``base_rows`` after its last page), ``pending_ops`` (local
 edits not yet acknowledged), ``blobs`` (credential bytes by hash, each checked against its hash),
-``blob_misses`` (ids the server could not serve, asked again later), ``rejections`` (ops the server
+``blob_misses`` (ids the server could not serve, asked again later), ``blob_uploads`` (ids the server
+said it lacks, sent from ``blobs`` in the next requests), ``rejections`` (ops the server
 refused, for the UI) and ``meta`` (client id, cursor, next op_seq, clock, the in-flight request); with a
 :class:`ReplicaTokenStore` on the same file, ``auth_tokens`` holds the device's tokens.
 What the learner sees is ``view(base ⊕ pending)``: the pending ops applied to the base with the same
@@ -48,7 +49,8 @@ from wallet_protocol.sync import (
     validate_op,
     view,
 )
-from wallet_protocol.sync.ops import SERVER_ACTIONS
+from wallet_protocol.sync.blobs import MAX_BINARY_CREDS
+from wallet_protocol.sync.ops import SERVER_ACTIONS, affected_keys
 from wallet_protocol.sync.state import (
     CLIENT_ROW_KINDS,
     ENTRY,
@@ -62,10 +64,12 @@ from wallet_protocol.sync.state import (
     tag_key,
 )
 from wallet_protocol.sync.wire import (
+    DEFAULT_LIMIT_V2,
     MAX_BLOBS_PER_FETCH,
     MAX_BLOBS_PER_REQUEST,
     MAX_OPS_PER_REQUEST,
     PROTOCOL_VERSION,
+    ops_to_join,
 )
 
 from wallet_client.client import Tokens, WalletClient
@@ -73,7 +77,9 @@ from wallet_client.errors import NotFound, ValidationFailed
 
 DEFAULT_BATCH = 200
 DEFAULT_LIMIT = 500
-"""Changes per sync response asked of the server."""
+"""Changes per sync response asked of the server in protocol 1 (protocol 2 asks for ``DEFAULT_LIMIT_V2``)."""
+MAX_BLOB_BATCHES = 100
+"""Bound on the binary batches one sync fetches (each up to 8 MiB)."""
 BLOB_RETRY_SECONDS = 24 * 3600
 """How long to wait before asking again for credential bytes the server could not serve."""
 
@@ -87,6 +93,7 @@ CREATE TABLE IF NOT EXISTS snapshot_rows (kind TEXT NOT NULL, id TEXT NOT NULL, 
                                           PRIMARY KEY (kind, id));
 CREATE TABLE IF NOT EXISTS blobs (cred TEXT PRIMARY KEY, raw BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS blob_misses (cred TEXT PRIMARY KEY, retry_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS blob_uploads (cred TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS rejections (client_id TEXT NOT NULL, op_seq INTEGER NOT NULL, code TEXT NOT NULL,
                                        detail TEXT, op TEXT, PRIMARY KEY (client_id, op_seq));
 CREATE TABLE IF NOT EXISTS action_notes (action_id TEXT PRIMARY KEY, note TEXT NOT NULL);
@@ -205,12 +212,17 @@ class OfflineWallet:
         *,
         clock: Callable[[], float] = time.time,
         batch_size: int = DEFAULT_BATCH,
-        limit: int = DEFAULT_LIMIT,
+        limit: int | None = None,
+        protocol: int = PROTOCOL_VERSION,
     ) -> None:
+        """``protocol`` 1 speaks the first version of the protocol (as a device that was never updated
+        does: echoed rows, pages of 500, base64 credential batches), 2 the current one (docs/sync.md §7.4).
+        """
         self.client = client
         self._clock = clock
         self.batch_size = min(batch_size, MAX_OPS_PER_REQUEST)
-        self.limit = limit
+        self.protocol = protocol
+        self.limit = limit if limit is not None else (DEFAULT_LIMIT if protocol == 1 else DEFAULT_LIMIT_V2)
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -582,7 +594,7 @@ class OfflineWallet:
                     report.reregistered = True
                     continue
                 again = self._apply_response(request, response, report)
-                if not again:
+                if not again and not self._uploads_left(request, response):
                     break
             self._fetch_blobs(report)
         return report
@@ -610,6 +622,9 @@ class OfflineWallet:
         Credentials already held are never fetched again: the id names the bytes.
         """
         lacking = self._lacking_blobs()
+        if lacking and self.protocol >= 2:
+            self._fetch_blob_batches(lacking, report)
+            return
         for start in range(0, len(lacking), MAX_BLOBS_PER_FETCH):
             asked = lacking[start : start + MAX_BLOBS_PER_FETCH]
             answer = self.client.blobs(asked)
@@ -629,6 +644,62 @@ class OfflineWallet:
                         "INSERT OR REPLACE INTO blob_misses (cred, retry_at) VALUES (?, ?)",
                         (cred, self._clock() + BLOB_RETRY_SECONDS),
                     )
+
+    def _fetch_blob_batches(self, lacking: list[str], report: SyncReport) -> None:
+        """The binary way (§7.3): a device holding no credential bytes at all asks for every credential
+        of the wallet at once (``all``, paged by the server's byte budget); one that holds some lists
+        what it lacks, 1,000 ids a request. Blobs arrive as they are, checked against their digest."""
+        with self._lock:
+            holds_none = self._db.execute("SELECT 1 FROM blobs LIMIT 1").fetchone() is None
+        wanted = set(lacking)
+        settled: set[str] = set()
+        received: set[str] = set()
+        refused: set[str] = set()
+        after: str | None = None
+        for _ in range(MAX_BLOB_BATCHES):
+            asked: list[str] = []
+            if holds_none:
+                batch = self.client.blob_batch(None, after=after)
+            else:
+                asked = [cred for cred in lacking if cred not in settled][:MAX_BINARY_CREDS]
+                if not asked:
+                    break
+                batch = self.client.blob_batch(asked)
+            report.blob_requests += 1
+            kept = {cred: raw for cred, raw in batch.blobs.items() if holds_none or cred in wanted}
+            with self._tx():
+                for cred, raw in kept.items():
+                    self._db.execute("INSERT OR IGNORE INTO blobs (cred, raw) VALUES (?, ?)", (cred, raw))
+                    self._db.execute("DELETE FROM blob_misses WHERE cred = ?", (cred,))
+            received |= set(kept)
+            refused |= set(batch.refused) & wanted
+            seen = [*batch.blobs, *batch.refused]
+            settled |= {*seen, *batch.missing}
+            if holds_none:
+                if not batch.more or not seen:
+                    break
+                after = max(seen)
+            elif not batch.more:
+                settled |= set(asked)
+            elif not seen:
+                break
+        got = received & wanted
+        report.blobs_fetched += len(got)
+        report.blobs_refused += sorted(refused)
+        with self._tx():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO blob_misses (cred, retry_at) VALUES (?, ?)",
+                [(cred, self._clock() + BLOB_RETRY_SECONDS) for cred in sorted(wanted - got)],
+            )
+
+    def _uploads_left(self, request: dict[str, Any], response: dict[str, Any]) -> bool:
+        """Whether to send another request for credential bytes the server lacks and this device holds:
+        not if the last one sent some and the server took none of them (so a refused blob cannot loop)."""
+        sent = set(request.get("blobs") or {})
+        if sent and sent <= set(response.get("missing_blobs") or []):
+            return False
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM blob_uploads JOIN blobs USING (cred) LIMIT 1").fetchone() is not None
 
     def _ensure_registered(self) -> None:
         with self._lock:
@@ -666,14 +737,16 @@ class OfflineWallet:
                             break
                         blobs[raw["cred"]] = base64.b64encode(bytes(blob[0])).decode()
                 ops.append(raw)
-            for cred in json.loads(self._get("missing_blobs") or "[]"):
+            uploads = self._db.execute(
+                "SELECT cred, raw FROM blob_uploads JOIN blobs USING (cred) ORDER BY cred LIMIT ?",
+                (MAX_BLOBS_PER_REQUEST,),
+            )
+            for cred, raw in uploads.fetchall():
                 if len(blobs) >= MAX_BLOBS_PER_REQUEST:
                     break
-                blob = self._db.execute("SELECT raw FROM blobs WHERE cred = ?", (cred,)).fetchone()
-                if blob is not None:
-                    blobs[cred] = base64.b64encode(bytes(blob[0])).decode()
+                blobs.setdefault(cred, base64.b64encode(bytes(raw)).decode())
             request = {
-                "protocol": PROTOCOL_VERSION,
+                "protocol": self.protocol,
                 "client_id": self._get("client_id"),
                 "cursor": self._get("cursor"),
                 "ops": ops,
@@ -695,6 +768,13 @@ class OfflineWallet:
                 self._set("snapshot", "1")
                 report.reset = True
             staging = self._get("snapshot") == "1"
+            refused = {rejection["op_seq"] for rejection in response["rejected"]}
+            sent = {op["op_seq"]: op for op in request["ops"]}
+            if not staging and response.get("applied_from") is not None:
+                # Protocol 2 does not echo rows only our own ops changed: join those ops ourselves.
+                applied_from = int(response["applied_from"])
+                own = ops_to_join(list(sent), applied_from=applied_from, acked_op_seq=acked, rejected=refused)
+                self._join_into_base([sent[op_seq] for op_seq in own])
             for change in response["changes"]:
                 self._store_change(change, staging=staging)
             if staging and not response["has_more"]:
@@ -703,12 +783,10 @@ class OfflineWallet:
                 self._db.execute("DELETE FROM snapshot_rows")
                 self._set("snapshot", None)
             elif staging:
-                refused = {rejection["op_seq"] for rejection in response["rejected"]}
                 self._keep_acked_in_base(acked, refused)
             self._db.execute("DELETE FROM pending_ops WHERE op_seq <= ?", (acked,))
             skewed = False
             client_id = str(self._get("client_id"))
-            sent = {op["op_seq"]: op for op in request["ops"]}
             for rejection in response["rejected"]:
                 if rejection["code"] == "op.clock_skew":
                     skewed = True
@@ -726,7 +804,12 @@ class OfflineWallet:
                 report.rejected.append(rejection)
             self._set("cursor", response["cursor"])
             self._set("acked_op_seq", str(max(acked, previous_ack)))
-            self._set("missing_blobs", json.dumps(response.get("missing_blobs", [])))
+            uploaded = [(cred,) for cred in request.get("blobs") or {}]
+            self._db.executemany("DELETE FROM blob_uploads WHERE cred = ?", uploaded)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO blob_uploads (cred) VALUES (?)",
+                [(cred,) for cred in response.get("missing_blobs", [])],
+            )
             self._db.executemany(
                 "INSERT OR REPLACE INTO blob_misses (cred, retry_at) VALUES (?, ?)",
                 [(cred, self._clock() + BLOB_RETRY_SECONDS) for cred in response.get("missing_blobs", [])],
@@ -754,15 +837,21 @@ class OfflineWallet:
     def _keep_acked_in_base(self, acked: int, refused: set[int]) -> None:
         """Join ops the server applied into the old base while a snapshot is still arriving, so the
         learner's own edits stay visible until the snapshot (which holds them too) replaces it."""
-        state = self._base()
-        changed: set[tuple[str, ...]] = set()
         rows = self._db.execute("SELECT op_seq, op FROM pending_ops WHERE op_seq <= ? ORDER BY op_seq", (acked,))
-        for op_seq, text in rows.fetchall():
-            if op_seq not in refused:
-                state, keys = apply_op(state, validate_op(json.loads(text)))
-                changed |= keys
-        for key in changed:
-            self._db.execute(_BASE_SQL[1], (key[0], _row_id(key), json.dumps(row_to_wire(state[key]))))
+        self._join_into_base([json.loads(text) for op_seq, text in rows.fetchall() if op_seq not in refused])
+
+    def _join_into_base(self, ops: list[dict[str, Any]]) -> None:
+        """Join ``ops`` into the base rows they touch (and only those: no full read of the base)."""
+        for raw in ops:
+            op = validate_op(raw)
+            state: dict[tuple[str, ...], Any] = {}
+            for key in affected_keys(op):
+                stored = self._db.execute(_BASE_SQL[0], (key[0], _row_id(key))).fetchone()
+                if stored is not None:
+                    state[key] = row_from_wire(key[0], json.loads(stored[0]))
+            state, changed = apply_op(state, op)
+            for key in changed:
+                self._db.execute(_BASE_SQL[1], (key[0], _row_id(key), json.dumps(row_to_wire(state[key]))))
 
     def _store_change(self, change: dict[str, Any], *, staging: bool) -> None:
         """Join one server row into the base (the shared rule, so a stale duplicate never wins).
@@ -806,7 +895,6 @@ class OfflineWallet:
             new_id = str(uuid.uuid4())
             base = self._base()
             pending = self._db.execute("SELECT op, with_blob FROM pending_ops ORDER BY op_seq").fetchall()
-            held = {cred for (cred,) in self._db.execute("SELECT cred FROM blobs")}
             self._db.execute("DELETE FROM pending_ops")
             self._db.execute("DELETE FROM base_rows")
             self._db.execute("DELETE FROM snapshot_rows")
@@ -826,10 +914,10 @@ class OfflineWallet:
                     "id": list(key[1:]),
                     "s": row_to_wire(base[key]),
                 }
-                with_blob = key[0] == ENTRY and key[1] in held and base[key].presence.present
+                # No bytes with it: the server lists in missing_blobs the credentials it lacks, and only
+                # those are uploaded (blob_uploads) — a restored server usually holds every one.
                 self._db.execute(
-                    "INSERT INTO pending_ops (op_seq, op, with_blob) VALUES (?, ?, ?)",
-                    (op_seq, json.dumps(raw), int(with_blob)),
+                    "INSERT INTO pending_ops (op_seq, op, with_blob) VALUES (?, ?, 0)", (op_seq, json.dumps(raw))
                 )
             renamed: dict[tuple[str, int], list[Any]] = {}
             for text, with_blob in pending:
@@ -857,4 +945,4 @@ class OfflineWallet:
             self._set("acked_op_seq", "0")
             self._set("cursor", None)
             self._set("inflight", None)
-            self._set("missing_blobs", None)
+            self._db.execute("DELETE FROM blob_uploads")

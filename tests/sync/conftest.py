@@ -27,6 +27,7 @@ class Device:
     clock: Hlc | None = None
     now_ms: int = 1_795_000_000_000
     sent: list[dict[str, Any]] = field(default_factory=list)
+    protocol: int = 1
 
     def op(self, type_: str, **fields: Any) -> dict[str, Any]:
         self.clock = send(self.clock, now_ms=self.now_ms, node=self.client_id)
@@ -46,7 +47,7 @@ class Device:
         status: int = 200,
     ) -> Any:
         body: dict[str, Any] = {
-            "protocol": 1,
+            "protocol": self.protocol,
             "client_id": self.client_id,
             "cursor": self.cursor if cursor == "keep" else cursor,
             "ops": ops or [],

@@ -38,7 +38,7 @@ def test_the_documented_sync_response_and_rejection_have_exactly_the_wire_fields
 
 def test_the_documented_page_limit_is_the_wire_limit(client: FlaskClient) -> None:
     limit = _schema(_document(client), "SyncRequest")["properties"]["limit"]
-    assert (limit["minimum"], limit["maximum"]) == (1, wire.MAX_LIMIT)
+    assert (limit["minimum"], limit["maximum"]) == (1, wire.MAX_LIMIT_V2)  # protocol 2 pages; 1 keeps its own cap
 
 
 def test_the_documented_ops_bound_is_the_wire_bound(client: FlaskClient) -> None:

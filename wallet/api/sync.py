@@ -9,10 +9,18 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
+from wallet_protocol.sync.blobs import (
+    BLOB_BATCH_MEDIA_TYPE,
+    MAX_BATCH_BYTES,
+    MAX_BINARY_CREDS,
+    InvalidBlobRequest,
+    encode_blob_batch,
+    parse_blob_request,
+)
 from wallet_protocol.sync.state import is_cred_hash
 from wallet_protocol.sync.wire import (
     MAX_BLOBS_PER_FETCH,
-    MAX_LIMIT,
+    MAX_LIMIT_V2,
     MAX_OPS_PER_REQUEST,
     InvalidRequest,
     parse_sync_request,
@@ -64,7 +72,7 @@ class RejectionSchema(OutputSchema):
 
 
 class SyncRequestSchema(StrictSchema):
-    protocol = ma.fields.Integer(required=True, metadata={"example": 1})
+    protocol = ma.fields.Integer(required=True, metadata={"example": 2, "description": "1 or 2 (docs/sync.md §7.4)"})
     client_id = ma.fields.String(required=True, metadata={"description": "From POST /api/v1/sync/clients"})
     cursor = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "Opaque; null on the first sync"}
@@ -79,11 +87,20 @@ class SyncRequestSchema(StrictSchema):
         values=ma.fields.String(),
         metadata={"description": "Base64 bytes of credentials imported offline, by hash"},
     )
-    limit = ma.fields.Integer(validate=ma.validate.Range(1, MAX_LIMIT), metadata={"example": 500})
+    limit = ma.fields.Integer(
+        validate=ma.validate.Range(1, MAX_LIMIT_V2),
+        metadata={"example": 5000, "description": "Protocol 1: 1-1000, default 500; protocol 2: 1-5000, default 5000"},
+    )
 
 
 class SyncResponseSchema(OutputSchema):
     protocol = ma.fields.Integer()
+    applied_from = ma.fields.Integer(
+        metadata={
+            "description": "Protocol 2: the first op_seq this request applied; join your ops from here to "
+            "acked_op_seq (not rejected) into your base — their rows are not echoed"
+        }
+    )
     acked_op_seq = ma.fields.Integer(metadata={"description": "Ops up to here are applied or rejected; drop them"})
     next_op_seq = ma.fields.Integer()
     rejected = ma.fields.List(ma.fields.Nested(RejectionSchema))
@@ -106,9 +123,17 @@ class SyncResponseSchema(OutputSchema):
 class BlobBatchRequestSchema(StrictSchema):
     creds = ma.fields.List(
         ma.fields.String(validate=ma.validate.Regexp(CRED_PATTERN)),
-        required=True,
-        validate=ma.validate.Length(1, MAX_BLOBS_PER_FETCH),
-        metadata={"description": f"Credential ids (`sha256:<hex>`), 1 to {MAX_BLOBS_PER_FETCH}"},
+        validate=ma.validate.Length(1, MAX_BINARY_CREDS),
+        metadata={
+            "description": f"Credential ids (`sha256:<hex>`), 1 to {MAX_BLOBS_PER_FETCH} "
+            f"(JSON answer) or {MAX_BINARY_CREDS} (binary batch)"
+        },
+    )
+    all = ma.fields.Boolean(
+        metadata={"description": "Instead of `creds` (binary batch only): every credential of your wallet, in id order"}
+    )
+    after = ma.fields.String(
+        allow_none=True, metadata={"description": "With `all`: only ids after this one (the last you received)"}
     )
 
 
@@ -145,8 +170,12 @@ def _json_body() -> Any:
 def _json_response(body: dict[str, Any], schema: ma.Schema | None = None) -> Response:
     """``body`` as compact JSON, gzip-compressed when the client accepts it and it is worth it."""
     payload = json.dumps((schema or SyncResponseSchema()).dump(body), separators=(",", ":")).encode()
-    response = Response(payload, mimetype="application/json")
-    response.headers["Vary"] = "Accept-Encoding"
+    return _compressed(Response(payload, mimetype="application/json"), payload)
+
+
+def _compressed(response: Response, payload: bytes) -> Response:
+    """``response`` gzip-compressed when the client accepts it and the body is worth it."""
+    response.headers["Vary"] = "Accept, Accept-Encoding"
     if len(payload) >= encoding.GZIP_MIN_BYTES and encoding.accepts_gzip(request.headers.get("Accept-Encoding", "")):
         response.set_data(encoding.deflate(payload))
         response.headers["Content-Encoding"] = "gzip"
@@ -221,22 +250,50 @@ class Sync(MethodView):
 @blp.route("/blobs")
 class Blobs(MethodView):
     @blp.login_required
-    @blp.arguments(BlobBatchRequestSchema)
-    @blp.response(200, BlobBatchSchema, description="Gzip-compressed when the request accepts gzip")
-    def post(self, body: dict[str, Any]) -> Response:
-        """Credentials you hold, up to 100 at once, by content hash
+    @blp.doc(
+        requestBody={"required": True, "content": {"application/json": {"schema": BlobBatchRequestSchema}}},
+        responses={
+            "200": {
+                "description": "JSON (below), or with `Accept: "
+                f"{BLOB_BATCH_MEDIA_TYPE}` a binary batch (docs/sync.md §7.3); gzip-compressed when accepted",
+                "content": {"application/json": {"schema": BlobBatchSchema}, BLOB_BATCH_MEDIA_TYPE: {}},
+            }
+        },
+    )
+    @blp.alt_response(422, description="Not 1-100 ids (1-1000 for a binary batch), nor `all`")
+    def post(self) -> Response:
+        """Credentials you hold, in batches, by content hash
 
-        What a device fetches after a sync for the entries whose bytes it lacks, in one request per 100
-        (read-only, safe to repeat). Ids you do not hold — another learner's included — come back in
-        `missing`, never with bytes.
+        What a device fetches after a sync for the entries whose bytes it lacks (read-only, safe to
+        repeat). Ids you do not hold — another learner's included — come back in `missing`, never
+        with bytes. A binary batch carries the bytes as they are (no base64), up to 1,000 ids or every
+        credential at once (`{"all": true}`), cut at 8 MiB (`more`).
         """
-        creds = list(dict.fromkeys(body["creds"]))
-        held = sync_service.read_blobs(context.db(), account_id=context.principal().account_id, creds=creds)
-        answer = {
-            "blobs": {cred: base64.b64encode(raw).decode() for cred, raw in held.items()},
-            "missing": [cred for cred in creds if cred not in held],
-        }
-        return _json_response(answer, BlobBatchSchema())
+        binary = BLOB_BATCH_MEDIA_TYPE in request.headers.get("Accept", "")
+        try:
+            asked = parse_blob_request(_json_body(), max_creds=MAX_BINARY_CREDS if binary else MAX_BLOBS_PER_FETCH)
+        except InvalidBlobRequest as error:
+            raise DomainError("request.validation_failed", str(error)) from error
+        account_id = context.principal().account_id
+        if not binary:
+            if asked.creds is None:
+                raise DomainError("request.validation_failed", f"all is for a binary batch ({BLOB_BATCH_MEDIA_TYPE})")
+            held = sync_service.read_blobs(context.db(), account_id=account_id, creds=list(asked.creds))
+            answer = {
+                "blobs": {cred: base64.b64encode(raw).decode() for cred, raw in held.items()},
+                "missing": [cred for cred in asked.creds if cred not in held],
+            }
+            return _json_response(answer, BlobBatchSchema())
+        batch = sync_service.read_blob_batch(
+            context.db(),
+            account_id=account_id,
+            creds=asked.creds,
+            after=asked.after,
+            budget=MAX_BATCH_BYTES,
+            count=MAX_BINARY_CREDS,
+        )
+        payload = encode_blob_batch(batch.blobs, missing=batch.missing, more=batch.more)
+        return _compressed(Response(payload, mimetype=BLOB_BATCH_MEDIA_TYPE), payload)
 
 
 @blp.route("/blobs/<cred>")

@@ -71,6 +71,10 @@ def lock_wallet_row(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> 
     return wallet
 
 
+DEVICE = "device"
+SERVER = "server"
+
+
 @dataclass
 class _Checkpoint:
     states: dict[RowKey, Any]
@@ -88,6 +92,10 @@ class LockedWallet:
         self._states: dict[RowKey, Any] = {}
         self._objects: dict[RowKey, SyncRow | None] = {}
         self._dirty: set[RowKey] = set()
+        self._seq_before: dict[RowKey, int | None] = {}
+        self._server_written: set[RowKey] = set()
+        self.writer = SERVER
+        """Who :meth:`put` writes for: ``DEVICE`` only while a sync applies a device's own op."""
 
     @property
     def account_id(self) -> uuid.UUID:
@@ -100,6 +108,7 @@ class LockedWallet:
             if key not in self._objects:
                 stored = self.db.get(SyncRow, (self.account_id, key[0], row_id(key)))
                 self._objects[key] = stored
+                self._seq_before.setdefault(key, None if stored is None else stored.seq)
                 if stored is not None:
                     self._states[key] = row_from_wire(key[0], stored.state)
             if key in self._states:
@@ -121,6 +130,8 @@ class LockedWallet:
             stored.state = wire
         self._states[key] = state
         self._dirty.add(key)
+        if self.writer != DEVICE:
+            self._server_written.add(key)
 
     def apply(self, op: Op) -> frozenset[RowKey]:
         """Join ``op`` into its rows with the shared rule (``wallet_protocol.sync.apply_op``)."""
@@ -169,6 +180,20 @@ class LockedWallet:
 
     def changed_keys(self) -> set[RowKey]:
         return set(self._dirty)
+
+    def changed_only_by_device(self, *, seen_up_to: int) -> set[RowKey]:
+        """Rows this transaction changed only with the device's own ops, and that had not changed
+        since ``seen_up_to`` before it (their ``seq`` was at or below it, or they did not exist).
+
+        The device that sent those ops already holds exactly the server's row once it joins them
+        into its base, so a version-2 answer leaves these rows out (docs/sync.md §7.4). Anything the
+        server wrote itself (an action's result, a claimed entry's server dot, facts) is not in it.
+        """
+        return {
+            key
+            for key in self._dirty - self._server_written
+            if (before := self._seq_before.get(key)) is None or before <= seen_up_to
+        }
 
     def finish(self) -> None:
         """Give every changed row the next ``seq`` (in key order, so numbering is deterministic) and flush."""

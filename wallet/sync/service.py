@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import InvalidOp, Op, Row, RowKey, encode_cursor, row_from_wire, validate_op
 from wallet_protocol.sync.ops import (
@@ -30,7 +30,7 @@ from wallet_protocol.sync.ops import (
     affected_keys,
 )
 from wallet_protocol.sync.state import ENTRY, ActionResultState, EntryState, action_result_key, entry_key
-from wallet_protocol.sync.wire import PROTOCOL_VERSION, Cursor, SyncRequest, plan_ops
+from wallet_protocol.sync.wire import MAX_PAGE_BYTES, Cursor, SyncRequest, plan_ops
 
 from wallet.errors import DomainError
 from wallet.holding import services as holding
@@ -38,7 +38,7 @@ from wallet.holding.summary import content_hash
 from wallet.models import HeldCredential, SyncClient, SyncRow, SyncWallet
 from wallet.sync.actions import UNSUPPORTED, ActionTable, Deferred, run_action
 from wallet.sync.changes import clear_facts_of_absent
-from wallet.sync.history import LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
+from wallet.sync.history import DEVICE, SERVER, LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
 
 SERVER_ACTION_TYPES = (ClaimRedeem, ShareCreate, ImportUrl, RequestBadge)
 
@@ -161,6 +161,8 @@ class _Session:
         self.claim_guard = claim_guard
         self.rejected: list[dict[str, Any]] = []
         self.used_blobs: set[str] = set()
+        self.refused_blobs: set[str] = set()
+        """Blobs sent for entries the server lacks bytes for that it could not accept: still missing."""
 
     def run(self) -> None:
         indexes, _ = plan_ops([op["op_seq"] for op in self.request.ops], last_op_seq=self.client.last_op_seq)
@@ -209,10 +211,14 @@ class _Session:
         if isinstance(op, SERVER_ACTION_TYPES):
             self._run_action(op)
             return
-        if isinstance(op, RowMerge):
-            self.history.merge_row(op.key, op.row)
-        else:
-            self.history.apply(op)
+        self.history.writer = DEVICE
+        try:
+            if isinstance(op, RowMerge):
+                self.history.merge_row(op.key, op.row)
+            else:
+                self.history.apply(op)
+        finally:
+            self.history.writer = SERVER
         self._forget_removed(op)
 
     def _forget_removed(self, op: Op) -> None:
@@ -278,11 +284,15 @@ class _Session:
             try:
                 _accept_blob(self.db, account_id=account_id, cred=cred, encoded=self.request.blobs[cred], now=self.now)
             except Rejection:
-                continue  # nothing to ack: the entry stays listed in missing_blobs
+                self.refused_blobs.add(cred)  # nothing to ack: listed in missing_blobs again
 
 
-def _change(row: SyncRow) -> dict[str, Any]:
-    return {"k": row.kind, "id": json.loads(row.row_id), "s": row.state, "seq": row.seq}
+def _change(row: SyncRow, *, protocol: int) -> dict[str, Any]:
+    """A row as sent: version 2 leaves out the ``seq``, which clients never needed (the cursor counts)."""
+    change = {"k": row.kind, "id": json.loads(row.row_id), "s": row.state}
+    if protocol == 1:
+        change["seq"] = row.seq
+    return change
 
 
 def _missing_blobs(db: Session, *, account_id: uuid.UUID, rows: list[SyncRow]) -> list[str]:
@@ -298,6 +308,16 @@ class _Page:
     cursor: Cursor
     held_seq: int
     """What the device has seen, for compaction (the client's ``last_cursor``)."""
+
+
+def _rows_within(rows: list[SyncRow], budget: int) -> int:
+    """How many of ``rows`` fit in a page of ``budget`` bytes of row state (always at least one)."""
+    used = 0
+    for count, row in enumerate(rows):
+        used += len(json.dumps(row.state, separators=(",", ":"))) + 48
+        if used > budget and count:
+            return count
+    return len(rows)
 
 
 def _continues_snapshot(cursor: Cursor, wallet: SyncWallet) -> bool:
@@ -340,6 +360,10 @@ def _page(db: Session, *, account_id: uuid.UUID, wallet: SyncWallet, request: Sy
     rows = list(db.scalars(query.order_by(SyncRow.seq).limit(request.limit + 1)))
     has_more = len(rows) > request.limit
     rows = rows[: request.limit]
+    if request.protocol >= 2:
+        fitting = _rows_within(rows, MAX_PAGE_BYTES)
+        has_more = has_more or fitting < len(rows)
+        rows = rows[:fitting]
     if not has_more:
         return _Page(rows, reset, False, Cursor(wallet.epoch, wallet.seq), wallet.seq)
     if snap is None:
@@ -366,11 +390,11 @@ def sync(
     wallet = lock_wallet_row(db, account_id=account_id, now=now)
     client = _client(db, account_id=account_id, client_id=request.client_id)
     cursor = request.cursor
+    applied_from = client.last_op_seq + 1
     if cursor is not None and cursor.epoch != wallet.epoch:
         with locked_wallet(db, account_id=account_id, now=now) as history:
             stamp = history.stamp()
-        return {
-            "protocol": PROTOCOL_VERSION,
+        return _versioned(request, applied_from) | {
             "acked_op_seq": client.last_op_seq,
             "next_op_seq": client.last_op_seq + 1,
             "rejected": [],
@@ -387,6 +411,11 @@ def sync(
         session = _Session(db, history, client, request, now, fetcher, actions, claim_guard)
         session.run()
         touched = [key for key in history.changed_keys() if key[0] == ENTRY]
+        incremental = cursor is not None and cursor.snap is None and not request.cursor_invalid
+        own: set[tuple[str, str]] = set()
+        if request.protocol >= 2 and incremental:
+            assert cursor is not None
+            own = {(key[0], row_id(key)) for key in history.changed_only_by_device(seen_up_to=cursor.seq)}
         server_hlc = history.stamp()
 
     page = _page(db, account_id=account_id, wallet=wallet, request=request)
@@ -394,20 +423,30 @@ def sync(
     client.last_seen_at = now
     touched_rows = [row for key in touched if (row := db.get(SyncRow, (account_id, key[0], row_id(key)))) is not None]
     missing = _missing_blobs(db, account_id=account_id, rows=[*page.rows, *touched_rows])
+    missing = sorted(set(missing) | session.refused_blobs)
     db.flush()
-    return {
-        "protocol": PROTOCOL_VERSION,
+    # Rows only this request's ops changed are not echoed: the device joins those ops itself (§7.4).
+    sent = page.rows if page.reset else [row for row in page.rows if (row.kind, row.row_id) not in own]
+    return _versioned(request, applied_from) | {
         "acked_op_seq": client.last_op_seq,
         "next_op_seq": client.last_op_seq + 1,
         "rejected": session.rejected,
         "reset": page.reset,
         "reregister": False,
-        "changes": [_change(row) for row in page.rows],
+        "changes": [_change(row, protocol=request.protocol) for row in sent],
         "missing_blobs": missing,
         "cursor": encode_cursor(page.cursor),
         "has_more": page.has_more,
         "server_hlc": server_hlc,
     }
+
+
+def _versioned(request: SyncRequest, applied_from: int) -> dict[str, Any]:
+    """The fields that depend on the request's protocol version: ``protocol`` itself, and from
+    version 2 ``applied_from`` (the first ``op_seq`` this request may have applied)."""
+    if request.protocol == 1:
+        return {"protocol": 1}
+    return {"protocol": request.protocol, "applied_from": applied_from}
 
 
 def read_blob(db: Session, *, account_id: uuid.UUID, cred: str) -> HeldCredential:
@@ -431,6 +470,53 @@ def read_blobs(db: Session, *, account_id: uuid.UUID, creds: list[str]) -> dict[
         )
     )
     return {cred: bytes(raw) for cred, raw in held}
+
+
+@dataclass(frozen=True)
+class BlobBatch:
+    blobs: list[tuple[str, bytes]]
+    missing: list[str]
+    more: bool
+
+
+def read_blob_batch(
+    db: Session, *, account_id: uuid.UUID, creds: tuple[str, ...] | None, after: str | None, budget: int, count: int
+) -> BlobBatch:
+    """The learner's credential bytes for a binary batch (docs/sync.md §7.3): those of ``creds``, or,
+    when ``creds`` is ``None``, every credential with an id after ``after`` in id order, at most
+    ``count`` — stopping once ``budget`` bytes are reached (at least one blob; ``more`` says so).
+
+    Sizes are read first, so a batch of large baked images never loads more bytes than it sends.
+    """
+    sizes = select(HeldCredential.content_hash, func.length(HeldCredential.raw)).where(
+        HeldCredential.account_id == account_id
+    )
+    if creds is not None:
+        found = {cred: size for cred, size in db.execute(sizes.where(HeldCredential.content_hash.in_(set(creds))))}
+        order = [cred for cred in creds if cred in found]
+        missing = [cred for cred in creds if cred not in found]
+        more_after = False
+    else:
+        if after is not None:
+            sizes = sizes.where(HeldCredential.content_hash > after)
+        listed = [
+            (cred, size) for cred, size in db.execute(sizes.order_by(HeldCredential.content_hash).limit(count + 1))
+        ]
+        more_after = len(listed) > count
+        found = dict(listed[:count])
+        order = [cred for cred, _ in listed[:count]]
+        missing = []
+    chosen: list[str] = []
+    used = 0
+    for cred in order:
+        if chosen and used + int(found[cred]) > budget:
+            break
+        chosen.append(cred)
+        used += int(found[cred])
+    raws = read_blobs(db, account_id=account_id, creds=chosen)
+    return BlobBatch(
+        [(cred, raws[cred]) for cred in chosen if cred in raws], missing, more_after or len(chosen) < len(order)
+    )
 
 
 def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[RowKey, Row]:

@@ -103,7 +103,7 @@ def test_a_bad_cursor_is_not_an_error_but_a_reset() -> None:
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        (request(protocol=2), "sync.protocol_unsupported"),
+        (request(protocol=3), "sync.protocol_unsupported"),
         (request(protocol=True), "sync.protocol_unsupported"),
         (request(ops=[{"op_seq": n} for n in range(1, MAX_OPS_PER_REQUEST + 2)]), "sync.too_many_ops"),
         (request(ops=[{"type": "entry.add"}]), "request.validation_failed"),

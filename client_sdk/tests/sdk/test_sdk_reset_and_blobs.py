@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 from wallet_client import OfflineWallet, WalletClient
+from wallet_protocol.sync.blobs import BLOB_BATCH_MEDIA_TYPE, decode_blob_batch, encode_blob_batch
 from wallet_protocol.sync.wire import BLOBS_PATH
 
 from tests.holding.factories import badge, signed_bytes
@@ -90,13 +91,16 @@ def test_a_device_back_after_compaction_resyncs_a_wallet_bigger_than_a_page(
     assert tablet.sync().changes == 0
 
 
-def test_a_new_device_holds_every_credential_byte_exact_and_fetches_them_once(learner: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("protocol", "blob_requests"), [(1, 2), (2, 1)])
+def test_a_new_device_holds_every_credential_byte_exact_and_fetches_them_once(
+    learner: Any, tmp_path: Path, protocol: int, blob_requests: int
+) -> None:
     device, _, held = learner(105)
-    new_phone = OfflineWallet(tmp_path / "phone.db", device())
+    new_phone = OfflineWallet(tmp_path / "phone.db", device(), protocol=protocol)
 
     first = new_phone.sync()
 
-    assert first.blob_requests == 2  # 100 + 5
+    assert first.blob_requests == blob_requests  # protocol 1: 100 + 5 as base64; 2: one binary batch of all
     assert first.blobs_fetched == 105
     assert {cred: new_phone.credential_bytes(cred) for cred in held} == held
     again = new_phone.sync()
@@ -129,15 +133,26 @@ class TamperingTransport(httpx.BaseTransport):
         if not (self.active and request.url.path == BLOBS_PATH and response.status_code == 200):
             return response
         response.read()
+        if response.headers["Content-Type"] == BLOB_BATCH_MEDIA_TYPE:
+            batch = decode_blob_batch(response.content)
+            cred = sorted(batch.blobs)[0]
+            blobs = {**batch.blobs, cred: _flipped(batch.blobs[cred])}
+            tampered = encode_blob_batch(sorted(blobs.items()), missing=batch.missing, more=batch.more)
+            return httpx.Response(200, content=tampered, headers={"Content-Type": BLOB_BATCH_MEDIA_TYPE})
         body = response.json()
         cred = sorted(body["blobs"])[0]
-        raw = bytearray(base64.b64decode(body["blobs"][cred]))
-        raw[-2] ^= 1
-        body["blobs"][cred] = base64.b64encode(bytes(raw)).decode()
+        body["blobs"][cred] = base64.b64encode(_flipped(base64.b64decode(body["blobs"][cred]))).decode()
         return httpx.Response(200, json=body)
 
 
-def test_bytes_that_do_not_match_their_hash_are_refused(learner: Any, tmp_path: Path) -> None:
+def _flipped(raw: bytes) -> bytes:
+    changed = bytearray(raw)
+    changed[-2] ^= 1
+    return bytes(changed)
+
+
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_bytes_that_do_not_match_their_hash_are_refused(learner: Any, tmp_path: Path, protocol: int) -> None:
     device, _, held = learner(3)
     proxies: list[TamperingTransport] = []
     now = [1_795_000_000.0]
@@ -145,6 +160,7 @@ def test_bytes_that_do_not_match_their_hash_are_refused(learner: Any, tmp_path: 
         tmp_path / "phone.db",
         device(wrap=lambda t: proxies.append(TamperingTransport(t)) or proxies[-1]),
         clock=lambda: now[0],
+        protocol=protocol,
     )
 
     report = phone.sync()

@@ -101,7 +101,11 @@ def test_devices_converge_under_an_unreliable_network(
             for index, skew in enumerate(SKEW_DAYS):
                 client = make_client(wrap=self._wrap, max_retries=3, token_store=MemoryTokenStore(tokens[index]))
                 device_clock = (lambda days: lambda: clock.now.timestamp() + days * 86_400)(skew)
-                self.devices.append(OfflineWallet(folder / f"{index}.db", client, clock=device_clock))
+                # Device 1 was never updated: it speaks protocol 1 among protocol-2 devices (§7.4).
+                protocol = 1 if index == 1 else 2
+                self.devices.append(
+                    OfflineWallet(folder / f"{index}.db", client, clock=device_clock, protocol=protocol)
+                )
 
         def _wrap(self, inner: httpx.BaseTransport) -> httpx.BaseTransport:
             network = FlakyNetwork(inner, self.log)

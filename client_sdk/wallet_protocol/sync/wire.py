@@ -8,6 +8,13 @@ Decoding is strict and canonical — re-encoding must give back the same text �
 it raises nothing but :class:`InvalidCursor`, so the server can map every bad cursor to one answer
 (``reset``). ``epoch`` changes when the server's wallet history is replaced (restore from backup,
 wallet reset): a cursor from another epoch is never trusted (I10, I14).
+
+Two protocol versions are spoken (docs/sync.md §7.4). Version 1 as first written; version 2, which a
+request chooses with ``"protocol": 2``, changes only what the server sends back: pages of up to
+:data:`MAX_LIMIT_V2` rows cut at :data:`MAX_PAGE_BYTES`, changes without their informational ``seq``, and
+no echo of the rows that only this request's own ops changed — the device joins those ops into its
+base itself (:func:`ops_to_join`, with the response's ``applied_from``). A version-1 device gets exactly
+the version-1 answers it always got.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from typing import Any
 from .dots import MAX_DOT_COUNTER
 from .hlc import is_valid_node
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""The newest version; the server answers each request in the version it was sent in."""
+PROTOCOL_VERSIONS = (1, 2)
 SYNC_PATH = "/api/v1/sync"
 REGISTER_CLIENT_PATH = "/api/v1/sync/clients"
 BLOBS_PATH = "/api/v1/sync/blobs"
@@ -30,8 +39,12 @@ BLOBS_PATH = "/api/v1/sync/blobs"
 MAX_BLOBS_PER_FETCH = 100
 
 DEFAULT_LIMIT = 500
-"""Changes per response when the request gives no ``limit``."""
+"""Changes per response when a version-1 request gives no ``limit``."""
 MAX_LIMIT = 1000
+DEFAULT_LIMIT_V2 = MAX_LIMIT_V2 = 5000
+"""Version 2: changes per response, so that a first sync of a 1,000-credential wallet is one page."""
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+"""Version 2: a page stops once its row states reach this many bytes of JSON (at least one row)."""
 MAX_OPS_PER_REQUEST = 500
 """More ops than this in one request is HTTP 413 ``sync.too_many_ops``; the client halves its batch."""
 MAX_BLOBS_PER_REQUEST = 50
@@ -40,7 +53,7 @@ GC_HORIZON_DAYS = 90
 
 REQUEST_FIELDS = frozenset({"protocol", "client_id", "cursor", "ops", "blobs", "limit"})
 REQUIRED_REQUEST_FIELDS = frozenset({"protocol", "client_id", "cursor", "ops"})
-RESPONSE_FIELDS = frozenset(
+RESPONSE_FIELDS_V1 = frozenset(
     {
         "protocol",
         "acked_op_seq",
@@ -55,6 +68,8 @@ RESPONSE_FIELDS = frozenset(
         "server_hlc",
     }
 )
+RESPONSE_FIELDS = RESPONSE_FIELDS_V1 | {"applied_from"}
+"""Version 2 adds ``applied_from``: the first ``op_seq`` this request applied (see :func:`ops_to_join`)."""
 REJECTION_FIELDS = frozenset({"op_seq", "code", "detail"})
 
 MAX_SEQ = 2**63 - 1
@@ -160,6 +175,7 @@ class SyncRequest:
     ops: tuple[Any, ...]
     blobs: dict[str, str]
     limit: int
+    protocol: int = 1
 
 
 def parse_sync_request(body: object) -> SyncRequest:
@@ -170,8 +186,9 @@ def parse_sync_request(body: object) -> SyncRequest:
     """
     if not isinstance(body, dict):
         raise InvalidRequest("request.validation_failed", "the body is a JSON object")
-    if body.get("protocol") != PROTOCOL_VERSION or isinstance(body.get("protocol"), bool):
-        raise InvalidRequest("sync.protocol_unsupported", f"this server speaks protocol {PROTOCOL_VERSION}")
+    protocol = body.get("protocol")
+    if protocol not in PROTOCOL_VERSIONS or isinstance(protocol, bool):
+        raise InvalidRequest("sync.protocol_unsupported", f"this server speaks protocols {list(PROTOCOL_VERSIONS)}")
     unknown = set(body) - REQUEST_FIELDS
     missing = REQUIRED_REQUEST_FIELDS - set(body)
     if unknown or missing:
@@ -198,9 +215,10 @@ def parse_sync_request(body: object) -> SyncRequest:
         or not all(isinstance(value, str) for value in blobs.values())
     ):
         raise InvalidRequest("request.validation_failed", f"blobs maps at most {MAX_BLOBS_PER_REQUEST} ids to text")
-    limit = body.get("limit", DEFAULT_LIMIT)
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidRequest("request.validation_failed", f"limit is an integer in 1..{MAX_LIMIT}")
+    default_limit, max_limit = (DEFAULT_LIMIT, MAX_LIMIT) if protocol == 1 else (DEFAULT_LIMIT_V2, MAX_LIMIT_V2)
+    limit = body.get("limit", default_limit)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= max_limit:
+        raise InvalidRequest("request.validation_failed", f"limit is an integer in 1..{max_limit}")
     cursor: Cursor | None = None
     cursor_invalid = False
     if body["cursor"] is not None:
@@ -208,7 +226,7 @@ def parse_sync_request(body: object) -> SyncRequest:
             cursor = decode_cursor(body["cursor"])
         except InvalidCursor:
             cursor_invalid = True
-    return SyncRequest(client_id, cursor, cursor_invalid, tuple(ops), dict(blobs), limit)
+    return SyncRequest(client_id, cursor, cursor_invalid, tuple(ops), dict(blobs), limit, int(protocol))
 
 
 def plan_ops(op_seqs: list[int], *, last_op_seq: int) -> tuple[list[int], int]:
@@ -231,3 +249,19 @@ def plan_ops(op_seqs: list[int], *, last_op_seq: int) -> tuple[list[int], int]:
         selected.append(index)
         expected += 1
     return selected, expected - 1
+
+
+def ops_to_join(
+    op_seqs: list[int], *, applied_from: int, acked_op_seq: int, rejected: set[int] | frozenset[int]
+) -> list[int]:
+    """Which of a device's sent ops to join into its base after a version-2 response (no echo).
+
+    A version-2 server leaves out of ``changes`` the rows that only this request's own ops changed
+    since the cursor; the device gets the same rows by joining those ops into its base, which is safe
+    because an op is a join and the server's row is the join of its base row with them (I2, I3). They
+    are the ops with ``applied_from <= op_seq <= acked_op_seq`` that were not ``rejected``. Ops below
+    ``applied_from`` were applied by an earlier request whose answer was lost: their rows changed after
+    the cursor, so they are in ``changes``, and a rejection of theirs was never heard, so they must not
+    be joined.
+    """
+    return [seq for seq in sorted(op_seqs) if applied_from <= seq <= acked_op_seq and seq not in rejected]
