@@ -389,3 +389,29 @@ def test_sign_out_clears_the_site(client: FlaskClient) -> None:
     _sign_up(client)
     answer = client.post("/logout", data={"csrf_token": _csrf(client, "/account")})
     assert answer.status_code == 303 and '"storage"' in answer.headers["Clear-Site-Data"]
+
+
+def test_an_invitation_to_be_staff_waits_on_the_account_page_until_the_learner_says_yes(
+    client: FlaskClient, organisation: Any
+) -> None:
+    org = organisation()
+    _sign_up(client, "sam-staff")
+    invited = client.post(
+        "/api/v1/organisations/makerspace-north/members",
+        headers=org["admin"].headers,
+        json={"username": "sam-staff", "role": "youth_worker"},
+    )
+    assert invited.status_code == 202
+    page = client.get("/account").get_data(as_text=True)
+    assert "Makerspace North" in page and "asks you to be a youth worker" in page
+    assert client.get("/console/orgs/makerspace-north").status_code == 404  # not staff yet
+    accept = re.search(r'action="(/account/invitations/[^"]+/accept)"', page)
+    assert accept
+    someone_else = client.post(
+        accept.group(1).replace("accept", "promote"), data={"csrf_token": _csrf(client, "/account")}
+    )
+    assert someone_else.status_code == 404
+    said_yes = client.post(accept.group(1), data={"csrf_token": _csrf(client, "/account")})
+    assert said_yes.status_code == 303
+    assert "You are now a member" in client.get(said_yes.headers["Location"]).get_data(as_text=True)
+    assert client.get("/console/orgs/makerspace-north").status_code == 200

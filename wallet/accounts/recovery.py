@@ -46,7 +46,7 @@ from wallet_protocol.claim_codes import ALPHABET
 
 from wallet.accounts import passwords
 from wallet.accounts.services import normalise_username, revoke_device_chain
-from wallet.errors import DomainError, Forbidden
+from wallet.errors import DomainError
 from wallet.models import Account, AccountCode, Claim, ClaimSession, Device, IssuedCredential, Membership, Role
 
 RECOVERY = "recovery"
@@ -157,7 +157,9 @@ def check_may_issue(db: Session, *, account_id: uuid.UUID, issued_by: uuid.UUID 
     if issued_by is None:
         return
     if issued_by == account_id:
-        raise Forbidden("Change your own password on the account page, or use one of your recovery codes.")
+        raise DomainError(
+            "auth.forbidden", "Change your own password on the account page, or use one of your recovery codes."
+        )
     target_orgs = select(Membership.organisation_id).where(Membership.account_id == account_id)
     staff_of = select(Membership.organisation_id).where(Membership.account_id == issued_by)
     if db.scalar(select(exists(target_orgs))):
@@ -169,7 +171,9 @@ def check_may_issue(db: Session, *, account_id: uuid.UUID, issued_by: uuid.UUID 
             )
         )
         if not db.scalar(admin_of_theirs):
-            raise Forbidden("Only an admin of their organisation can give a youth worker or admin a reset code.")
+            raise DomainError(
+                "auth.forbidden", "Only an admin of their organisation can give a youth worker or admin a reset code."
+            )
         return
     issuer_orgs = staff_of.scalar_subquery()
     issued_badge = exists(
@@ -183,7 +187,9 @@ def check_may_issue(db: Session, *, account_id: uuid.UUID, issued_by: uuid.UUID 
         .where(Claim.account_id == account_id, ClaimSession.organisation_id.in_(issuer_orgs))
     )
     if not db.scalar(select(issued_badge | claimed_here)):
-        raise Forbidden("You can give a reset code only to a learner your organisation has given a badge.")
+        raise DomainError(
+            "auth.forbidden", "You can give a reset code only to a learner your organisation has given a badge."
+        )
 
 
 def issue_reset_code(

@@ -44,6 +44,7 @@ from wallet.db import scrub_after_erasure
 from wallet.errors import DomainError
 from wallet.holding import services as holding
 from wallet.models import Account, ClaimStatus
+from wallet.organisations import services as organisations
 from wallet.transactions import unit_of_work
 from wallet.web import context, limits
 from wallet.web import session as web_session
@@ -104,6 +105,13 @@ class DeviceRow:
 
 
 @dataclass(frozen=True)
+class InvitationRow:
+    id: uuid.UUID
+    organisation: str
+    role: str
+
+
+@dataclass(frozen=True)
 class AccountOverview:
     """What the account page shows: a read model, so the template does no lookups."""
 
@@ -112,6 +120,7 @@ class AccountOverview:
     created_at: dt.datetime
     devices: list[DeviceRow]
     recovery_codes_left: int
+    invitations: list[InvitationRow]
 
 
 def _overview(account: Account) -> AccountOverview:
@@ -128,6 +137,10 @@ def _overview(account: Account) -> AccountOverview:
         created_at=account.created_at,
         devices=devices,
         recovery_codes_left=recovery.recovery_codes_left(db, account_id=account.id),
+        invitations=[
+            InvitationRow(invitation.id, organisation.name, invitation.role.value.replace("_", " "))
+            for organisation, invitation in organisations.invitations_for(db, account_id=account.id)
+        ],
     )
 
 
@@ -158,7 +171,12 @@ def _me() -> Account:
 @pages.get("/account")
 @login_required
 def account() -> Any:
-    done = {"name": "Your name is saved.", "password": "Your new password is set; other devices are signed out."}
+    done = {
+        "name": "Your name is saved.",
+        "password": "Your new password is set; other devices are signed out.",
+        "invitation-accept": "You are now a member: the organisation's console is at /console.",
+        "invitation-decline": "Invitation declined.",
+    }
     return _account_page(done=done.get(request.args.get("done", "")))
 
 
@@ -223,6 +241,26 @@ def account_revoke_device(device_id: str) -> Any:
         return _signed_out_redirect(url_for("account_pages.sign_in"))
     db.commit()
     return redirect(url_for(".account") + "#devices", code=303)
+
+
+@pages.post("/account/invitations/<invitation_id>/<answer>")
+@signed_in_form
+def account_invitation(invitation_id: str, answer: str) -> Any:
+    """Say yes or no to an organisation that asked you to be staff (nobody becomes staff without saying yes)."""
+    db = context.db()
+    try:
+        target = uuid.UUID(invitation_id)
+        if answer == "accept":
+            organisations.accept_invitation(db, account_id=_me().id, invitation_id=target, now=context.now())
+        elif answer == "decline":
+            organisations.decline_invitation(db, account_id=_me().id, invitation_id=target)
+        else:
+            raise ValueError(answer)
+    except (ValueError, DomainError):
+        db.rollback()
+        return _account_page(errors={"invitations": "That invitation is not waiting for you."}, status=404)
+    db.commit()
+    return redirect(url_for(".account", done=f"invitation-{answer}"), code=303)
 
 
 @pages.post("/account/recovery-codes")
