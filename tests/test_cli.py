@@ -173,7 +173,9 @@ def test_an_operator_invites_a_youth_worker_who_can_sign_in_once_with_the_printe
     reused = client.post("/api/v1/auth/login", json={"username": "wes", "password": password, "device": {"name": "x"}})
     assert reused.status_code == 401  # the printed password works once only
     changed = client.post(
-        "/api/v1/me/password", headers=headers, json={"current_password": password, "new_password": "wes's own secret"}
+        "/api/v1/me/password",
+        headers=headers,
+        json={"current_password": password, "new_password": "a secret of my own 42"},
     )
     assert changed.status_code == 204, changed.json
     mine = client.get("/api/v1/me/organisations", headers=headers).json

@@ -148,10 +148,16 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 def login_required(view: View) -> View:
-    """Send a browser that is not signed in to the sign-in page, then back here."""
+    """Send a browser that is not signed in to the sign-in page, then back here.
+
+    A form post is judged by its CSRF token first (400 when it is missing or forged, signed in or not), so
+    a forged cross-site post learns nothing, not even whether the browser is signed in.
+    """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            check_csrf()
         account = signed_in_account()
         if account is None:
             return redirect(url_for("account_pages.sign_in", next=request.full_path.rstrip("?")), code=303)

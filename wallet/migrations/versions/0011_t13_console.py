@@ -20,15 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organisations", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("time_zone", sa.String(length=60), server_default=sa.text("'UTC'"), nullable=False)
-        )
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(sa.Column("is_operator", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # Plain ADD COLUMN (SQLite supports it with a default): no table rebuild, nothing copied or dropped.
+    op.add_column(
+        "organisations", sa.Column("time_zone", sa.String(length=60), server_default=sa.text("'UTC'"), nullable=False)
+    )
+    op.add_column("accounts", sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column("accounts", sa.Column("is_operator", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
