@@ -409,8 +409,8 @@ def _check(harness: Harness, account_id: uuid.UUID) -> dict[str, Any]:
     from wallet_protocol.sync import apply_op, reference_view, validate_op, view
     from wallet_protocol.sync.ops import EntryAdd
 
+    from wallet.changelog.history import stored_rows
     from wallet.db import make_engine, make_session_factory
-    from wallet.sync.service import stored_rows
 
     engine = make_engine(harness.database_url)
     with make_session_factory(engine)() as db:

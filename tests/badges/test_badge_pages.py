@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 
 from tests.badges.conftest import Browser, csrf_of
+from wallet.changelog.edits import wallet_view
 from wallet.credentials.baking import OB3_PNG_KEYWORD, unbake_png, unbake_svg
 from wallet.models import ShareLink
-from wallet.sync.edits import wallet_view
 
 
 def _cred_of(db: Any, held_id: uuid.UUID) -> str:

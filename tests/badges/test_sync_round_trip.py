@@ -13,8 +13,8 @@ from flask import Flask
 from wallet_client import OfflineWallet, WalletClient
 
 from tests.badges.conftest import Browser
+from wallet.changelog.edits import wallet_view
 from wallet.models import HeldCredential
-from wallet.sync.edits import wallet_view
 
 
 @pytest.fixture

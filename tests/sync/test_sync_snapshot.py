@@ -14,10 +14,10 @@ from wallet_protocol.sync.state import state_from_wire
 from wallet_protocol.sync.wire import decode_cursor
 
 from tests.sync.conftest import Device, cred_of
+from wallet.changelog.history import stored_rows
 from wallet.models import SyncClient, SyncRow, SyncWallet
 from wallet.sync import changes
 from wallet.sync.compaction import compact
-from wallet.sync.service import stored_rows
 
 CRED = cred_of("a badge with many tags")
 

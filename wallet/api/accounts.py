@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
-from wallet.accounts import export as account_export
+from wallet import personal_data as account_export
 from wallet.accounts import recovery
 from wallet.accounts import services as accounts
 from wallet.api.core import Blueprint

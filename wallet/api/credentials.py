@@ -15,6 +15,7 @@ from flask_smorest import Page
 from wallet.accounts.tokens import derive_key
 from wallet.api.core import Blueprint
 from wallet.api.schemas import OutputSchema, StrictSchema
+from wallet.changelog import edits
 from wallet.credentials.reasons import Reason
 from wallet.holding import exporting
 from wallet.holding import services as holding
@@ -22,7 +23,6 @@ from wallet.holding.binding import PROOF_ALGORITHMS
 from wallet.holding.checking import check_credential
 from wallet.holding.trust import TRUST_KINDS, IssuerDirectory
 from wallet.models import HeldCredential
-from wallet.sync import edits
 from wallet.web import context
 
 blp = Blueprint(

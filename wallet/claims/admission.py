@@ -37,12 +37,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wallet.changelog.history import locked_wallet
 from wallet.claims.policy import ClaimConfig
 from wallet.errors import DomainError
 from wallet.issuing.credentials import issue_credential
 from wallet.issuing.delivery import deliver
 from wallet.models import Claim, ClaimCode, ClaimSession, ClaimStatus, HolderClaim
-from wallet.sync.history import locked_wallet
 
 
 @dataclass(frozen=True)

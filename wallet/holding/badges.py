@@ -1,7 +1,7 @@
 """Read models of the learner's own wallet pages: the badge list, one badge, collections, share links.
 
 The learner's metadata (pins, notes, tags, collections) is read from the synced wallet
-(:func:`wallet.sync.edits.wallet_view`), the same view every device shows; the credential itself from
+(:func:`wallet.changelog.edits.wallet_view`), the same view every device shows; the credential itself from
 the held store. The verification panel is the share page's (:func:`wallet.sharing.pages.badge_panel`),
 so the owner reads the same plain-language verdict an employer would — never more than the credential
 proves.
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wallet_protocol.sync.state import normalise_tag
 
+from wallet.changelog.edits import wallet_view
 from wallet.errors import DomainError
 from wallet.holding.registry import IssuerRegistry
 from wallet.holding.services import record_verification
@@ -27,7 +28,6 @@ from wallet.models import HeldCredential, ShareLink, ShareTarget
 from wallet.sharing import services as sharing
 from wallet.sharing.pages import BadgePanel, badge_panel, sharer_name
 from wallet.sharing.verdict import VerificationCache, cached_report
-from wallet.sync.edits import wallet_view
 
 MAX_QUERY_LENGTH = 200
 

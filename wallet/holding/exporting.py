@@ -140,7 +140,7 @@ def metadata(
 ) -> dict[str, Any]:
     """What the wallet knows about a held credential (for manifests and the account export).
 
-    ``tags`` are the synced wallet's tags by content hash (:func:`wallet.sync.edits.tags_of`)."""
+    ``tags`` are the synced wallet's tags by content hash (:func:`wallet.changelog.edits.tags_of`)."""
     return {
         "id": str(credential.id),
         "format": credential.format,

@@ -18,14 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wallet_protocol.sync.state import normalise_tag
 
+from wallet.changelog import edits
+from wallet.changelog.changes import record_entry_added, record_entry_removed, record_server_facts
 from wallet.credentials.parse import UnsupportedFormat
 from wallet.errors import DomainError
 from wallet.holding import binding as binding_rules
 from wallet.holding.checking import Checked, Fetcher, check_credential, fetch_credential, require_acceptable
 from wallet.holding.summary import CredentialSummary, content_hash, summarise
 from wallet.models import Account, HeldCredential
-from wallet.sync import edits
-from wallet.sync.changes import record_entry_added, record_entry_removed, record_server_facts
 
 SOURCES = frozenset({"claim", "import", "award", "sync", "record", "request"})
 OUTCOMES = frozenset({"valid", "invalid", "indeterminate"})
@@ -338,7 +338,7 @@ def normalise_tags(tags: Sequence[str]) -> list[str]:
 def set_tags(
     db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, tags: Sequence[str], now: dt.datetime
 ) -> HeldCredential:
-    """Make a credential's tags exactly ``tags``, in the synced wallet (:func:`wallet.sync.edits.set_tags`),
+    """Make a credential's tags exactly ``tags``, in the synced wallet (:func:`wallet.changelog.edits.set_tags`),
     so every device shows them after its next sync; the stored form is ``normalise_tag``'s."""
     credential = get_credential(db, account_id=account_id, credential_id=credential_id)
     edits.set_tags(db, account_id=account_id, cred_hash=credential.content_hash, tags=normalise_tags(tags), now=now)

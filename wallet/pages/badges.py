@@ -13,7 +13,7 @@ Routes (every one needs a signed-in browser; every form is CSRF-checked and answ
                                              QR, views, Add to LinkedIn, revoke
 
 Pins, notes, tags and collections are the synced wallet's own rows: each form calls one function of
-:mod:`wallet.sync.edits` (the one write path), so an edit here reaches the learner's phone at its next
+:mod:`wallet.changelog.edits` (the one write path), so an edit here reaches the learner's phone at its next
 sync and a phone's edit shows here at once. Another learner's badge, collection or link — like a
 malformed id — answers 404 on every page and form. Pages are server-rendered, need no script (the copy
 button is the only one, and the address stays readable without it), load nothing from another origin
@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from wallet.changelog import edits
 from wallet.errors import DomainError
 from wallet.holding import badges as read_models
 from wallet.holding import exporting
@@ -39,7 +40,6 @@ from wallet.qr.render import render_svg
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import badge_view, linkedin_add_url
 from wallet.sharing.images import placeholder_png
-from wallet.sync import edits
 from wallet.web import context
 from wallet.web.friendly import FRIENDLY
 from wallet.web.session import check_csrf, login_required, signed_in_account

@@ -35,7 +35,7 @@ from wallet_protocol.claim_codes import (
     read_claim_url,
 )
 
-from wallet.accounts import export as account_export
+from wallet import personal_data as account_export
 from wallet.accounts import recovery
 from wallet.accounts import services as accounts
 from wallet.claims import sessions

@@ -36,6 +36,8 @@ from sqlalchemy.orm import Session
 from wallet_protocol.sync.ops import BADGE_REQUEST_LINKS, MAX_NARRATIVE_LENGTH, MAX_WITNESS_LENGTH, RequestBadge
 from wallet_protocol.sync.state import has_control_characters
 
+from wallet.changelog.changes import record_action_result
+from wallet.changelog.history import lock_wallet_row
 from wallet.errors import DomainError
 from wallet.issuing.delivery import deliver
 from wallet.models import (
@@ -54,8 +56,6 @@ from wallet.models import (
 from wallet.models.requests import OPEN_STATUSES
 from wallet.organisations.services import ADMINS, ANY_MEMBER, require_role, role_of
 from wallet.requests.evidence import MAX_FILES_PER_REQUEST, check_file
-from wallet.sync.changes import record_action_result
-from wallet.sync.history import lock_wallet_row
 
 EVIDENCE_KINDS = ("narrative", "links", "files", "witness")
 REVIEWER_ROLES = {"youth_worker": ANY_MEMBER, "admin": ADMINS}

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from wallet.changelog.history import stored_rows
 from wallet.errors import DomainError
 from wallet.models import HeldCredential, ShareLink, ShareTarget
 
@@ -81,8 +82,6 @@ def collection_of(db: Session, *, account_id: uuid.UUID, collection_id: uuid.UUI
     device shows; members whose bytes the server does not hold (yet) are left out.
     """
     from wallet_protocol.sync import view
-
-    from wallet.sync.service import stored_rows
 
     wanted = str(collection_id)
     for collection in view(stored_rows(db, account_id=account_id))["collections"]:

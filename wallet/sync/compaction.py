@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from wallet.changelog.history import lock_wallet_row
 from wallet.models import SyncClient, SyncRow, SyncWallet
-from wallet.sync.history import lock_wallet_row
 
 DEFAULT_HORIZON = dt.timedelta(days=90)
 

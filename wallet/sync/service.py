@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from wallet_protocol.sync import InvalidOp, Op, Row, RowKey, encode_cursor, row_from_wire, validate_op
+from wallet_protocol.sync import InvalidOp, Op, encode_cursor, validate_op
 from wallet_protocol.sync.ops import (
     ClaimRedeem,
     EntryAdd,
@@ -32,13 +32,22 @@ from wallet_protocol.sync.ops import (
 from wallet_protocol.sync.state import ENTRY, ActionResultState, EntryState, action_result_key, entry_key
 from wallet_protocol.sync.wire import MAX_PAGE_BYTES, Cursor, SyncRequest, plan_ops
 
+from wallet.changelog.changes import clear_facts_of_absent
+from wallet.changelog.history import (
+    DEVICE,
+    SERVER,
+    LockedWallet,
+    lock_wallet_row,
+    locked_wallet,
+    now_ms,
+    row_id,
+    row_key,
+)
 from wallet.errors import DomainError
 from wallet.holding import services as holding
 from wallet.holding.summary import content_hash
 from wallet.models import HeldCredential, SyncClient, SyncRow, SyncWallet
 from wallet.sync.actions import UNSUPPORTED, ActionTable, Deferred, run_action
-from wallet.sync.changes import clear_facts_of_absent
-from wallet.sync.history import DEVICE, SERVER, LockedWallet, lock_wallet_row, locked_wallet, now_ms, row_id, row_key
 
 SERVER_ACTION_TYPES = (ClaimRedeem, ShareCreate, ImportUrl, RequestBadge)
 
@@ -517,9 +526,3 @@ def read_blob_batch(
     return BlobBatch(
         [(cred, raws[cred]) for cred in chosen if cred in raws], missing, more_after or len(chosen) < len(order)
     )
-
-
-def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[RowKey, Row]:
-    """Every stored row of the learner as ``RowKey -> state``; tests and export."""
-    rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id))
-    return {row_key(row.kind, row.row_id): row_from_wire(row.kind, row.state) for row in rows}

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from reference_model import reference_view
 from sync_strategies import BASE_MS, COLLS, CREDS, FIELD_VALUES, TAGS
 from wallet_protocol.sync import ops
 from wallet_protocol.sync.dots import Dot
 from wallet_protocol.sync.hlc import Hlc, receive, send
-from wallet_protocol.sync.model import reference_view, view
+from wallet_protocol.sync.model import view
 from wallet_protocol.sync.state import (
     CollectionState,
     EntryState,

@@ -7,9 +7,10 @@ import copy
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reference_model import reference_view
 from sync_strategies import BASE_MS, COLLS, CREDS, facts_ops, granular_ops
 from wallet_protocol.sync.hlc import MAX_FUTURE_MS
-from wallet_protocol.sync.model import reference_view, view
+from wallet_protocol.sync.model import view
 from wallet_protocol.sync.ops import (
     REJECTION_CODES,
     ActionResult,

@@ -2,7 +2,7 @@
 
 The network drops requests, drops responses after the server committed, and delivers requests twice.
 After healing and a final sync, every replica must equal the server and the reference model
-(``wallet_protocol.sync.model.reference_view``) computed from the set of ops the server accepted (I1).
+(``client_sdk/tests/reference_model.reference_view``) computed from the set of ops the server accepted (I1).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import httpx
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from reference_model import reference_view
 from wallet_client import MemoryTokenStore, OfflineWallet, Tokens, TransportError, WalletClient
-from wallet_protocol.sync import reference_view, validate_op, view
+from wallet_protocol.sync import validate_op, view
 
 from wallet.accounts import services as accounts
+from wallet.changelog.history import stored_rows
 from wallet.sync import changes
-from wallet.sync.service import stored_rows
 
 CREDS = [f"sha256:{n:064x}" for n in range(1, 4)]
 TAGS = ["robotics", "Robotics ", "welding", "art"]

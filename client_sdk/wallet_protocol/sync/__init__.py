@@ -13,7 +13,7 @@ Modules: :mod:`.hlc` (hybrid logical clock), :mod:`.dots` (add-wins OR-Set), :mo
 from .dots import Dot, OrSet
 from .fractional import InvalidOrderKey, key_between, key_for_position, keys_between
 from .hlc import ClockSkew, Hlc, InvalidHlc, check_not_future, receive, send
-from .model import reference_view, view
+from .model import view
 from .ops import REJECTION_CODES, InvalidOp, Op, apply_op, apply_ops, op_delta, op_to_wire, validate_op
 from .state import (
     ActionResultState,
@@ -75,7 +75,6 @@ __all__ = [
     "op_delta",
     "op_to_wire",
     "receive",
-    "reference_view",
     "row_from_wire",
     "row_to_wire",
     "send",

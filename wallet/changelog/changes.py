@@ -20,7 +20,7 @@ from wallet_protocol.sync import Op, validate_op
 from wallet_protocol.sync.ops import ActionResult, EntryAdd, EntryRemove, FactsSet
 from wallet_protocol.sync.state import EntryState, FactsState, entry_key, facts_key
 
-from wallet.sync.history import SERVER_NODE, LockedWallet, locked_wallet
+from wallet.changelog.history import SERVER_NODE, LockedWallet, locked_wallet
 
 
 def record_entry_added(db: Session, *, account_id: uuid.UUID, cred_hash: str, now: dt.datetime) -> Op:

@@ -36,8 +36,8 @@ from wallet_protocol.sync.state import (
     tag_key,
 )
 
+from wallet.changelog.history import SERVER_NODE, LockedWallet, locked_wallet, now_ms, stored_rows
 from wallet.errors import DomainError
-from wallet.sync.history import SERVER_NODE, LockedWallet, locked_wallet, now_ms
 
 MAX_TAGS_PER_BADGE = 30
 """A form may set at most this many tags at once (the protocol itself has no limit per credential)."""
@@ -45,8 +45,6 @@ MAX_TAGS_PER_BADGE = 30
 
 def wallet_view(db: Session, *, account_id: uuid.UUID) -> dict[str, Any]:
     """The learner's wallet exactly as every synced device shows it (``wallet_protocol.sync.view``)."""
-    from wallet.sync.service import stored_rows
-
     return view(stored_rows(db, account_id=account_id))
 
 

@@ -15,9 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wallet.accounts.services import get_account
+from wallet.changelog.edits import tags_of
+from wallet.claims.moderation import my_claims
 from wallet.holding.exporting import account_section
 from wallet.holding.services import all_credentials
-from wallet.models import Device, Membership, Organisation
+from wallet.issuing.credentials import issued_to
+from wallet.models import Device, Membership, Organisation, SyncClient, SyncRow
+from wallet.requests.services import export_requests
 from wallet.sharing.services import export_shares
 
 EXPORT_FORMAT = "learner-wallet-export/1"
@@ -55,15 +59,11 @@ def _memberships(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 def _credentials(db: Session, account_id: uuid.UUID, now: dt.datetime) -> list[dict[str, Any]]:
-    from wallet.sync.edits import tags_of
-
     return account_section(all_credentials(db, account_id=account_id), now=now, tags=tags_of(db, account_id=account_id))
 
 
 def _issued_to_you(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
     """The issuers' side: each badge an organisation here issued to you, and whether it was revoked."""
-    from wallet.issuing.credentials import issued_to
-
     return [
         {
             "credential_id": issued.credential_id,
@@ -79,8 +79,6 @@ def _issued_to_you(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
 
 def _claims(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
     """Badges you claimed at sessions (QR codes, cards), and how each claim was decided."""
-    from wallet.claims.moderation import my_claims
-
     return [
         {
             "session": c.session_title,
@@ -98,15 +96,11 @@ def _claims(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
 
 def _badge_requests(db: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
     """Badges you asked for: what you wrote and sent (files included), and every answer."""
-    from wallet.requests.services import export_requests
-
     return export_requests(db, account_id=account_id)
 
 
 def export_sync(db: Session, *, account_id: uuid.UUID) -> dict[str, Any]:
     """Synced wallet metadata (notes, tags, collections, order) and the devices' sync clients."""
-    from wallet.models import SyncClient, SyncRow
-
     clients = db.scalars(select(SyncClient).where(SyncClient.account_id == account_id).order_by(SyncClient.created_at))
     rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id).order_by(SyncRow.seq))
     return {

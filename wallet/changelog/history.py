@@ -226,3 +226,9 @@ def locked_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> It
         history.finish()
     finally:
         db.info.pop(key, None)
+
+
+def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[RowKey, Row]:
+    """Every stored row of the learner as ``RowKey -> state``; tests and export."""
+    rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id))
+    return {row_key(row.kind, row.row_id): row_from_wire(row.kind, row.state) for row in rows}
