@@ -26,7 +26,7 @@ from wallet_protocol.sync.wire import (
     parse_sync_request,
 )
 
-from wallet.api.core import Blueprint
+from wallet.api.core import Blueprint, load_request_json
 from wallet.api.schemas import OutputSchema, StrictSchema
 from wallet.errors import DomainError
 from wallet.sync import encoding
@@ -152,13 +152,20 @@ class BlobBatchSchema(OutputSchema):
     )
 
 
-def _json_body() -> Any:
+def _json_body(*, storable: bool = False) -> Any:
+    """The (possibly gzip) JSON body; ``storable``: refuse NUL and unpaired surrogates in any string (400).
+
+    The sync envelope parses its own (a NUL in an op is that op's ``op.bad_value``); the blob-batch
+    request has nothing but ids, so a NUL anywhere in it is a malformed request, as on every other route.
+    """
     data = request.get_data(cache=False)
     content_encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if content_encoding == "gzip":
         data = encoding.inflate(data)
     elif content_encoding not in ("", "identity"):
         raise DomainError("request.unsupported_media_type", "Send the body plain or with Content-Encoding: gzip.")
+    if storable:
+        return load_request_json(data)
     try:
         return json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -271,7 +278,9 @@ class Blobs(MethodView):
         """
         binary = BLOB_BATCH_MEDIA_TYPE in request.headers.get("Accept", "")
         try:
-            asked = parse_blob_request(_json_body(), max_creds=MAX_BINARY_CREDS if binary else MAX_BLOBS_PER_FETCH)
+            asked = parse_blob_request(
+                _json_body(storable=True), max_creds=MAX_BINARY_CREDS if binary else MAX_BLOBS_PER_FETCH
+            )
         except InvalidBlobRequest as error:
             raise DomainError("request.validation_failed", str(error)) from error
         account_id = context.principal().account_id

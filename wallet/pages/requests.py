@@ -23,6 +23,7 @@ from wallet.errors import DomainError
 from wallet.models import RequestStatus
 from wallet.models.requests import OPEN_STATUSES
 from wallet.organisations.services import ANY_MEMBER, require_role
+from wallet.pages.console.common import known_organisation
 from wallet.requests import evidence
 from wallet.requests import services as requests
 from wallet.web import context
@@ -32,6 +33,7 @@ from wallet.web.uploads import max_body
 
 learner = Blueprint("request_pages", __name__, template_folder="templates", url_prefix="/wallet/requests")
 console = Blueprint("review_pages", __name__, template_folder="templates", url_prefix="/console/orgs/<slug>/requests")
+console.before_request(known_organisation)  # an unknown or malformed slug is a 404 before the sign-in redirect
 
 FILE_CSP = "default-src 'none'; sandbox"
 MAX_FORM_BYTES = evidence.MAX_UPLOAD_BYTES

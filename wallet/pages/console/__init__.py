@@ -31,5 +31,8 @@ from flask import Blueprint
 pages = Blueprint("console_pages", __name__, url_prefix="/console", template_folder="../templates")
 
 from wallet.pages.console import admin, operator, resets, running  # noqa: E402  (routes attach to ``pages``)
+from wallet.pages.console.common import known_organisation  # noqa: E402
+
+pages.before_request(known_organisation)
 
 __all__ = ["admin", "operator", "pages", "resets", "running"]

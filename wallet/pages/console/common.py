@@ -12,6 +12,7 @@ from flask import redirect, render_template, request, url_for
 from wallet.console import times
 from wallet.errors import DomainError
 from wallet.models import Account
+from wallet.organisations.services import get_by_slug
 from wallet.web import context
 from wallet.web.friendly import FRIENDLY
 from wallet.web.session import FIRST_PASSWORD_ENDPOINT, check_csrf, signed_in_account
@@ -56,6 +57,24 @@ def refused(error: DomainError) -> tuple[str, int]:
     else:
         status, title, why = error.status, error.title, FRIENDLY.get(error.code, error.detail)
     return render_template("app/console/refused.html", title=title, why=why, code=error.code), status
+
+
+def known_organisation() -> Any:
+    """Before sign-in and CSRF: an address naming no organisation is a 404 page, for anyone.
+
+    Slugs are public (``/issuers/<slug>`` publishes every organisation's profile), so saying "no such
+    organisation" to a browser that is not signed in tells it nothing new, and a malformed or unknown
+    slug (10 KB, invalid UTF-8, ``..``) never reaches the sign-in redirect or a view.
+    """
+    slug = (request.view_args or {}).get("slug")
+    if slug is None:
+        return None
+    try:
+        get_by_slug(context.db(), slug=slug)
+    except DomainError as error:
+        context.db().rollback()
+        return refused(error)
+    return None
 
 
 def console_view(view: View) -> View:
