@@ -257,9 +257,9 @@ def _seed(database_url: str) -> uuid.UUID:
 
     from wallet.accounts import services as accounts
     from wallet.accounts.passwords import make_hasher
+    from wallet.changelog import changes
     from wallet.db import make_engine, make_session_factory
     from wallet.migrate import upgrade
-    from wallet.sync import changes
 
     upgrade(database_url)
     engine = make_engine(database_url)

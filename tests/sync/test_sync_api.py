@@ -16,9 +16,10 @@ from wallet_protocol.sync.state import state_from_wire
 
 from tests.holding.factories import signed_bytes, tamper
 from tests.sync.conftest import Device, cred_of
+from wallet.changelog import changes
 from wallet.holding.summary import content_hash
 from wallet.models import SyncClient, SyncRow, SyncWallet
-from wallet.sync import actions, changes
+from wallet.sync import actions
 from wallet.sync.compaction import compact
 
 

@@ -14,8 +14,8 @@ from wallet_protocol.sync.blobs import BLOB_BATCH_MEDIA_TYPE, decode_blob_batch
 
 from tests.holding.factories import signed_bytes
 from tests.sync.conftest import Device, cred_of
+from wallet.changelog import changes
 from wallet.holding.summary import content_hash
-from wallet.sync import changes
 
 BINARY = {"Accept": BLOB_BATCH_MEDIA_TYPE}
 

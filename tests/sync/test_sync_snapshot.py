@@ -14,9 +14,9 @@ from wallet_protocol.sync.state import state_from_wire
 from wallet_protocol.sync.wire import decode_cursor
 
 from tests.sync.conftest import Device, cred_of
+from wallet.changelog import changes
 from wallet.changelog.history import stored_rows
 from wallet.models import SyncClient, SyncRow, SyncWallet
-from wallet.sync import changes
 from wallet.sync.compaction import compact
 
 CRED = cred_of("a badge with many tags")

@@ -83,7 +83,7 @@ def build_record(
     }
     missing = [str(value) for value in credential_ids if value not in held]
     if missing:
-        raise DomainError("credential.not_found", "One of those badges is not in your wallet.", missing=missing)
+        raise DomainError("credential.not_found", f"{len(missing)} of those badges are not in your wallet.")
     embedded = []
     for value in dict.fromkeys(credential_ids):
         row = held[value]

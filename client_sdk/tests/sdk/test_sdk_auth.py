@@ -34,9 +34,9 @@ from wallet_client import (
 
 from tests.conftest import FakeClock
 from tests.live_server import Running, live_server
+from wallet.changelog import changes
 from wallet.config import Settings
 from wallet.models import SyncClient, SyncRow
-from wallet.sync import changes
 
 PASSWORD = "correct horse battery"
 REFRESH = "/api/v1/auth/refresh"

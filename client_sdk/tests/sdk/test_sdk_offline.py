@@ -13,8 +13,8 @@ from sqlalchemy import select
 from wallet_client import OfflineWallet, TransportError, WalletClient
 from wallet_protocol.claim_codes import InvalidClaimCode, format_fallback, new_fallback_code
 
+from wallet.changelog import changes
 from wallet.models import SyncRow, SyncWallet
-from wallet.sync import changes
 
 
 def _cred(n: int) -> str:

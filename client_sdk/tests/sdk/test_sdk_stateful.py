@@ -24,8 +24,8 @@ from wallet_client import MemoryTokenStore, OfflineWallet, Tokens, TransportErro
 from wallet_protocol.sync import validate_op, view
 
 from wallet.accounts import services as accounts
+from wallet.changelog import changes
 from wallet.changelog.history import stored_rows
-from wallet.sync import changes
 
 CREDS = [f"sha256:{n:064x}" for n in range(1, 4)]
 TAGS = ["robotics", "Robotics ", "welding", "art"]
