@@ -150,18 +150,6 @@ def _account_page(*, errors: dict[str, str] | None = None, done: str | None = No
     return render_template("app/account.html", overview=_overview(account), errors=errors or {}, done=done), status
 
 
-def signed_in_form(view: Any) -> Any:
-    """A form that changes the account: the CSRF token is judged first (a forged post is refused, 400,
-    whether or not this browser is signed in), then the sign-in (else to the sign-in page)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        check_csrf()
-        return login_required(view)(*args, **kwargs)
-
-    return wrapper
-
-
 def _me() -> Account:
     account = signed_in_account()
     assert account is not None  # login_required
@@ -181,7 +169,7 @@ def account() -> Any:
 
 
 @pages.post("/account/name")
-@signed_in_form
+@login_required
 def account_name() -> Any:
     check_csrf()
     name = request.form.get("display_name", "").strip()
@@ -194,7 +182,7 @@ def account_name() -> Any:
 
 
 @pages.post("/account/password")
-@signed_in_form
+@login_required
 def account_password() -> Any:
     check_csrf()
     me = _me()
@@ -220,7 +208,7 @@ def account_password() -> Any:
 
 
 @pages.post("/account/devices/<device_id>/revoke")
-@signed_in_form
+@login_required
 def account_revoke_device(device_id: str) -> Any:
     check_csrf()
     me = _me()
@@ -244,7 +232,7 @@ def account_revoke_device(device_id: str) -> Any:
 
 
 @pages.post("/account/invitations/<invitation_id>/<answer>")
-@signed_in_form
+@login_required
 def account_invitation(invitation_id: str, answer: str) -> Any:
     """Say yes or no to an organisation that asked you to be staff (nobody becomes staff without saying yes)."""
     db = context.db()
@@ -264,7 +252,7 @@ def account_invitation(invitation_id: str, answer: str) -> Any:
 
 
 @pages.post("/account/recovery-codes")
-@signed_in_form
+@login_required
 def account_recovery_codes() -> Any:
     from wallet.pages.accounts import recovery_codes_page
 
@@ -303,7 +291,7 @@ def account_export_json() -> Response:
 
 
 @pages.post("/account/delete")
-@signed_in_form
+@login_required
 def account_delete() -> Any:
     check_csrf()
     me = _me()
@@ -351,7 +339,7 @@ def add() -> Any:
 
 
 @pages.post("/wallet/add/code")
-@signed_in_form
+@login_required
 def add_code() -> Any:
     """A typed code or a pasted claim link: on to the claim page, which shows the badge and claims it."""
     check_csrf()
@@ -387,7 +375,7 @@ def _media_type(filename: str, declared: str | None, data: bytes) -> str | None:
 
 
 @pages.post("/wallet/add/file")
-@signed_in_form
+@login_required
 def add_file() -> Any:
     """A credential file or a baked badge image, checked exactly as ``POST /api/v1/credentials/import``."""
     check_csrf()
@@ -405,7 +393,7 @@ def add_file() -> Any:
 
 
 @pages.post("/wallet/add/url")
-@signed_in_form
+@login_required
 def add_url() -> Any:
     """A badge published at a URL (an Open Badges 2.0 assertion, a credential), as ``…/credentials/import-url``."""
     check_csrf()
