@@ -406,8 +406,11 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def _check(harness: Harness, account_id: uuid.UUID) -> dict[str, Any]:
     """Compare every replica with the server and the reference model; count what was lost or stuck."""
-    from wallet_protocol.sync import apply_op, reference_view, validate_op, view
+    from wallet_protocol.sync import apply_op, validate_op, view
     from wallet_protocol.sync.ops import EntryAdd
+
+    sys.path.insert(0, str(ROOT / "client_sdk" / "tests"))  # the oracle is a test module, not protocol
+    from reference_model import reference_view
 
     from wallet.changelog.history import stored_rows
     from wallet.db import make_engine, make_session_factory
