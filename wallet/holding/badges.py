@@ -27,6 +27,7 @@ from wallet.holding.trust import IssuerDirectory
 from wallet.models import HeldCredential, ShareLink, ShareTarget
 from wallet.sharing import services as sharing
 from wallet.sharing.pages import BadgePanel, badge_panel, sharer_name
+from wallet.sharing.record import RecordView, record_view
 from wallet.sharing.verdict import VerificationCache, cached_report
 
 MAX_QUERY_LENGTH = 200
@@ -210,6 +211,7 @@ class ShareSummary:
     url: str
     label: str
     target_kind: str
+    """``badge``, ``record``, ``collection`` or ``skills``."""
     target_id: uuid.UUID
     target_name: str
     state: str
@@ -221,28 +223,44 @@ class ShareSummary:
     last_viewed_at: dt.datetime | None
 
 
-def _target_names(db: Session, *, account_id: uuid.UUID, wallet: dict[str, Any]) -> dict[uuid.UUID, str]:
-    names: dict[uuid.UUID, str] = {
-        row.id: row.achievement_name or "Untitled badge"
+SKILLS_NAME = "Your skills summary"
+
+
+def _target_names(db: Session, *, account_id: uuid.UUID, wallet: dict[str, Any]) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each thing a link may show, by id: its name and its kind (``badge``, ``record``, ``collection``,
+    ``skills``)."""
+    names: dict[uuid.UUID, tuple[str, str]] = {
+        row.id: (row.achievement_name or "Untitled badge", "record" if row.source == "record" else "badge")
         for row in db.execute(
-            select(HeldCredential.id, HeldCredential.achievement_name).where(HeldCredential.account_id == account_id)
+            select(HeldCredential.id, HeldCredential.achievement_name, HeldCredential.source).where(
+                HeldCredential.account_id == account_id
+            )
         )
     }
     for collection in wallet["collections"]:
-        names[uuid.UUID(collection["coll"])] = collection["name"]
+        names[uuid.UUID(collection["coll"])] = (collection["name"], "collection")
+    names[account_id] = (SKILLS_NAME, "skills")
     return names
 
 
-def _summary(link: ShareLink, *, names: dict[uuid.UUID, str], base_url: str, now: dt.datetime) -> ShareSummary:
+def _summary(
+    link: ShareLink, *, names: dict[uuid.UUID, tuple[str, str]], base_url: str, now: dt.datetime
+) -> ShareSummary:
     state = sharing.link_state(link, now=now)
-    name = names.get(link.target_id)
-    if name is None and state == "active":
+    found = names.get(link.target_id)
+    if link.target_kind is ShareTarget.SKILLS:
+        found = (SKILLS_NAME, "skills")
+    elif found is not None and (found[1] == "collection") != (link.target_kind is ShareTarget.COLLECTION):
+        found = None
+    if found is None and state == "active":
         state = "gone"
+    fallback = "collection" if link.target_kind is ShareTarget.COLLECTION else "badge"
+    name, kind = found if found is not None else (None, fallback)
     return ShareSummary(
         id=link.id,
         url=sharing.share_url(base_url, link.slug),
         label=link.label,
-        target_kind="collection" if link.target_kind is ShareTarget.COLLECTION else "badge",
+        target_kind=kind,
         target_id=link.target_id,
         target_name=name or "(deleted)",
         state=state,
@@ -381,3 +399,50 @@ def collection_detail(
         candidates=candidates,
         shares=shares,
     )
+
+
+@dataclass(frozen=True)
+class RecordDetail:
+    """One of the learner's records (CLR 2.0): what it says, its panel, a panel per badge inside, its links."""
+
+    credential: HeldCredential
+    record: RecordView
+    shares: list[ShareSummary]
+
+
+def record_detail(
+    db: Session,
+    *,
+    account_id: uuid.UUID,
+    credential: HeldCredential,
+    registry: IssuerRegistry,
+    cache: VerificationCache,
+    base_url: str,
+    verify: Callable[[HeldCredential], dict[str, Any]],
+    service_dids: Sequence[str],
+    now: dt.datetime,
+) -> RecordDetail:
+    """The learner's own record ``credential`` (from :func:`own_credential`), read as an employer would.
+
+    Like :func:`badge_detail`, a check newer than the stored one is kept; the caller commits."""
+    record = record_view(
+        db,
+        held=credential,
+        sharer=sharer_name(db, account_id=account_id),
+        sharer_id=account_id,
+        directory=IssuerDirectory.load(db, registry=registry, base_url=base_url),
+        cache=cache,
+        base_url=base_url,
+        verify=verify,
+        service_dids=service_dids,
+        now=now,
+    )
+    cached = cached_report(db, held=credential, cache=cache, base_url=base_url, verify=verify, now=now)
+    if credential.verified_at is None or credential.verified_at < cached.checked_at:
+        record_verification(db, credential, report=cached.report, now=cached.checked_at)
+    names = _target_names(db, account_id=account_id, wallet=wallet_view(db, account_id=account_id))
+    shares = [
+        _summary(link, names=names, base_url=base_url, now=now)
+        for link in sharing.list_shares(db, account_id=account_id, target_id=credential.id)
+    ]
+    return RecordDetail(credential=credential, record=record, shares=shares)

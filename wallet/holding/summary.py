@@ -65,11 +65,18 @@ def _ref(value: Any) -> str | None:
     return value[:2000] if isinstance(value, str) and value else None
 
 
+def is_record(credential: Mapping[str, Any]) -> bool:
+    """A CLR 2.0 ``ClrCredential``: a record *of* credentials, whose own name is the record's (its
+    ``achievement`` list holds pathways, none of which is what the record is)."""
+    types = credential.get("type")
+    return "ClrCredential" in (types if isinstance(types, list) else [types])
+
+
 def summarise_vc(credential: Mapping[str, Any], fmt: StoredFormat) -> CredentialSummary:
     issuer = credential.get("issuer")
     subject = _first(credential.get("credentialSubject"))
     achievement = _first(subject.get("achievement")) if isinstance(subject, Mapping) else None
-    achievement = achievement if isinstance(achievement, Mapping) else {}
+    achievement = achievement if isinstance(achievement, Mapping) and not is_record(credential) else {}
     return CredentialSummary(
         format=fmt,
         credential_id=_ref(credential.get("id")),

@@ -37,9 +37,11 @@ from wallet.holding import exporting
 from wallet.holding import services as holding
 from wallet.models import HeldCredential, ShareTarget
 from wallet.qr.render import render_svg
+from wallet.records.clr import service_dids
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import badge_view, linkedin_add_url
 from wallet.sharing.images import placeholder_png
+from wallet.sharing.record import held_is_record
 from wallet.web import context
 from wallet.web.friendly import FRIENDLY
 from wallet.web.session import check_csrf, login_required, signed_in_account
@@ -183,6 +185,9 @@ def index() -> str:
 @learner_page
 def badge(badge_id: str) -> str:
     state = context.state()
+    held = _mine(badge_id)
+    if held_is_record(held):
+        return _record(held)
     detail = read_models.badge_detail(
         context.db(),
         account_id=_account_id(),
@@ -201,6 +206,30 @@ def badge(badge_id: str) -> str:
         badge=detail.panel.badge,
         verdict=detail.panel.verdict,
         held=detail.credential,
+        max_expiry=MAX_EXPIRY_DAYS,
+    )
+
+
+def _record(held: HeldCredential) -> str:
+    """A record (CLR 2.0) the learner made: what it holds, each badge checked on its own, and its links."""
+    detail = read_models.record_detail(
+        context.db(),
+        account_id=_account_id(),
+        credential=held,
+        registry=context.issuer_registry(),
+        cache=context.state().sharing.reports,
+        base_url=_base_url(),
+        verify=_verify,
+        service_dids=service_dids(context.state().secrets.secret_keys),
+        now=context.now(),
+    )
+    context.db().commit()
+    return _render(
+        "app/badges/record.html",
+        detail=detail,
+        record=detail.record,
+        verdict=detail.record.verdict,
+        held=held,
         max_expiry=MAX_EXPIRY_DAYS,
     )
 
@@ -412,8 +441,10 @@ def _create_share() -> Response:
         target_kind, target_id = ShareTarget.CREDENTIAL, _mine(target).id
     elif kind == "collection":
         target_kind, target_id = ShareTarget.COLLECTION, uuid.UUID(_collection(target[:36]).coll)
+    elif kind == "skills":
+        target_kind, target_id = ShareTarget.SKILLS, account_id
     else:
-        raise DomainError("request.validation_failed", "Choose a badge or a collection to share.")
+        raise DomainError("request.validation_failed", "Choose a badge, a collection or your skills to share.")
     link = sharing.create_share(
         db,
         account_id=account_id,

@@ -31,14 +31,17 @@ from flask import Blueprint, Response, render_template, request
 from wallet.endorsements import services as endorsements
 from wallet.errors import DomainError
 from wallet.holding.services import verify_held
+from wallet.holding.trust import IssuerDirectory
 from wallet.issuing.profiles import organisation_did_web, uses_did_web
 from wallet.models import HeldCredential, ShareLink, ShareTarget
 from wallet.qr.render import render_png
+from wallet.records.clr import service_dids
 from wallet.sharing import pages as read_models
 from wallet.sharing import services as sharing
 from wallet.sharing.badge import badge_view
 from wallet.sharing.images import as_png, baked_badge_png
 from wallet.sharing.previews import is_preview_fetch
+from wallet.sharing.record import held_is_record, record_view
 from wallet.state import SharingState
 from wallet.web import context
 from wallet.web.problems import problem_response
@@ -198,6 +201,8 @@ def share_page(slug: str) -> Response:
     if link.target_kind is ShareTarget.SKILLS:
         return _skills_page(link)
     link, held = _open(slug)
+    if held_is_record(held):
+        return _record_page(slug, link, held)
     now = context.now()
     _count_view(link)
     page = read_models.badge_page(context.db(), link=link, held=held, now=now, **_models())
@@ -215,6 +220,37 @@ def share_page(slug: str) -> Response:
         ),
     )
     return _page(html, indexable=page.indexable)
+
+
+def _record_page(slug: str, link: ShareLink, held: HeldCredential) -> Response:
+    """A learning record (CLR 2.0): its own check, then each badge inside with its own check."""
+    db = context.db()
+    _count_view(link)
+    sharer = read_models.sharer_name(db, account_id=link.account_id)
+    record = record_view(
+        db,
+        held=held,
+        sharer=sharer,
+        sharer_id=link.account_id,
+        directory=IssuerDirectory.load(db, registry=context.issuer_registry(), base_url=_base_url()),
+        cache=sharing_state().reports,
+        base_url=_base_url(),
+        verify=_verify,
+        service_dids=service_dids(context.state().secrets.secret_keys),
+        now=context.now(),
+    )
+    html = render_template(
+        "sharing/record.html",
+        record=record,
+        verdict=record.verdict,
+        sharer=sharer,
+        slug=slug,
+        share_url=sharing.share_url(_base_url(), slug),
+        indexable=link.allow_indexing,
+        date=_date,
+        when=_when,
+    )
+    return _page(html, indexable=link.allow_indexing)
 
 
 def _skills_page(link: ShareLink) -> Response:

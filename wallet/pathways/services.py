@@ -37,6 +37,7 @@ from wallet_protocol.pathways import (
     InvalidPathway,
     PathwayProgress,
     PathwayRule,
+    StepProgress,
     counts,
     pathway_rule,
     progress,
@@ -629,6 +630,62 @@ def next_steps(
     for source in sources:
         found.extend(source(db, wanted, base_url, now))
     return found
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step of a started pathway as the learner's page shows it."""
+
+    progress: StepProgress
+    badges: list[HeldSummary]
+    """The learner's badges that count towards it, earliest first."""
+    is_next: bool
+    next_steps: list[NextStep]
+    """What the learner could do now towards this step (open claim sessions, …)."""
+
+
+@dataclass(frozen=True)
+class PathwayView:
+    entry: LearnerPathway
+    steps: list[StepView]
+
+
+@dataclass(frozen=True)
+class MyPathways:
+    """The learner's pathways page: started pathways step by step, the other pathways, and next steps."""
+
+    started: list[PathwayView]
+    others: list[LearnerPathway]
+    next_steps: list[NextStep]
+
+
+def my_pathways(db: Session, *, account_id: uuid.UUID, base_url: str, now: dt.datetime) -> MyPathways:
+    """Each started pathway with the badges that did each step and what is next; then the rest."""
+    badges = learner_badges(db, account_id=account_id)
+    entries = learner_pathways(db, account_id=account_id, badges=badges)
+    started = [entry for entry in entries if entry.progress.started or entry.awarded is not None]
+    others = [entry for entry in entries if not (entry.progress.started or entry.awarded is not None)]
+    ahead = next_steps(db, account_id=account_id, base_url=base_url, now=now, pathways=started)
+    by_step: dict[tuple[uuid.UUID, int], list[NextStep]] = {}
+    for step in ahead:
+        by_step.setdefault((step.pathway_id, step.step_index), []).append(step)
+    held = {entry.badge.key: entry.held for entry in badges}
+    views = [
+        PathwayView(
+            entry,
+            [
+                StepView(
+                    progress=step,
+                    badges=[held[key] for key in step.by if key in held],
+                    is_next=entry.progress.next_step == step.index,
+                    next_steps=by_step.get((entry.pathway.id, step.index), []),
+                )
+                for step in entry.progress.steps
+            ],
+        )
+        for entry in started
+    ]
+    return MyPathways(started=views, others=others, next_steps=ahead)
 
 
 def award_completed_pathways(

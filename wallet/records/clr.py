@@ -16,9 +16,11 @@ JSON schema.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -52,6 +54,115 @@ def records_issuer(secret_key: bytes) -> dict[str, Any]:
     return {"id": did_key_for(key), "type": ["Profile"], "name": "Learner Wallet (learner records)"}
 
 
+def service_dids(secret_keys: Sequence[bytes]) -> list[str]:
+    """The ``did:key`` of every records key this service signs or signed with (current secret key first):
+    a record signed by one of them was put together here."""
+    return [_records_did(key) for key in secret_keys]
+
+
+@functools.lru_cache(maxsize=8)
+def _records_did(secret_key: bytes) -> str:
+    return did_key_for(records_key(secret_key))
+
+
+MAX_NAME_LENGTH = 200
+
+
+def record_name(text: str) -> str | None:
+    """The name a learner typed for their record (``None``: the default), or ``request.validation_failed``."""
+    name = " ".join(text.split())
+    if "\x00" in text or any(ord(char) < 32 and char not in "\t\n\r" for char in text):
+        raise DomainError(
+            "request.validation_failed", "The name has a character we cannot keep.", errors={"name": ["control"]}
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise DomainError(
+            "request.validation_failed",
+            f"A record's name has at most {MAX_NAME_LENGTH} characters.",
+            errors={"name": [f"at most {MAX_NAME_LENGTH} characters"]},
+        )
+    return name or None
+
+
+@dataclass(frozen=True)
+class BadgeChoice:
+    id: uuid.UUID
+    name: str
+    issuer: str
+    issued_at: dt.datetime | None
+    embeddable: bool
+    """Only Open Badges 3.0 JSON credentials can go inside a record (their signatures travel with them)."""
+    in_started_pathway: bool
+
+
+@dataclass(frozen=True)
+class PathwayChoice:
+    id: uuid.UUID
+    name: str
+    steps_done: int
+    total_steps: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class RecordChoices:
+    """What the learner can put in a record: their badges (records left out) and the pathways they started."""
+
+    badges: list[BadgeChoice]
+    pathways: list[PathwayChoice]
+    default_name: str
+
+
+def record_choices(db: Session, *, account_id: uuid.UUID) -> RecordChoices:
+    """The record form's read model. Pathways the learner has not started are left out (nothing to show)."""
+    account = db.get(Account, account_id)
+    if account is None:
+        raise DomainError("account.not_found")
+    badges = learner_badges(db, account_id=account_id)
+    entries = learner_pathways(db, account_id=account_id, badges=badges)
+    started = [entry for entry in entries if entry.progress.started or entry.awarded is not None]
+    counting = {key for entry in started for step in entry.progress.steps for key in step.by}
+    keys = {entry.held.id: entry.badge.key for entry in badges}
+    rows = db.execute(
+        select(
+            HeldCredential.id,
+            HeldCredential.achievement_name,
+            HeldCredential.issuer_name,
+            HeldCredential.issuer_id,
+            HeldCredential.issued_at,
+            HeldCredential.format,
+            HeldCredential.source,
+        )
+        .where(HeldCredential.account_id == account_id, HeldCredential.source != "record")
+        .order_by(HeldCredential.issued_at.desc().nulls_last(), HeldCredential.added_at.desc(), HeldCredential.id)
+    ).all()
+    choices = [
+        BadgeChoice(
+            id=row.id,
+            name=row.achievement_name or "Untitled badge",
+            issuer=row.issuer_name or row.issuer_id or "an unnamed issuer",
+            issued_at=row.issued_at,
+            embeddable=row.format == "vc-json",
+            in_started_pathway=keys.get(row.id) in counting,
+        )
+        for row in rows
+    ]
+    return RecordChoices(
+        badges=choices,
+        pathways=[
+            PathwayChoice(
+                entry.pathway.id,
+                entry.pathway.name,
+                entry.progress.steps_done,
+                entry.progress.total_steps,
+                entry.progress.complete,
+            )
+            for entry in started
+        ],
+        default_name=f"Learning record of {account.display_name or account.username}",
+    )
+
+
 def build_record(
     db: Session,
     *,
@@ -64,6 +175,7 @@ def build_record(
     name: str | None = None,
 ) -> dict[str, Any]:
     """The signed ``ClrCredential`` (the learner's own badges and pathways only)."""
+    name = record_name(name) if name is not None else None
     if not credential_ids and not pathway_ids:
         raise DomainError(
             "request.validation_failed", "Choose at least one badge or pathway.", errors={"credentials": ["choose"]}

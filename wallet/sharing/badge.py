@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from wallet.credentials.jwt import VcJwtError, decode_unverified, merge_vc_claims
 from wallet.credentials.timestamps import parse_timestamp
+from wallet.holding.summary import is_record
 from wallet.models import HeldCredential
 
 LINKEDIN_ADD_URL = "https://www.linkedin.com/profile/add"
@@ -158,7 +159,7 @@ def badge_view(held: HeldCredential) -> BadgeView:
     subject = _first(credential.get("credentialSubject"))
     subject = subject if isinstance(subject, Mapping) else {}
     achievement = _first(subject.get("achievement"))
-    achievement = achievement if isinstance(achievement, Mapping) else {}
+    achievement = achievement if isinstance(achievement, Mapping) and not is_record(credential) else {}
     issuer = credential.get("issuer")
     issuer_map = issuer if isinstance(issuer, Mapping) else {}
     criteria = achievement.get("criteria")
