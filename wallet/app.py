@@ -31,6 +31,7 @@ from wallet.sync.actions import action_handlers
 from wallet.web.problems import problem_response
 from wallet.web.retry import retry_every_view
 from wallet.web.session import WEB_SESSION_DAYS
+from wallet.web.text import view_judges_nul
 from wallet.web.uploads import apply_body_limit
 
 log = logging.getLogger("wallet.http")
@@ -185,16 +186,17 @@ def _register_blueprints(app: Flask, api: WalletApi) -> None:
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
-def refuse_unstorable_text() -> None:
+def refuse_unstorable_text(view: Any = None) -> None:
     """400 for a NUL character anywhere in the path, the query string or a form, on every route.
 
     PostgreSQL's text type cannot hold NUL (psycopg raises ``DataError``: a 500) and SQLite stores it
     silently; no identifier, search or form field of ours has a use for it. JSON bodies are checked as
     they are parsed (:func:`wallet.api.core.load_request_json`). Checked before any view runs, so no
-    route can forget it.
+    route can forget it; a page view marked :func:`wallet.web.text.judges_nul` judges its own form fields
+    (and shows the form again with what was typed).
     """
     texts = [request.path, *(part for item in request.args.items(multi=True) for part in item)]
-    if request.mimetype in FORM_TYPES:
+    if request.mimetype in FORM_TYPES and not view_judges_nul(view):
         texts += [part for item in request.form.items(multi=True) for part in item]
     if any("\x00" in text for text in texts):
         abort(400, description="The address or form must not contain NUL characters.")
@@ -210,7 +212,7 @@ def _register_request_hooks(app: Flask) -> None:
         if view_class is not None:
             view = getattr(view_class, request.method.lower(), view)
         apply_body_limit(view)
-        refuse_unstorable_text()
+        refuse_unstorable_text(view)
         if request.path.startswith("/api/"):
             check_request_content_type(view)
 

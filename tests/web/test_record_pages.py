@@ -4,6 +4,7 @@ what the record's own page and its share page say — never more than the record
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -68,7 +69,7 @@ def _records(db: Any, account_id: str) -> int:
     return db.scalar(
         select(func.count())
         .select_from(HeldCredential)
-        .where(HeldCredential.account_id == account_id, HeldCredential.source == "record")
+        .where(HeldCredential.account_id == uuid.UUID(account_id), HeldCredential.source == "record")
     )
 
 
@@ -173,6 +174,11 @@ def test_bad_input_is_a_friendly_page_that_keeps_what_was_chosen(city: City, sig
     assert status == 404 and "pathways you chose does not exist" in html
     status, html = post(name="Sam\x00Rivera", badge=ids["guide"])
     assert status == 422 and "character we cannot keep" in html and 'value="SamRivera"' in html
+    status, html = post(name="Sam\x07Rivera", badge=ids["guide"])
+    assert status == 422 and "character we cannot keep" in html
+    status, html = post(name="Kept", badge=ids["guide"] + "\x00")
+    assert status == 404 and "not in your wallet" in html
+    assert city.client.get("/wallet/records/new?x=a\x00b").status_code == 400  # the query is still refused
     status, html = post(name="x" * 5000, badge=ids["guide"])
     assert status == 422 and "at most 200 characters" in html
     status, html = post(badge=[ids["guide"]] * 201)

@@ -32,6 +32,7 @@ from wallet.skills import frameworks as skills
 from wallet.web import context
 from wallet.web.friendly import FRIENDLY
 from wallet.web.session import login_required, signed_in_account
+from wallet.web.text import judges_nul
 
 blp = Blueprint("pathway_pages", __name__, template_folder="templates")
 
@@ -168,9 +169,13 @@ def _kept(text: str) -> str:
 
 
 @blp.route("/wallet/records/new", methods=["GET", "POST"])
+@judges_nul
 @login_required
 def new_record() -> Any:
-    """Choose badges and pathways; the signed record is held in the wallet and opens on its badge page."""
+    """Choose badges and pathways; the signed record is held in the wallet and opens on its badge page.
+
+    Judges NUL itself (:func:`judges_nul`): the name through :func:`clr.record_name` (422, the form kept),
+    ids through :func:`parse_id` (404); the CSRF token is compared, never stored."""
     if request.method == "GET":
         return _record_form()
     account = signed_in_account()
