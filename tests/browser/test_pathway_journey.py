@@ -276,6 +276,7 @@ def test_a_pathway_across_two_organisations_a_record_and_an_employer_on_a_phone(
     _visit(page, watch, f"{origin}/pathways/{city.pathway_id}")
     assert page.locator("h1").inner_text() == "Maker to Museum"
     assert "A reference for a museum placement" in page.locator("main").inner_text()
+    assert "Any of: Gallery Guide, Young Curator" in page.locator(".steps").inner_text()
     _check(page, watch, origin, "pathways-public")
     _visit(page, watch, f"{origin}/frameworks/leeds")
     assert "Leeds Skills Framework" in page.locator("h1").inner_text()

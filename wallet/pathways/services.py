@@ -642,6 +642,8 @@ class StepView:
     is_next: bool
     next_steps: list[NextStep]
     """What the learner could do now towards this step (open claim sessions, …)."""
+    names: list[str]
+    """The names of the badges the step asks for (one of them, or any N of them)."""
 
 
 @dataclass(frozen=True)
@@ -679,8 +681,9 @@ def my_pathways(db: Session, *, account_id: uuid.UUID, base_url: str, now: dt.da
                     badges=[held[key] for key in step.by if key in held],
                     is_next=entry.progress.next_step == step.index,
                     next_steps=by_step.get((entry.pathway.id, step.index), []),
+                    names=list(definition.get("names", [])),
                 )
-                for step in entry.progress.steps
+                for step, definition in zip(entry.progress.steps, entry.pathway.steps, strict=True)
             ],
         )
         for entry in started
