@@ -3,6 +3,7 @@ what the record's own page and its share page say — never more than the record
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -13,7 +14,9 @@ from sqlalchemy import func, select
 from tests.pathways.conftest import CASE_PACKAGE, City
 from tests.pathways.conftest import city as city
 from tests.pathways.conftest import settings as settings
+from wallet.holding.services import add_credential
 from wallet.models import HeldCredential
+from wallet.records import clr
 
 PASSWORD = "correct horse battery"
 
@@ -216,3 +219,47 @@ def test_the_skills_summary_is_shared_from_the_skills_page(city: City, sign_up) 
     assert "Skills of Sam Rivera" in public and "Works well in a team" in public and "does not check them" in public
     assert "Links to your skills" in city.client.get("/wallet/skills").get_data(as_text=True)
     assert "Your skills summary" in city.client.get("/wallet/shares").get_data(as_text=True)
+
+
+def test_a_record_signed_elsewhere_or_changed_says_so_and_each_badge_still_speaks_for_itself(
+    city: City, sign_up, db, clock
+) -> None:
+    learner, ids = _learner(city, sign_up)
+    account_id = uuid.UUID(learner.account_id)
+    state = city.client.application.extensions["wallet"]
+
+    def hold(record: dict[str, Any]) -> str:
+        held = add_credential(
+            db,
+            account_id=account_id,
+            raw=json.dumps(record).encode(),
+            media_type="application/vc+ld+json",
+            source="import",
+            now=clock.now,
+        )
+        db.commit()
+        return f"/wallet/badges/{held.id}"
+
+    def record(secret_key: bytes) -> dict[str, Any]:
+        return clr.build_record(
+            db,
+            account_id=account_id,
+            credential_ids=[uuid.UUID(ids["guide"])],
+            pathway_ids=[],
+            base_url="https://wallet.test",
+            secret_key=secret_key,
+            now=clock.now,
+        )
+
+    elsewhere = city.client.get(hold(record(b"another wallet service's secret key"))).get_data(as_text=True)
+    assert "Unknown signer: this record is validly signed, but by a signer we don&#39;t know, calling itself" in (
+        elsewhere
+    )
+    assert "Made by Learner Wallet (this service)" not in elsewhere
+    assert "Genuine: issued by City Museum to Sam Rivera" in elsewhere  # the badge inside is checked on its own
+
+    changed = record(state.secrets.secret_key)
+    changed["credentialSubject"]["verifiableCredential"][0]["credentialSubject"]["achievement"]["name"] = "Director"
+    page = city.client.get(hold(changed)).get_data(as_text=True)
+    assert "Not genuine: this record was changed after it was made" in page
+    assert "Genuine record" not in page and "Not genuine: its signature does not match its contents" in page
