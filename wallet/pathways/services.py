@@ -43,7 +43,11 @@ from wallet_protocol.pathways import (
     wallet_badges,
 )
 
+from wallet.changelog.history import lock_wallet_row
 from wallet.errors import DomainError
+from wallet.holding.binding import PROVEN as PROVEN_BINDINGS
+from wallet.holding.registry import IssuerRegistry
+from wallet.holding.trust import IssuerDirectory
 from wallet.issuing.credentials import achievement_url
 from wallet.models import (
     Achievement,
@@ -60,6 +64,7 @@ from wallet.skills.frameworks import accepted_skill_urls, get_framework, item_vi
 MAX_PARTNERS = 20
 MAX_AWARD_DEPTH = 3
 TRUSTED_SOURCES = frozenset({"claim", "award"})
+"""Credentials this service issued into the learner's own wallet."""
 
 
 def pathway_url(base_url: str, pathway_id: uuid.UUID) -> str:
@@ -424,6 +429,7 @@ class HeldSummary:
     outcome: str | None
     achievement_name: str | None
     issuer_name: str | None
+    holder_binding: str
 
 
 @dataclass(frozen=True)
@@ -435,8 +441,13 @@ class LearnerBadge:
 
     @property
     def trusted(self) -> bool:
-        """Counts towards an automatic award: issued here, or checked and found valid."""
-        return self.held.source in TRUSTED_SOURCES or self.held.outcome == "valid"
+        """Counts towards an automatic award: issued here to this learner, or imported, checked and found
+        valid *and* proven theirs (it names their account's subject id, or they proved control of its DID).
+        A valid copy of someone else's badge, or one that only names them, shows as progress but never
+        earns an outcome badge signed by the pathway's owner."""
+        if self.held.source in TRUSTED_SOURCES:
+            return True
+        return self.held.outcome == "valid" and self.held.holder_binding in PROVEN_BINDINGS
 
 
 class _BadgeCache:
@@ -479,6 +490,7 @@ def learner_badges(db: Session, *, account_id: uuid.UUID) -> list[LearnerBadge]:
             HeldCredential.outcome,
             HeldCredential.achievement_name,
             HeldCredential.issuer_name,
+            HeldCredential.holder_binding,
         ).where(HeldCredential.account_id == account_id)
     ).all()
     summaries = [HeldSummary(*row) for row in rows if counts(row.outcome)]
@@ -497,6 +509,51 @@ def learner_badges(db: Session, *, account_id: uuid.UUID) -> list[LearnerBadge]:
             badge = wallet_badges([(db.get(HeldCredential, summary.id).raw, summary.content_hash, None)])[0]  # type: ignore[union-attr]
         found.append(LearnerBadge(summary, badge))
     return found
+
+
+def earning_badges(db: Session, badges: list[LearnerBadge], *, base_url: str) -> list[LearnerBadge]:
+    """The badges that may earn an outcome badge signed by a pathway's owner: everything issued here into
+    this wallet, and imported credentials that are :attr:`~LearnerBadge.trusted` *and* signed by an
+    organisation on this service (:class:`wallet.holding.trust.IssuerDirectory`) that owns the achievement
+    when the achievement is one of ours. Anyone can sign a valid credential with a fresh did:key naming
+    our achievement's id and the learner's subject id; that shows as progress, never as an award."""
+    imported = [entry for entry in badges if entry.held.source not in TRUSTED_SOURCES and entry.trusted]
+    vouched: set[uuid.UUID] = set()
+    if imported:
+        directory = IssuerDirectory.load(db, registry=IssuerRegistry(), base_url=base_url)
+        rows = db.execute(
+            select(HeldCredential.id, HeldCredential.verification, HeldCredential.issuer_id).where(
+                HeldCredential.id.in_([entry.held.id for entry in imported])
+            )
+        ).all()
+        owners = _achievement_owners(db, [entry.badge.achievement_id for entry in imported], base_url=base_url)
+        for held_id, report, issuer_id in rows:
+            trust = directory.judge(report, issuer_id=issuer_id, claimed_name=None)
+            entry = next(item for item in imported if item.held.id == held_id)
+            owner = owners.get(entry.badge.achievement_id or "")
+            if trust.kind == "organisation" and (owner is None or owner == trust.organisation_slug):
+                vouched.add(held_id)
+    return [entry for entry in badges if entry.held.source in TRUSTED_SOURCES or entry.held.id in vouched]
+
+
+def _achievement_owners(db: Session, urls: list[str | None], *, base_url: str) -> dict[str, str]:
+    """Our achievement URLs among ``urls`` → the slug of the organisation that owns each."""
+    prefix = base_url.rstrip("/") + "/achievements/"
+    ids = {}
+    for url in urls:
+        if url and url.startswith(prefix):
+            try:
+                ids[uuid.UUID(url.removeprefix(prefix))] = url
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Achievement.id, Organisation.slug)
+        .join(Organisation, Organisation.id == Achievement.organisation_id)
+        .where(Achievement.id.in_(ids))
+    ).all()
+    return {ids[achievement_id]: slug for achievement_id, slug in rows}
 
 
 @dataclass(frozen=True)
@@ -658,7 +715,7 @@ def award_completed_pathways(
     candidates = [pathway for pathway in candidates if pathway.id not in done_already]
     if not candidates:
         return []
-    badges = [entry for entry in learner_badges(db, account_id=account_id) if entry.trusted]
+    badges = earning_badges(db, learner_badges(db, account_id=account_id), base_url=base_url)
     by_key = {entry.badge.key: entry for entry in badges}
     index = BadgeIndex(entry.badge for entry in badges)
     awarded = []
@@ -709,3 +766,23 @@ def award_completed_pathways(
         db.flush()
         awarded.append(award)
     return awarded
+
+
+Recognise = Callable[[Session, uuid.UUID, dt.datetime], list[PathwayAward]]
+"""``recognise(db, account_id, now)``: award what credentials that just arrived from elsewhere complete
+(:func:`recogniser` binds the keys; the app keeps one on its state)."""
+
+
+def recogniser(*, kek: bytes, base_url: str) -> Recognise:
+    """The app's one way to recognise imported credentials: after a credential from elsewhere is held
+    (a file, a URL, a device's offline import arriving by sync) the learner's automatic pathways are
+    judged again, exactly as after a delivery. Only credentials checked and found valid count
+    (:attr:`LearnerBadge.trusted`: valid and proven the learner's), so a forged import, or a copy of
+    someone else's badge, never earns an outcome badge. It takes the learner's wallet lock (a no-op
+    when the import already holds it), so it is judged in turn with every delivery."""
+
+    def recognise(db: Session, account_id: uuid.UUID, now: dt.datetime) -> list[PathwayAward]:
+        lock_wallet_row(db, account_id=account_id, now=now)
+        return award_completed_pathways(db, account_id=account_id, kek=kek, base_url=base_url, now=now)
+
+    return recognise
