@@ -126,6 +126,32 @@ def test_next_steps_name_open_claim_sessions_that_advance_a_started_pathway(city
     assert "Saturday gallery tour" in steps[0]["title"]
 
 
+def test_next_steps_name_requestable_badges_until_the_learner_has_asked(city: City, sign_up) -> None:
+    _pathway(city, auto_award=False)
+    learner = sign_up("asker")
+    city.award(city.north, "solder", learner)
+    policy = city.client.put(
+        f"/api/v1/organisations/museum/achievements/{city.badges['curator']}/requestable",
+        headers=city.museum["admin"].headers,
+        json={"guidance": "Show us the display you made.", "evidence_wanted": ["narrative"], "reviewer_role": "admin"},
+    )
+    assert policy.status_code == 200, policy.json
+    steps = city.client.get("/api/v1/me/pathways", headers=learner.headers).json["next_steps"]
+    assert [(s["kind"], s["title"], s["organisation"], s["step_index"], s["achievement_id"]) for s in steps] == [
+        ("requestable", "Young Curator", "City Museum", 1, city.badges["curator"])
+    ]
+    asked = city.client.post(
+        "/api/v1/me/badge-requests",
+        headers=learner.headers,
+        json={"achievement_id": city.badges["curator"], "narrative": "I curated the fossils case."},
+    )
+    assert asked.status_code == 201, asked.json
+    assert city.client.get("/api/v1/me/pathways", headers=learner.headers).json["next_steps"] == []
+    someone_else = sign_up("not-asked-yet")
+    city.award(city.north, "solder", someone_else)
+    assert len(city.client.get("/api/v1/me/pathways", headers=someone_else.headers).json["next_steps"]) == 1
+
+
 def test_who_may_create_and_change_pathways(city: City, sign_up) -> None:
     outsider = sign_up("outsider")
     body = {"name": "x", "steps": [{"kind": "badge", "achievement": city.badges["solder"]}]}
@@ -276,9 +302,7 @@ def test_a_badge_a_phone_brings_back_by_sync_awards_the_outcome_in_that_sync(cit
     raw = _own_badge_from_elsewhere(city, learner, "solder")
     city.award(city.museum, "guide", learner)
     registered = city.client.post("/api/v1/sync/clients", json={}, headers=learner.headers)
-    phone = Device(
-        city.client, learner.headers, registered.json["client_id"], now_ms=int(clock.now.timestamp() * 1000)
-    )
+    phone = Device(city.client, learner.headers, registered.json["client_id"], now_ms=int(clock.now.timestamp() * 1000))
     phone.sync()
     cred = "sha256:" + hashlib.sha256(raw).hexdigest()
     answer = phone.sync([phone.op("entry.add", cred=cred, dot=None)], blobs={cred: base64.b64encode(raw).decode()})

@@ -51,13 +51,16 @@ from wallet.holding.trust import IssuerDirectory
 from wallet.issuing.credentials import achievement_url
 from wallet.models import (
     Achievement,
+    BadgeRequest,
     ClaimSession,
     HeldCredential,
     Organisation,
     Pathway,
     PathwayAward,
+    RequestableAchievement,
     SessionState,
 )
+from wallet.models.requests import OPEN_STATUSES
 from wallet.organisations.services import ADMINS, get_by_slug, require_role
 from wallet.skills.frameworks import accepted_skill_urls, get_framework, item_view
 
@@ -596,24 +599,26 @@ class NextStep:
     """Something the learner can do now that would advance a pathway."""
 
     kind: str
-    """``claim_session`` (an open session: go and take part); ``requestable`` is reserved for requestable badges."""
+    """``claim_session`` (an open session: go and take part) or ``requestable`` (ask for the badge, with
+    evidence: ``/wallet/requests/new?achievement=<achievement_id>``)."""
     pathway_id: uuid.UUID
     step_index: int
     achievement_url: str
     title: str
     organisation: str
     ends_at: dt.datetime | None
+    achievement_id: uuid.UUID | None = None
 
 
-NextStepSource = Callable[[Session, dict[str, list[tuple[uuid.UUID, int]]], str, dt.datetime], list[NextStep]]
-"""A source of next steps: given the achievement URLs that would advance a started pathway (each with the
-(pathway, step) it advances), the base URL and now, what the learner could do to earn one."""
+NextStepSource = Callable[
+    [Session, uuid.UUID, dict[str, list[tuple[uuid.UUID, int]]], str, dt.datetime], list[NextStep]
+]
+"""A source of next steps: given the learner, the achievement URLs that would advance a started pathway
+(each with the (pathway, step) it advances), the base URL and now, what the learner could do to earn one."""
 
 
-def open_claim_sessions(
-    db: Session, wanted: dict[str, list[tuple[uuid.UUID, int]]], base_url: str, now: dt.datetime
-) -> list[NextStep]:
-    """Claim sessions open now whose badge advances a pathway (the room has the code; we name the place)."""
+def _our_achievements(wanted: Iterable[str], base_url: str) -> dict[uuid.UUID, str]:
+    """The achievements among ``wanted`` URLs that are ours, by id."""
     ids = {}
     prefix = base_url.rstrip("/") + "/achievements/"
     for url in wanted:
@@ -622,6 +627,18 @@ def open_claim_sessions(
                 ids[uuid.UUID(url[len(prefix) :])] = url
             except ValueError:
                 continue
+    return ids
+
+
+def open_claim_sessions(
+    db: Session,
+    account_id: uuid.UUID,
+    wanted: dict[str, list[tuple[uuid.UUID, int]]],
+    base_url: str,
+    now: dt.datetime,
+) -> list[NextStep]:
+    """Claim sessions open now whose badge advances a pathway (the room has the code; we name the place)."""
+    ids = _our_achievements(wanted, base_url)
     if not ids:
         return []
     rows = db.execute(
@@ -650,14 +667,56 @@ def open_claim_sessions(
                     f"{achievement.name} — {session.title}" if getattr(session, "title", "") else achievement.name,
                     organisation.name,
                     session.ends_at,
+                    achievement.id,
                 )
             )
     return steps
 
 
-NEXT_STEP_SOURCES: tuple[NextStepSource, ...] = (open_claim_sessions,)
-"""Where next steps come from. Requestable badges (being built separately) add their source here: a
-function of the same shape returning ``NextStep(kind="requestable", ...)`` for badges a learner may ask for."""
+def requestable_badges(
+    db: Session,
+    account_id: uuid.UUID,
+    wanted: dict[str, list[tuple[uuid.UUID, int]]],
+    base_url: str,
+    now: dt.datetime,
+) -> list[NextStep]:
+    """Badges the learner may ask for (with evidence) that advance a pathway, unless they already asked and
+    the request is still open (they are waiting for a decision, not choosing what to do next)."""
+    ids = _our_achievements(wanted, base_url)
+    if not ids:
+        return []
+    asked = set(
+        db.scalars(
+            select(BadgeRequest.achievement_id).where(
+                BadgeRequest.account_id == account_id,
+                BadgeRequest.achievement_id.in_(list(ids)),
+                BadgeRequest.status.in_(OPEN_STATUSES),
+            )
+        )
+    )
+    rows = db.execute(
+        select(Achievement, Organisation)
+        .join(RequestableAchievement, RequestableAchievement.achievement_id == Achievement.id)
+        .join(Organisation, Organisation.id == RequestableAchievement.organisation_id)
+        .where(Achievement.id.in_(list(ids)), Achievement.archived_at.is_(None))
+        .order_by(Organisation.name, Achievement.name)
+    ).all()
+    steps = []
+    for achievement, organisation in rows:
+        if achievement.id in asked:
+            continue
+        url = ids[achievement.id]
+        for pathway_id, index in wanted[url]:
+            steps.append(
+                NextStep(
+                    "requestable", pathway_id, index, url, achievement.name, organisation.name, None, achievement.id
+                )
+            )
+    return steps
+
+
+NEXT_STEP_SOURCES: tuple[NextStepSource, ...] = (open_claim_sessions, requestable_badges)
+"""Where next steps come from: each a function of the same shape."""
 
 
 def next_steps(
@@ -684,7 +743,7 @@ def next_steps(
                     wanted.setdefault(url, []).append((entry.pathway.id, done.index))
     found: list[NextStep] = []
     for source in sources:
-        found.extend(source(db, wanted, base_url, now))
+        found.extend(source(db, account_id, wanted, base_url, now))
     return found
 
 
