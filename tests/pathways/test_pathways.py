@@ -140,6 +140,9 @@ def test_next_steps_name_requestable_badges_until_the_learner_has_asked(city: Ci
     assert [(s["kind"], s["title"], s["organisation"], s["step_index"], s["achievement_id"]) for s in steps] == [
         ("requestable", "Young Curator", "City Museum", 1, city.badges["curator"])
     ]
+    _sign_in_on_the_page(city, learner)
+    page = city.client.get("/wallet/pathways").get_data(as_text=True)
+    assert f'<a href="/wallet/requests/new?achievement={city.badges["curator"]}">Ask for Young Curator</a>' in page
     asked = city.client.post(
         "/api/v1/me/badge-requests",
         headers=learner.headers,
@@ -147,6 +150,7 @@ def test_next_steps_name_requestable_badges_until_the_learner_has_asked(city: Ci
     )
     assert asked.status_code == 201, asked.json
     assert city.client.get("/api/v1/me/pathways", headers=learner.headers).json["next_steps"] == []
+    assert "Ask for Young Curator" not in city.client.get("/wallet/pathways").get_data(as_text=True)
     someone_else = sign_up("not-asked-yet")
     city.award(city.north, "solder", someone_else)
     assert len(city.client.get("/api/v1/me/pathways", headers=someone_else.headers).json["next_steps"]) == 1
@@ -320,12 +324,7 @@ def test_adding_your_badge_on_the_wallet_page_says_which_pathway_it_completed(ci
     learner = sign_up("page-importer")
     raw = _own_badge_from_elsewhere(city, learner, "solder")
     city.award(city.museum, "guide", learner)
-    page = city.client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    signed_in = city.client.post(
-        "/login", data={"csrf_token": token, "username": learner.username, "password": learner.password}
-    )
-    assert signed_in.status_code == 303
+    _sign_in_on_the_page(city, learner)
     page = city.client.get("/wallet/add").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     added = city.client.post(
@@ -337,3 +336,14 @@ def test_adding_your_badge_on_the_wallet_page_says_which_pathway_it_completed(ci
     assert added.status_code == 201, html
     assert "It completes the pathway <strong>Maker to Museum</strong>" in html
     assert "Maker Pathway Graduate" in _names(city, learner)
+
+
+def _sign_in_on_the_page(city: City, learner: Any) -> None:
+    import re
+
+    page = city.client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    signed_in = city.client.post(
+        "/login", data={"csrf_token": token, "username": learner.username, "password": learner.password}
+    )
+    assert signed_in.status_code == 303
