@@ -191,6 +191,7 @@ def test_a_partner_changes_the_steps_but_is_told_why_not_the_outcome(world: Cons
         ({"step_kind": "any_of", "step_n": "1"}, "tick at least one badge"),
         ({"step_kind": "any_of", "step_n": "two", "step_any_of": "{museum}"}, "a whole number"),
         ({"step_kind": "any_of", "step_n": "3", "step_any_of": "{museum}"}, "a whole number from 1"),
+        ({"step_kind": "any_of", "step_n": "²", "step_any_of": "{museum}"}, "a whole number from 1"),
         ({"step_kind": "skill", "step_skill": ""}, "pick a skill"),
         ({"step_kind": "skill", "step_skill": "https://elsewhere.example/x"}, "pick a skill"),
         ({"step_kind": "skill", "step_skill": f"{BASE}/frameworks/leeds/v1/items/nope"}, "No such item"),
@@ -203,12 +204,13 @@ def test_a_bad_pathway_form_says_why_next_to_the_field_and_keeps_what_was_typed(
     _import_leeds(world)
     museum = _museum_badge(world, partner)
     data = {k: v.replace("{museum}", museum) for k, v in fields.items()}
-    response = _create(world, description="Kept as typed", **data)
+    response = _create(world, **{"description": "Kept as typed", **data})
     page = response.get_data(as_text=True)
     assert response.status_code == 422, page[:3000]
     assert says in page
     assert re.search(r'class="error field-error" id="[a-z_]+-error"', page)
-    assert "Kept as typed" in page
+    if "description" not in data:
+        assert "Kept as typed" in page
     if "name" not in data:
         assert 'value="Maker to Curator"' in page
     assert world.db.query(Pathway).count() == 0

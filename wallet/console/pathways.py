@@ -11,6 +11,7 @@ one page shows both next to the fields. Who may do what stays the service's rule
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ def step_input(
         elif len(chosen) > 100:
             errors["step_any_of"] = "at most 100 badges"
         step["achievements"] = [_achievement_id(value, "step_any_of", errors) for value in chosen]
-        if not n.strip().isdigit() or not 1 <= int(n) <= max(len(chosen), 1):
+        if not re.fullmatch(r"[0-9]{1,3}", n.strip()) or not 1 <= int(n) <= max(len(chosen), 1):
             errors["step_n"] = f"a whole number from 1 to the number of badges ticked ({len(chosen)})"
         else:
             step["n"] = int(n)
@@ -272,19 +273,22 @@ def _badge_names(db: Session, *, base_url: str) -> dict[str, str]:
     }
 
 
+def _skill_needs(db: Session, step: dict[str, Any]) -> str:
+    """A skill step in words: the framework's title, its version and the item's code."""
+    try:
+        view = skills.item_view(db, slug=step["framework"], version=step["version"], identifier=step["item"])
+    except DomainError:
+        return f"A badge aligned to this skill ({step['framework']}, version {step['version']})"
+    code = view.item.code or view.item.identifier
+    return f"A badge aligned to this skill ({view.version.title}, version {step['version']}, {code})"
+
+
 def _step_views(db: Session, pathway: Pathway, *, base_url: str) -> list[StepView]:
     names = _badge_names(db, base_url=base_url)
     views = []
     for index, step in enumerate(pathway.steps):
         if step["kind"] == "skill":
-            views.append(
-                StepView(
-                    index,
-                    "skill",
-                    step.get("title") or step["item"],
-                    f"A badge aligned to this skill ({step['framework']}, version {step['version']}, {step['item']})",
-                )
-            )
+            views.append(StepView(index, "skill", step.get("title") or step["item"], _skill_needs(db, step)))
             continue
         badges = [
             names.get(url) or (given or url)
