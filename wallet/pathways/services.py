@@ -65,6 +65,9 @@ from wallet.organisations.services import ADMINS, get_by_slug, require_role
 from wallet.skills.frameworks import accepted_skill_urls, get_framework, item_view
 
 MAX_PARTNERS = 20
+MAX_NAME = 120
+MAX_DESCRIPTION = 4000
+MAX_OUTCOME = 2000
 MAX_AWARD_DEPTH = 3
 TRUSTED_SOURCES = frozenset({"claim", "award"})
 """Credentials this service issued into the learner's own wallet."""
@@ -170,6 +173,25 @@ def normalise_steps(db: Session, steps: Any, *, base_url: str) -> list[dict[str,
     return stored
 
 
+def check_words(*, name: Any = None, description: Any = None, outcome: Any = None) -> None:
+    """The pathway's words, within the API schema's limits (every error at once, by field).
+
+    ``None`` is "not given" (a partial update); the API's schema checks the same limits before this."""
+    errors: dict[str, list[str]] = {}
+    if name is not None and (not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME):
+        errors["name"] = [f"give the pathway a name (at most {MAX_NAME} characters)"]
+    if description is not None and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
+        errors["description"] = [f"at most {MAX_DESCRIPTION} characters"]
+    if outcome is not None and (not isinstance(outcome, str) or len(outcome) > MAX_OUTCOME):
+        errors["outcome"] = [f"at most {MAX_OUTCOME} characters"]
+    if errors:
+        raise DomainError(
+            "pathway.invalid",
+            "; ".join(f"{field}: {messages[0]}" for field, messages in errors.items()),
+            errors=errors,
+        )
+
+
 def _partner_ids(db: Session, partners: Sequence[str], *, owner: Organisation) -> list[str]:
     if len(partners) > MAX_PARTNERS:
         raise _invalid("partners", f"at most {MAX_PARTNERS} partner organisations")
@@ -211,6 +233,7 @@ def create_pathway(
 ) -> Pathway:
     """A new pathway owned by ``slug`` (its admins); ``partners`` are co-designing organisations' slugs."""
     owner = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    check_words(name=name, description=description, outcome=outcome)
     if auto_award and outcome_achievement_id is None:
         raise _invalid("auto_award", "an automatic award needs an outcome badge")
     pathway = Pathway(
@@ -262,7 +285,12 @@ def update_pathway(
     pathway, owner, is_owner = _editable(db, pathway_id=pathway_id, actor=actor)
     owner_only = {"outcome_achievement_id", "auto_award", "partners", "archived"}
     if not is_owner and owner_only & set(changes):
-        raise DomainError("auth.forbidden", "Only the owner's admins may change the outcome badge or the partners.")
+        raise DomainError(
+            "auth.forbidden",
+            "Only the owner's admins may change the outcome badge, the automatic award, the partners "
+            "or archive the pathway.",
+        )
+    check_words(name=changes.get("name"), description=changes.get("description"), outcome=changes.get("outcome"))
     for field, value in changes.items():
         if field == "steps":
             pathway.steps = normalise_steps(db, value, base_url=base_url)
@@ -281,6 +309,74 @@ def update_pathway(
     pathway.updated_at = now
     db.flush()
     return pathway
+
+
+def steps_as_given(pathway: Pathway) -> list[dict[str, Any]]:
+    """The pathway's stored steps in the shape :func:`normalise_steps` takes (what the API is sent).
+
+    Achievements are named by their URLs (ours are read back to their ids), skill steps keep their
+    version, and each step keeps its title: saving them again changes nothing."""
+    given: list[dict[str, Any]] = []
+    for step in pathway.steps:
+        title = step.get("title") or ""
+        if step["kind"] == "badge":
+            given.append({"kind": "badge", "title": title, "achievement": step["achievements"][0]})
+        elif step["kind"] == "any_of":
+            given.append({"kind": "any_of", "title": title, "n": step["n"], "achievements": list(step["achievements"])})
+        else:
+            given.append(
+                {
+                    "kind": "skill",
+                    "title": title,
+                    "framework": step["framework"],
+                    "item": step["item"],
+                    "version": step["version"],
+                }
+            )
+    return given
+
+
+def add_step(
+    db: Session,
+    *,
+    pathway_id: uuid.UUID,
+    actor: uuid.UUID,
+    step: dict[str, Any],
+    base_url: str,
+    now: dt.datetime,
+) -> Pathway:
+    """Add one step (the API's step JSON) after the others; who may is :func:`update_pathway`'s rule."""
+    pathway = get_pathway(db, pathway_id=pathway_id)
+    steps = [*steps_as_given(pathway), step]
+    return update_pathway(db, pathway_id=pathway_id, actor=actor, changes={"steps": steps}, base_url=base_url, now=now)
+
+
+def _step_index(pathway: Pathway, index: int) -> int:
+    if not 0 <= index < len(pathway.steps):
+        raise _invalid("steps", f"the pathway has no step {index + 1}")
+    return index
+
+
+def remove_step(
+    db: Session, *, pathway_id: uuid.UUID, actor: uuid.UUID, index: int, base_url: str, now: dt.datetime
+) -> Pathway:
+    """Remove step ``index`` (from 0); a pathway keeps at least one step."""
+    pathway = get_pathway(db, pathway_id=pathway_id)
+    steps = steps_as_given(pathway)
+    del steps[_step_index(pathway, index)]
+    return update_pathway(db, pathway_id=pathway_id, actor=actor, changes={"steps": steps}, base_url=base_url, now=now)
+
+
+def move_step(
+    db: Session, *, pathway_id: uuid.UUID, actor: uuid.UUID, index: int, up: bool, base_url: str, now: dt.datetime
+) -> Pathway:
+    """Swap step ``index`` with the one before it (``up``) or after it (the order of an ordered pathway)."""
+    pathway = get_pathway(db, pathway_id=pathway_id)
+    steps = steps_as_given(pathway)
+    other = _step_index(pathway, index) + (-1 if up else 1)
+    _step_index(pathway, other)
+    steps[index], steps[other] = steps[other], steps[index]
+    return update_pathway(db, pathway_id=pathway_id, actor=actor, changes={"steps": steps}, base_url=base_url, now=now)
 
 
 def get_pathway(db: Session, *, pathway_id: uuid.UUID) -> Pathway:
