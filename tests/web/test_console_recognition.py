@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tests.claims.conftest import make_achievement
 from tests.conftest import FakeClock
-from tests.web.console_world import Browser, ConsoleWorld, browser, make_world
+from tests.web.console_world import PASSWORD, Browser, ConsoleWorld, browser, make_world
 from wallet.endorsements import proven
 from wallet.holding.trust import IssuerTrust
 from wallet.models import Account, Endorsement, RequestableAchievement
@@ -307,6 +307,14 @@ def _award(client: Any, world: ConsoleWorld) -> str:
     return match.group(1)
 
 
+def _learner_headers(client: Any) -> dict[str, str]:
+    signed = client.post(
+        "/api/v1/auth/login", json={"username": "lee-learner", "password": PASSWORD, "device": {"name": "phone"}}
+    )
+    assert signed.status_code == 200, signed.json
+    return {"Authorization": f"Bearer {signed.json['access_token']}"}
+
+
 def test_the_learners_badge_page_shows_each_endorsement_as_far_as_it_proves_anything(
     world: ConsoleWorld, museum: dict[str, Any], client: Any
 ) -> None:
@@ -324,6 +332,11 @@ def test_the_learners_badge_page_shows_each_endorsement_as_far_as_it_proves_anyt
     assert "Checked: Museum East signed this endorsement of the organisation that issued it." in page
     assert "Counts for credit." in page and "A fine makerspace." in page
     assert 'href="/issuers/museum-east/about"' in page
+    share = client.post("/api/v1/shares", headers=_learner_headers(client), json={"credential_id": badge_id})
+    assert share.status_code == 201, share.json
+    share_path = share.json["url"].removeprefix("https://wallet.test")
+    shared = _text(client.get(share_path))
+    assert "Checked: Museum East signed this endorsement of this badge." in shared and "Counts for credit." in shared
 
     # A stored endorsement altered after it was signed proves nothing: its words are not shown.
     altered = world.db.query(Endorsement).filter(Endorsement.comment == "Counts for credit.").one()
@@ -334,6 +347,8 @@ def test_the_learners_badge_page_shows_each_endorsement_as_far_as_it_proves_anyt
     page = _text(world.learner.get(f"/wallet/badges/{badge_id}"))
     assert "Not valid: this endorsement does not pass its checks." in page
     assert "Worth a degree." not in page and "A fine makerspace." in page
+    shared = _text(client.get(share_path))
+    assert "Not valid: this endorsement does not pass its checks." in shared and "Worth a degree." not in shared
 
     withdrawn = world.db.query(Endorsement).filter(Endorsement.comment == "A fine makerspace.").one()
     assert museum["admin"].post(f"/console/orgs/museum-east/endorsements/{withdrawn.id}/withdraw").status_code == 303
