@@ -268,6 +268,10 @@ def test_who_may_endorse_is_the_apis_rule(world: ConsoleWorld, museum: dict[str,
     for who in (world.learner, world.outsider, world.operator):
         assert _endorse(who, world.slug, **body).status_code == 404
         assert who.get(f"/console/orgs/{world.slug}/endorsements").status_code == 404
+        # The same page as for an organisation that does not exist: nothing learnt about this one.
+        known = who.get(f"/console/orgs/{world.slug}/endorsements/new?issuer=museum-east")
+        unknown = who.get("/console/orgs/no-such-org/endorsements/new?issuer=museum-east")
+        assert known.status_code == unknown.status_code == 404 and _text(known) == _text(unknown)
     made = _endorse(museum["admin"], "museum-east", issuer=world.slug, comment="Partners.")
     assert made.status_code == 303
     theirs = world.db.query(Endorsement).one()

@@ -25,7 +25,7 @@ from werkzeug.exceptions import BadRequest
 from wallet.console import recognition
 from wallet.endorsements import services as endorsements
 from wallet.errors import DomainError
-from wallet.organisations.services import get_by_slug
+from wallet.organisations.services import ADMINS, get_by_slug, require_role
 from wallet.pages.console import pages
 from wallet.pages.console.common import console_view, form_error, me, refused
 from wallet.requests import services as requests
@@ -211,6 +211,7 @@ def _endorse_form(
 def new_endorsement(slug: str) -> Any:
     """Pick what to endorse (another organisation or one of its badges), then say why."""
     db = context.db()
+    require_role(db, slug=slug, actor=me(), roles=ADMINS)  # the endorser's refusal is the console's own page
     if not request.args.get("achievement") and not request.args.get("issuer"):
         choices = recognition.endorsable(db, slug=slug, actor=me())
         return render_template(
@@ -232,6 +233,7 @@ def endorse(slug: str) -> Any:
     """Sign an endorsement with the organisation's own key (``POST …/endorsements``)."""
     db = context.db()
     state = context.state()
+    require_role(db, slug=slug, actor=me(), roles=ADMINS)
     try:
         badge, issuer = _subject_ids(request.form)
         subject = recognition.endorsement_subject(db, slug=slug, actor=me(), achievement_id=badge, issuer_slug=issuer)
