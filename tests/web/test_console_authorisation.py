@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import FakeClock
 from tests.web.console_world import ConsoleWorld, make_world, start_session
 from wallet.claims.codes import session_qr
+from wallet.endorsements import services as endorsements
 from wallet.models import ClaimSession
 from wallet.pathways import services as pathways
 from wallet.skills import formats
@@ -157,6 +158,28 @@ ROUTES: dict[str, Route] = {
     "console_pages.operator_import_framework": Route(
         "POST", lambda i: "/console/operator/frameworks", OPERATORS, {"slug": "taken-over", "text": "statement\nX"}
     ),
+    "console_pages.requestable": Route("GET", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/requestable", ADMINS),
+    "console_pages.save_requestable": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/requestable",
+        ADMINS,
+        {"guidance": "Taken over", "evidence": "narrative", "reviewer_role": "youth_worker"},
+    ),
+    "console_pages.stop_requestable": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/requestable/stop", ADMINS
+    ),
+    # Listing what the organisation endorsed is for members, as GET …/endorsements; giving is for admins.
+    "console_pages.endorsements_given": Route("GET", lambda i: f"/console/orgs/{i.slug}/endorsements", MEMBERS),
+    "console_pages.new_endorsement": Route("GET", lambda i: f"/console/orgs/{i.slug}/endorsements/new", ADMINS),
+    "console_pages.endorse": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/endorsements/new",
+        ADMINS,
+        {"issuer": "museum-east", "comment": "Taken over"},
+    ),
+    "console_pages.withdraw_endorsement": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/endorsements/{i.values['endorsement']}/withdraw", ADMINS
+    ),
     "console_pages.operator": Route("GET", lambda i: "/console/operator", OPERATORS),
     "console_pages.create_organisation": Route(
         "POST", lambda i: "/console/operator", OPERATORS, {"slug": "new-org", "name": "New", "admin": "new-admin"}
@@ -204,6 +227,16 @@ def _ids(w: ConsoleWorld) -> Ids:
         base_url=state.settings.base_url,
         now=w.clock.now,
     )
+    endorsement = endorsements.endorse(
+        w.db,
+        slug=w.slug,
+        actor=uuid.UUID(w.org["admin"].account_id),
+        issuer_slug="museum-east",
+        comment="Partners.",
+        kek=state.secrets.key_encryption_key,
+        base_url=state.settings.base_url,
+        now=w.clock.now,
+    )
     w.db.commit()
     return Ids(
         slug=w.slug,
@@ -212,7 +245,7 @@ def _ids(w: ConsoleWorld) -> Ids:
         badge=w.achievement_id,
         member=w.org["worker"].account_id,
         award=str(issued.id),
-        values={"cards": cards_id, "pathway": str(pathway.id), "item": item},
+        values={"cards": cards_id, "pathway": str(pathway.id), "item": item, "endorsement": str(endorsement.id)},
     )
 
 
