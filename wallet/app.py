@@ -26,6 +26,7 @@ from wallet.config import Settings
 from wallet.db import make_engine, make_session_factory
 from wallet.errors import DomainError
 from wallet.instance_secrets import for_settings as secrets_for
+from wallet.pathways.services import recogniser
 from wallet.state import WalletState, utc_now
 from wallet.sync.actions import action_handlers
 from wallet.web.problems import problem_response
@@ -83,6 +84,7 @@ def create_app(
         ),
         claims=claims,
         actions=action_handlers(claim_config=claims, base_url=settings.base_url),
+        recognise=recogniser(kek=instance_secrets.key_encryption_key, base_url=settings.base_url),
         clock=clock,
     )
     from wallet.fetching import build_fetcher

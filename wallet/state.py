@@ -16,6 +16,7 @@ from wallet.config import Settings
 from wallet.credentials.fetcher import LocalFirstFetcher
 from wallet.holding.registry import RegistryFile
 from wallet.instance_secrets import InstanceSecrets
+from wallet.pathways.services import Recognise
 from wallet.sharing.fetching import ImageCache
 from wallet.sharing.limits import MissLimiter
 from wallet.sharing.verdict import VerificationCache
@@ -47,6 +48,8 @@ class WalletState:
     """The claim keys (codes, PINs, display links), derived once from the instance secrets."""
     actions: ActionTable
     """The server actions a sync performs (:func:`wallet.sync.actions.action_handlers`)."""
+    recognise: Recognise
+    """Awards what imported credentials complete (:func:`wallet.pathways.services.recogniser`)."""
     clock: Callable[[], dt.datetime] = utc_now
     fetcher: LocalFirstFetcher | None = None
     """The app's one fetcher (:func:`wallet.fetching.build_fetcher`), bound to the request's session."""

@@ -195,7 +195,7 @@ def test_sign_up_claim_see_share_show_and_revoke_on_a_phone(server: Running, bro
     link = page.locator("#share-url").input_value()
     assert link.startswith(f"{origin}/s/")
     page.click("#copy")
-    expect(page.locator("#copy-status")).to_have_text(re.compile("^Copied"))  # the clipboard answers later
+    expect(page.locator("#copy-status")).to_have_text(re.compile(r"^Copied"))  # once the clipboard answers
     assert page.evaluate("navigator.clipboard.readText()") == link
     qr = Image.open(io.BytesIO(page.locator("#qr").screenshot()))
     assert [code.text for code in zxingcpp.read_barcodes(qr)] == [link]

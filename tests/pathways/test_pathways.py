@@ -126,6 +126,36 @@ def test_next_steps_name_open_claim_sessions_that_advance_a_started_pathway(city
     assert "Saturday gallery tour" in steps[0]["title"]
 
 
+def test_next_steps_name_requestable_badges_until_the_learner_has_asked(city: City, sign_up) -> None:
+    _pathway(city, auto_award=False)
+    learner = sign_up("asker")
+    city.award(city.north, "solder", learner)
+    policy = city.client.put(
+        f"/api/v1/organisations/museum/achievements/{city.badges['curator']}/requestable",
+        headers=city.museum["admin"].headers,
+        json={"guidance": "Show us the display you made.", "evidence_wanted": ["narrative"], "reviewer_role": "admin"},
+    )
+    assert policy.status_code == 200, policy.json
+    steps = city.client.get("/api/v1/me/pathways", headers=learner.headers).json["next_steps"]
+    assert [(s["kind"], s["title"], s["organisation"], s["step_index"], s["achievement_id"]) for s in steps] == [
+        ("requestable", "Young Curator", "City Museum", 1, city.badges["curator"])
+    ]
+    _sign_in_on_the_page(city, learner)
+    page = city.client.get("/wallet/pathways").get_data(as_text=True)
+    assert f'<a href="/wallet/requests/new?achievement={city.badges["curator"]}">Ask for Young Curator</a>' in page
+    asked = city.client.post(
+        "/api/v1/me/badge-requests",
+        headers=learner.headers,
+        json={"achievement_id": city.badges["curator"], "narrative": "I curated the fossils case."},
+    )
+    assert asked.status_code == 201, asked.json
+    assert city.client.get("/api/v1/me/pathways", headers=learner.headers).json["next_steps"] == []
+    assert "Ask for Young Curator" not in city.client.get("/wallet/pathways").get_data(as_text=True)
+    someone_else = sign_up("not-asked-yet")
+    city.award(city.north, "solder", someone_else)
+    assert len(city.client.get("/api/v1/me/pathways", headers=someone_else.headers).json["next_steps"]) == 1
+
+
 def test_who_may_create_and_change_pathways(city: City, sign_up) -> None:
     outsider = sign_up("outsider")
     body = {"name": "x", "steps": [{"kind": "badge", "achievement": city.badges["solder"]}]}
@@ -184,3 +214,136 @@ def test_a_learner_shares_their_skills_summary_by_link_and_can_revoke_it(city: C
     assert both.status_code == 422
     city.post(learner, f"/api/v1/shares/{share.json['id']}/revoke")
     assert city.client.get(f"/s/{slug}").status_code == 410
+
+
+def _names(city: City, learner: Any) -> list[str]:
+    return sorted(item["achievement_name"] for item in _held(city, learner))
+
+
+def _import(city: City, learner: Any, raw: bytes) -> Any:
+    return city.client.post(
+        "/api/v1/credentials/import", headers={**learner.headers, "Content-Type": "application/json"}, data=raw
+    )
+
+
+def _own_badge_from_elsewhere(city: City, learner: Any, badge: str) -> bytes:
+    """A badge issued here to ``learner`` that left the wallet (kept in another wallet app) and comes back."""
+    awarded = city.award(city.north if badge in ("solder", "coding") else city.museum, badge, learner)
+    held_id = next(item["id"] for item in _held(city, learner) if item["credential_id"] == awarded["credential_id"])
+    raw = city.client.get(f"/api/v1/credentials/{held_id}/raw", headers=learner.headers).data
+    assert city.client.delete(f"/api/v1/credentials/{held_id}", headers=learner.headers).status_code == 204
+    return raw
+
+
+def test_importing_your_own_badge_completes_a_pathway_and_awards_the_outcome_at_once(city: City, sign_up) -> None:
+    _pathway(city)
+    learner = sign_up("back-from-lcw")
+    raw = _own_badge_from_elsewhere(city, learner, "solder")
+    city.award(city.museum, "guide", learner)
+    assert _names(city, learner) == ["Gallery Guide"]
+    imported = _import(city, learner, raw)
+    assert imported.status_code == 201, imported.json
+    assert imported.json["binding"]["by"] == "subject"
+    assert _names(city, learner) == ["Gallery Guide", "Maker Pathway Graduate", "Soldering"]
+    assert _import(city, learner, raw).status_code == 409  # a second try changes nothing
+    assert _names(city, learner).count("Maker Pathway Graduate") == 1
+
+
+def test_a_copy_of_someone_elses_badge_shows_progress_but_never_earns_the_outcome(city: City, sign_up) -> None:
+    _pathway(city)
+    owner = sign_up("real-solderer")
+    city.award(city.north, "solder", owner)
+    raw = city.client.get(f"/api/v1/credentials/{_held(city, owner)[0]['id']}/raw", headers=owner.headers).data
+    copier = sign_up("copier")
+    city.award(city.museum, "guide", copier)
+    assert _import(city, copier, raw).status_code == 201
+    progress = city.client.get("/api/v1/me/pathways", headers=copier.headers).json["pathways"]
+    assert [(p["steps_done"], p["complete"]) for p in progress] == [(2, True)]
+    assert "Maker Pathway Graduate" not in _names(city, copier)
+    city.award(city.museum, "curator", copier)  # a later delivery judges again: still not earned
+    assert "Maker Pathway Graduate" not in _names(city, copier)
+
+
+def test_a_self_signed_badge_naming_our_achievement_never_earns_the_outcome(city: City, sign_up) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from tests.credential_factories import ob3_badge, sign_as
+    from wallet.credentials import multikey
+
+    _pathway(city)
+    forger = sign_up("forger")
+    city.award(city.museum, "guide", forger)
+    subject_id = city.client.get("/api/v1/me", headers=forger.headers).json["subject_id"]
+    key = ed25519.Ed25519PrivateKey.generate()
+    forged = ob3_badge(
+        credential_id="urn:uuid:0f0f0f0f-1111-4222-8333-777777777777",
+        issuer_name="Makerspace North",
+        valid_from="2026-10-01T09:00:00Z",
+        name="Soldering",
+        achievement_id=f"https://wallet.test/achievements/{city.badges['solder']}",
+        achievement_name="Soldering",
+        description="Soldering done.",
+        narrative="Take part.",
+    )
+    forged["issuer"]["id"] = multikey.did_key_for(key)
+    forged["credentialSubject"]["id"] = subject_id
+    imported = _import(city, forger, json.dumps(sign_as(forged, created="2026-10-01T09:00:00Z", key=key)).encode())
+    assert imported.status_code == 201, imported.json
+    assert imported.json["binding"]["by"] == "subject" and imported.json["outcome"] == "valid"
+    assert "Maker Pathway Graduate" not in _names(city, forger)
+    city.award(city.museum, "curator", forger)
+    assert "Maker Pathway Graduate" not in _names(city, forger)
+
+
+def test_a_badge_a_phone_brings_back_by_sync_awards_the_outcome_in_that_sync(city: City, sign_up, clock) -> None:
+    import base64
+    import hashlib
+
+    from tests.sync.conftest import Device
+
+    _pathway(city)
+    learner = sign_up("offline-importer")
+    raw = _own_badge_from_elsewhere(city, learner, "solder")
+    city.award(city.museum, "guide", learner)
+    registered = city.client.post("/api/v1/sync/clients", json={}, headers=learner.headers)
+    phone = Device(city.client, learner.headers, registered.json["client_id"], now_ms=int(clock.now.timestamp() * 1000))
+    phone.sync()
+    cred = "sha256:" + hashlib.sha256(raw).hexdigest()
+    answer = phone.sync([phone.op("entry.add", cred=cred, dot=None)], blobs={cred: base64.b64encode(raw).decode()})
+    assert answer["rejected"] == []
+    outcome = next(item for item in _held(city, learner) if item["achievement_name"] == "Maker Pathway Graduate")
+    arrived = {change["id"][0] for change in answer["changes"] if change["k"] == "entry"}
+    assert outcome["content_hash"] in arrived  # the outcome badge reaches the phone in this very sync
+
+
+def test_adding_your_badge_on_the_wallet_page_says_which_pathway_it_completed(city: City, sign_up) -> None:
+    import io
+    import re
+
+    _pathway(city)
+    learner = sign_up("page-importer")
+    raw = _own_badge_from_elsewhere(city, learner, "solder")
+    city.award(city.museum, "guide", learner)
+    _sign_in_on_the_page(city, learner)
+    page = city.client.get("/wallet/add").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    added = city.client.post(
+        "/wallet/add/file",
+        data={"csrf_token": token, "file": (io.BytesIO(raw), "soldering.json")},
+        content_type="multipart/form-data",
+    )
+    html = added.get_data(as_text=True)
+    assert added.status_code == 201, html
+    assert "It completes the pathway <strong>Maker to Museum</strong>" in html
+    assert "Maker Pathway Graduate" in _names(city, learner)
+
+
+def _sign_in_on_the_page(city: City, learner: Any) -> None:
+    import re
+
+    page = city.client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    signed_in = city.client.post(
+        "/login", data={"csrf_token": token, "username": learner.username, "password": learner.password}
+    )
+    assert signed_in.status_code == 303

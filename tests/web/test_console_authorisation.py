@@ -21,7 +21,11 @@ from sqlalchemy.orm import Session
 from tests.conftest import FakeClock
 from tests.web.console_world import ConsoleWorld, make_world, start_session
 from wallet.claims.codes import session_qr
+from wallet.endorsements import services as endorsements
 from wallet.models import ClaimSession
+from wallet.pathways import services as pathways
+from wallet.skills import formats
+from wallet.skills import frameworks as skills
 
 ROLES = ("anonymous", "learner", "outsider", "operator", "worker", "admin")
 MEMBERS = frozenset({"worker", "admin"})
@@ -110,6 +114,72 @@ ROUTES: dict[str, Route] = {
     "console_pages.issue_reset_code": Route(
         "POST", lambda i: f"/console/orgs/{i.slug}/reset-code", MEMBERS, {"username": "lee-learner"}
     ),
+    "console_pages.align_badge": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/alignments", ADMINS, {"skill": "{item}"}
+    ),
+    "console_pages.unalign_badge": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/alignments/remove", ADMINS, {"target_url": "{item}"}
+    ),
+    "console_pages.pathways_list": Route("GET", lambda i: f"/console/orgs/{i.slug}/pathways", ADMINS),
+    "console_pages.new_pathway": Route("GET", lambda i: f"/console/orgs/{i.slug}/pathways/new", ADMINS),
+    "console_pages.create_pathway": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/pathways/new",
+        ADMINS,
+        {"name": "Taken over", "step_kind": "badge", "step_badge": "{badge}"},
+    ),
+    "console_pages.pathway": Route("GET", lambda i: f"/console/orgs/{i.slug}/pathways/{i.values['pathway']}", ADMINS),
+    "console_pages.update_pathway": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/pathways/{i.values['pathway']}", ADMINS, {"name": "Renamed"}
+    ),
+    "console_pages.add_step": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/pathways/{i.values['pathway']}/steps",
+        ADMINS,
+        {"step_kind": "badge", "step_badge": "{badge}"},
+    ),
+    "console_pages.remove_step": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/pathways/{i.values['pathway']}/steps/0/remove", ADMINS
+    ),
+    "console_pages.move_step": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/pathways/{i.values['pathway']}/steps/0/move",
+        ADMINS,
+        {"direction": "down"},
+    ),
+    "console_pages.archive_pathway": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/pathways/{i.values['pathway']}/archive", ADMINS
+    ),
+    "console_pages.frameworks": Route("GET", lambda i: f"/console/orgs/{i.slug}/frameworks", ADMINS),
+    "console_pages.import_framework": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/frameworks", ADMINS, {"slug": "taken-over", "text": "statement\nX"}
+    ),
+    "console_pages.operator_frameworks": Route("GET", lambda i: "/console/operator/frameworks", OPERATORS),
+    "console_pages.operator_import_framework": Route(
+        "POST", lambda i: "/console/operator/frameworks", OPERATORS, {"slug": "taken-over", "text": "statement\nX"}
+    ),
+    "console_pages.requestable": Route("GET", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/requestable", ADMINS),
+    "console_pages.save_requestable": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/requestable",
+        ADMINS,
+        {"guidance": "Taken over", "evidence": "narrative", "reviewer_role": "youth_worker"},
+    ),
+    "console_pages.stop_requestable": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/badges/{i.badge}/requestable/stop", ADMINS
+    ),
+    # Listing what the organisation endorsed is for members, as GET …/endorsements; giving is for admins.
+    "console_pages.endorsements_given": Route("GET", lambda i: f"/console/orgs/{i.slug}/endorsements", MEMBERS),
+    "console_pages.new_endorsement": Route("GET", lambda i: f"/console/orgs/{i.slug}/endorsements/new", ADMINS),
+    "console_pages.endorse": Route(
+        "POST",
+        lambda i: f"/console/orgs/{i.slug}/endorsements/new",
+        ADMINS,
+        {"issuer": "museum-east", "comment": "Taken over"},
+    ),
+    "console_pages.withdraw_endorsement": Route(
+        "POST", lambda i: f"/console/orgs/{i.slug}/endorsements/{i.values['endorsement']}/withdraw", ADMINS
+    ),
     "console_pages.operator": Route("GET", lambda i: "/console/operator", OPERATORS),
     "console_pages.create_organisation": Route(
         "POST", lambda i: "/console/operator", OPERATORS, {"slug": "new-org", "name": "New", "admin": "new-admin"}
@@ -144,6 +214,29 @@ def _ids(w: ConsoleWorld) -> Ids:
         base_url=state.settings.base_url,
         now=w.clock.now,
     )
+    item = _framework_item(w)
+    pathway = pathways.create_pathway(
+        w.db,
+        slug=w.slug,
+        actor=uuid.UUID(w.org["admin"].account_id),
+        name="Matrix pathway",
+        steps=[
+            {"kind": "badge", "achievement": w.achievement_id},
+            {"kind": "skill", "framework": "matrix", "item": "i1"},
+        ],
+        base_url=state.settings.base_url,
+        now=w.clock.now,
+    )
+    endorsement = endorsements.endorse(
+        w.db,
+        slug=w.slug,
+        actor=uuid.UUID(w.org["admin"].account_id),
+        issuer_slug="museum-east",
+        comment="Partners.",
+        kek=state.secrets.key_encryption_key,
+        base_url=state.settings.base_url,
+        now=w.clock.now,
+    )
     w.db.commit()
     return Ids(
         slug=w.slug,
@@ -152,8 +245,15 @@ def _ids(w: ConsoleWorld) -> Ids:
         badge=w.achievement_id,
         member=w.org["worker"].account_id,
         award=str(issued.id),
-        values={"cards": cards_id},
+        values={"cards": cards_id, "pathway": str(pathway.id), "item": item, "endorsement": str(endorsement.id)},
     )
+
+
+def _framework_item(w: ConsoleWorld) -> str:
+    """A framework (imported the operator's way) and the address of one of its items."""
+    parsed = formats.parse_csv(b"identifier,statement\ni1,Listens\n", title="Matrix", identifier="csv:matrix")
+    skills.import_framework(w.db, slug="matrix", parsed=parsed, actor=None, organisation_slug=None, now=w.clock.now)
+    return skills.item_url(w.app.extensions["wallet"].settings.base_url, "matrix", 1, "i1")
 
 
 @pytest.fixture
@@ -174,7 +274,10 @@ def test_each_role_is_let_in_or_refused_as_the_api_would(world: ConsoleWorld, en
     route = ROUTES[endpoint]
     ids = _ids(world)
     path = route.path(ids)
-    data = {key: value.replace("{badge}", ids.badge) for key, value in route.data.items()}
+    data = {
+        key: value.replace("{badge}", ids.badge).replace("{item}", ids.values["item"])
+        for key, value in route.data.items()
+    }
     for role in ROLES:  # refused roles first: a refusal must change nothing the allowed ones then use
         who = world.by_role()[role]
         response = who.post(path, data) if route.method == "POST" else who.get(path)

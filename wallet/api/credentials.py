@@ -405,6 +405,7 @@ class Import(MethodView):
             fetcher=context.fetcher(),
             now=context.now(),
         )
+        context.state().recognise(db, credential.account_id, context.now())
         db.commit()
         return _out(credential)
 
@@ -431,6 +432,7 @@ class ImportUrl(MethodView):
         credential = holding.import_from_url(
             db, account_id=context.principal().account_id, url=body["url"], fetcher=context.fetcher(), now=context.now()
         )
+        context.state().recognise(db, credential.account_id, context.now())
         db.commit()
         return _out(credential)
 
@@ -530,6 +532,7 @@ class CredentialVerify(MethodView):
             fetcher=context.fetcher(),
             now=context.now(),
         )
+        context.state().recognise(db, credential.account_id, context.now())
         db.commit()
         return _out(credential)
 
@@ -643,5 +646,6 @@ class CredentialBinding(MethodView):
             audience=_binding_audience(),
             now=context.now(),
         )
+        context.state().recognise(db, credential.account_id, context.now())
         db.commit()
         return _out(credential)

@@ -399,7 +399,13 @@ class StepOutSchema(OutputSchema):
 
 
 class NextStepSchema(OutputSchema):
-    kind = ma.fields.String(metadata={"description": "claim_session (requestable: reserved)"})
+    kind = ma.fields.String(
+        metadata={
+            "description": "claim_session (an open session: take part) or requestable (ask for it with evidence: "
+            "POST /api/v1/me/badge-requests)"
+        }
+    )
+    achievement_id = ma.fields.UUID(allow_none=True)
     pathway_id = ma.fields.UUID()
     step_index = ma.fields.Integer()
     achievement_url = ma.fields.String()

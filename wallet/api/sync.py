@@ -249,6 +249,7 @@ class Sync(MethodView):
             actions=context.state().actions,
             fetcher=context.fetcher(),
             claim_guard=claim_guard,
+            recognise=context.state().recognise,
         )
         db.commit()
         return _json_response(body)

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from wallet_protocol.sync.state import normalise_tag
 
 from wallet.changelog.edits import wallet_view
+from wallet.endorsements import proven
+from wallet.endorsements.proven import ProvenEndorsement, VerifyDocument
 from wallet.errors import DomainError
 from wallet.holding.registry import IssuerRegistry
 from wallet.holding.services import record_verification
@@ -303,6 +305,8 @@ class BadgeDetail:
     other_collections: list[CollectionSummary]
     """The collections it could be added to."""
     shares: list[ShareSummary] = field(default_factory=list)
+    endorsements: list[ProvenEndorsement] = field(default_factory=list)
+    """Endorsements of its achievement or issuer, each as far as it proves anything."""
 
 
 def badge_detail(
@@ -315,8 +319,12 @@ def badge_detail(
     base_url: str,
     verify: Callable[[HeldCredential], dict[str, Any]],
     now: dt.datetime,
+    verify_document: VerifyDocument | None = None,
 ) -> BadgeDetail:
     """One badge with the verification panel an employer would see, and the learner's own metadata.
+
+    With ``verify_document`` (which checks an endorsement's bytes), the endorsements of the badge's
+    achievement and issuer too, each as far as it proves anything (:mod:`wallet.endorsements.proven`).
 
     A check newer than the stored one is kept (:func:`record_verification`), so the list shows it at a
     glance and the learner's devices receive it as a sync fact; the caller commits.
@@ -356,6 +364,18 @@ def badge_detail(
         collections=inside,
         other_collections=outside,
         shares=shares,
+        endorsements=proven.for_badge(
+            db,
+            achievement_id_url=credential.achievement_id,
+            badge_trust=panel.trust,
+            directory=directory,
+            cache=cache,
+            base_url=base_url,
+            verify=verify_document,
+            now=now,
+        )
+        if verify_document is not None
+        else [],
     )
 
 

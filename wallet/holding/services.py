@@ -443,6 +443,18 @@ def verify_held(credential: HeldCredential, *, fetcher: Fetcher | None, now: dt.
         }
 
 
+def verify_document(raw: bytes, *, fetcher: Fetcher | None, now: dt.datetime) -> dict[str, Any]:
+    """A fresh report for any credential's bytes (an endorsement, say); never raises, never stores."""
+    try:
+        return check_credential(raw, content_type="application/ld+json", fetcher=fetcher, now=now).report
+    except DomainError as error:
+        checks = [
+            {"name": name, "outcome": "indeterminate", "detail": error.detail}
+            for name in ("proof", "issuer_key", "validity", "status", "shape")
+        ]
+        return {"outcome": "indeterminate", "checks": checks}
+
+
 def reverify_credential(
     db: Session, *, account_id: uuid.UUID, credential_id: uuid.UUID, fetcher: Fetcher | None, now: dt.datetime
 ) -> HeldCredential:

@@ -342,10 +342,10 @@ def invite_member(
     return _join(db, organisation, account, role, now), password
 
 
-def require_operator(db: Session, *, actor: uuid.UUID) -> None:
-    """Refuse anyone but the service's operators (``wallet operator grant``)."""
+def require_operator(db: Session, *, actor: uuid.UUID, to: str = "create organisations") -> None:
+    """Refuse anyone but the service's operators (``wallet operator grant``); ``to`` says what was refused."""
     if not get_account(db, account_id=actor).is_operator:
-        raise DomainError("auth.forbidden", "Only the people who run this service can create organisations.")
+        raise DomainError("auth.forbidden", f"Only the people who run this service can {to}.")
 
 
 def set_operator(db: Session, *, username: str, is_operator: bool) -> Account:

@@ -166,6 +166,11 @@ def _verify(held: HeldCredential) -> dict[str, Any]:
     return holding.verify_held(held, fetcher=context.fetcher(), now=context.now())
 
 
+def _verify_document(raw: bytes) -> dict[str, Any]:
+    """An endorsement's report, checked like any credential (offline when the fetcher says so)."""
+    return holding.verify_document(raw, fetcher=context.fetcher(), now=context.now())
+
+
 def _mine(badge_id: str) -> HeldCredential:
     return read_models.own_credential(context.db(), account_id=_account_id(), badge_id=badge_id)
 
@@ -197,6 +202,7 @@ def badge(badge_id: str) -> str:
         base_url=_base_url(),
         verify=_verify,
         now=context.now(),
+        verify_document=_verify_document,
     )
     context.db().commit()
     return _render(

@@ -45,6 +45,7 @@ from wallet.errors import DomainError
 from wallet.holding import services as holding
 from wallet.models import Account, ClaimStatus
 from wallet.organisations import services as organisations
+from wallet.pathways import services as pathways
 from wallet.transactions import unit_of_work
 from wallet.web import context, limits
 from wallet.web import session as web_session
@@ -420,6 +421,8 @@ def _import(run: Any, *, field: str) -> Any:
                 error={field: message}, added={"id": error.extra["existing_id"], "duplicate": True}, status=409
             )
         return _add_page(error={field: message}, status=error.status)
+    awards = context.state().recognise(db, credential.account_id, context.now())
+    completed = [pathways.get_pathway(db, pathway_id=award.pathway_id).name for award in awards]
     db.commit()
     return _add_page(
         added={
@@ -427,6 +430,7 @@ def _import(run: Any, *, field: str) -> Any:
             "name": credential.achievement_name,
             "issuer": credential.issuer_name,
             "outcome": credential.outcome,
+            "completed": completed,
         },
         status=201,
     )

@@ -30,7 +30,7 @@ from flask import Blueprint, Response, render_template, request
 
 from wallet.endorsements import services as endorsements
 from wallet.errors import DomainError
-from wallet.holding.services import verify_held
+from wallet.holding.services import verify_document, verify_held
 from wallet.holding.trust import IssuerDirectory
 from wallet.issuing.profiles import organisation_did_web, uses_did_web
 from wallet.models import HeldCredential, ShareLink, ShareTarget
@@ -164,6 +164,10 @@ def _verify(held: HeldCredential) -> dict[str, Any]:
     return verify_held(held, fetcher=context.fetcher(), now=context.now())
 
 
+def _verify_document(raw: bytes) -> dict[str, Any]:
+    return verify_document(raw, fetcher=context.fetcher(), now=context.now())
+
+
 def _models() -> dict[str, Any]:
     """What every read model of a public page needs from the app."""
     return {
@@ -205,7 +209,9 @@ def share_page(slug: str) -> Response:
         return _record_page(slug, link, held)
     now = context.now()
     _count_view(link)
-    page = read_models.badge_page(context.db(), link=link, held=held, now=now, **_models())
+    page = read_models.badge_page(
+        context.db(), link=link, held=held, now=now, verify_document=_verify_document, **_models()
+    )
     html = render_template(
         "sharing/share.html",
         page=page,
@@ -215,9 +221,6 @@ def share_page(slug: str) -> Response:
         slug=slug,
         date=_date,
         when=_when,
-        endorsements=endorsements.shown_for_badge(
-            context.db(), achievement_id_url=held.achievement_id, base_url=_base_url()
-        ),
     )
     return _page(html, indexable=page.indexable)
 

@@ -44,23 +44,34 @@ from wallet_protocol.pathways import (
     wallet_badges,
 )
 
+from wallet.changelog.history import lock_wallet_row
 from wallet.errors import DomainError
+from wallet.holding.binding import PROVEN as PROVEN_BINDINGS
+from wallet.holding.registry import IssuerRegistry
+from wallet.holding.trust import IssuerDirectory
 from wallet.issuing.credentials import achievement_url
 from wallet.models import (
     Achievement,
+    BadgeRequest,
     ClaimSession,
     HeldCredential,
     Organisation,
     Pathway,
     PathwayAward,
+    RequestableAchievement,
     SessionState,
 )
+from wallet.models.requests import OPEN_STATUSES
 from wallet.organisations.services import ADMINS, get_by_slug, require_role
 from wallet.skills.frameworks import accepted_skill_urls, get_framework, item_view
 
 MAX_PARTNERS = 20
+MAX_NAME = 120
+MAX_DESCRIPTION = 4000
+MAX_OUTCOME = 2000
 MAX_AWARD_DEPTH = 3
 TRUSTED_SOURCES = frozenset({"claim", "award"})
+"""Credentials this service issued into the learner's own wallet."""
 
 
 def pathway_url(base_url: str, pathway_id: uuid.UUID) -> str:
@@ -163,6 +174,25 @@ def normalise_steps(db: Session, steps: Any, *, base_url: str) -> list[dict[str,
     return stored
 
 
+def check_words(*, name: Any = None, description: Any = None, outcome: Any = None) -> None:
+    """The pathway's words, within the API schema's limits (every error at once, by field).
+
+    ``None`` is "not given" (a partial update); the API's schema checks the same limits before this."""
+    errors: dict[str, list[str]] = {}
+    if name is not None and (not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME):
+        errors["name"] = [f"give the pathway a name (at most {MAX_NAME} characters)"]
+    if description is not None and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
+        errors["description"] = [f"at most {MAX_DESCRIPTION} characters"]
+    if outcome is not None and (not isinstance(outcome, str) or len(outcome) > MAX_OUTCOME):
+        errors["outcome"] = [f"at most {MAX_OUTCOME} characters"]
+    if errors:
+        raise DomainError(
+            "pathway.invalid",
+            "; ".join(f"{field}: {messages[0]}" for field, messages in errors.items()),
+            errors=errors,
+        )
+
+
 def _partner_ids(db: Session, partners: Sequence[str], *, owner: Organisation) -> list[str]:
     if len(partners) > MAX_PARTNERS:
         raise _invalid("partners", f"at most {MAX_PARTNERS} partner organisations")
@@ -204,6 +234,7 @@ def create_pathway(
 ) -> Pathway:
     """A new pathway owned by ``slug`` (its admins); ``partners`` are co-designing organisations' slugs."""
     owner = require_role(db, slug=slug, actor=actor, roles=ADMINS)
+    check_words(name=name, description=description, outcome=outcome)
     if auto_award and outcome_achievement_id is None:
         raise _invalid("auto_award", "an automatic award needs an outcome badge")
     pathway = Pathway(
@@ -255,7 +286,12 @@ def update_pathway(
     pathway, owner, is_owner = _editable(db, pathway_id=pathway_id, actor=actor)
     owner_only = {"outcome_achievement_id", "auto_award", "partners", "archived"}
     if not is_owner and owner_only & set(changes):
-        raise DomainError("auth.forbidden", "Only the owner's admins may change the outcome badge or the partners.")
+        raise DomainError(
+            "auth.forbidden",
+            "Only the owner's admins may change the outcome badge, the automatic award, the partners "
+            "or archive the pathway.",
+        )
+    check_words(name=changes.get("name"), description=changes.get("description"), outcome=changes.get("outcome"))
     for field, value in changes.items():
         if field == "steps":
             pathway.steps = normalise_steps(db, value, base_url=base_url)
@@ -274,6 +310,74 @@ def update_pathway(
     pathway.updated_at = now
     db.flush()
     return pathway
+
+
+def steps_as_given(pathway: Pathway) -> list[dict[str, Any]]:
+    """The pathway's stored steps in the shape :func:`normalise_steps` takes (what the API is sent).
+
+    Achievements are named by their URLs (ours are read back to their ids), skill steps keep their
+    version, and each step keeps its title: saving them again changes nothing."""
+    given: list[dict[str, Any]] = []
+    for step in pathway.steps:
+        title = step.get("title") or ""
+        if step["kind"] == "badge":
+            given.append({"kind": "badge", "title": title, "achievement": step["achievements"][0]})
+        elif step["kind"] == "any_of":
+            given.append({"kind": "any_of", "title": title, "n": step["n"], "achievements": list(step["achievements"])})
+        else:
+            given.append(
+                {
+                    "kind": "skill",
+                    "title": title,
+                    "framework": step["framework"],
+                    "item": step["item"],
+                    "version": step["version"],
+                }
+            )
+    return given
+
+
+def add_step(
+    db: Session,
+    *,
+    pathway_id: uuid.UUID,
+    actor: uuid.UUID,
+    step: dict[str, Any],
+    base_url: str,
+    now: dt.datetime,
+) -> Pathway:
+    """Add one step (the API's step JSON) after the others; who may is :func:`update_pathway`'s rule."""
+    pathway = get_pathway(db, pathway_id=pathway_id)
+    steps = [*steps_as_given(pathway), step]
+    return update_pathway(db, pathway_id=pathway_id, actor=actor, changes={"steps": steps}, base_url=base_url, now=now)
+
+
+def _step_index(pathway: Pathway, index: int) -> int:
+    if not 0 <= index < len(pathway.steps):
+        raise _invalid("steps", f"the pathway has no step {index + 1}")
+    return index
+
+
+def remove_step(
+    db: Session, *, pathway_id: uuid.UUID, actor: uuid.UUID, index: int, base_url: str, now: dt.datetime
+) -> Pathway:
+    """Remove step ``index`` (from 0); a pathway keeps at least one step."""
+    pathway = get_pathway(db, pathway_id=pathway_id)
+    steps = steps_as_given(pathway)
+    del steps[_step_index(pathway, index)]
+    return update_pathway(db, pathway_id=pathway_id, actor=actor, changes={"steps": steps}, base_url=base_url, now=now)
+
+
+def move_step(
+    db: Session, *, pathway_id: uuid.UUID, actor: uuid.UUID, index: int, up: bool, base_url: str, now: dt.datetime
+) -> Pathway:
+    """Swap step ``index`` with the one before it (``up``) or after it (the order of an ordered pathway)."""
+    pathway = get_pathway(db, pathway_id=pathway_id)
+    steps = steps_as_given(pathway)
+    other = _step_index(pathway, index) + (-1 if up else 1)
+    _step_index(pathway, other)
+    steps[index], steps[other] = steps[other], steps[index]
+    return update_pathway(db, pathway_id=pathway_id, actor=actor, changes={"steps": steps}, base_url=base_url, now=now)
 
 
 def get_pathway(db: Session, *, pathway_id: uuid.UUID) -> Pathway:
@@ -425,6 +529,7 @@ class HeldSummary:
     outcome: str | None
     achievement_name: str | None
     issuer_name: str | None
+    holder_binding: str
 
 
 @dataclass(frozen=True)
@@ -436,8 +541,13 @@ class LearnerBadge:
 
     @property
     def trusted(self) -> bool:
-        """Counts towards an automatic award: issued here, or checked and found valid."""
-        return self.held.source in TRUSTED_SOURCES or self.held.outcome == "valid"
+        """Counts towards an automatic award: issued here to this learner, or imported, checked and found
+        valid *and* proven theirs (it names their account's subject id, or they proved control of its DID).
+        A valid copy of someone else's badge, or one that only names them, shows as progress but never
+        earns an outcome badge signed by the pathway's owner."""
+        if self.held.source in TRUSTED_SOURCES:
+            return True
+        return self.held.outcome == "valid" and self.held.holder_binding in PROVEN_BINDINGS
 
 
 class _BadgeCache:
@@ -480,6 +590,7 @@ def learner_badges(db: Session, *, account_id: uuid.UUID) -> list[LearnerBadge]:
             HeldCredential.outcome,
             HeldCredential.achievement_name,
             HeldCredential.issuer_name,
+            HeldCredential.holder_binding,
         ).where(HeldCredential.account_id == account_id)
     ).all()
     summaries = [HeldSummary(*row) for row in rows if counts(row.outcome)]
@@ -498,6 +609,51 @@ def learner_badges(db: Session, *, account_id: uuid.UUID) -> list[LearnerBadge]:
             badge = wallet_badges([(db.get(HeldCredential, summary.id).raw, summary.content_hash, None)])[0]  # type: ignore[union-attr]
         found.append(LearnerBadge(summary, badge))
     return found
+
+
+def earning_badges(db: Session, badges: list[LearnerBadge], *, base_url: str) -> list[LearnerBadge]:
+    """The badges that may earn an outcome badge signed by a pathway's owner: everything issued here into
+    this wallet, and imported credentials that are :attr:`~LearnerBadge.trusted` *and* signed by an
+    organisation on this service (:class:`wallet.holding.trust.IssuerDirectory`) that owns the achievement
+    when the achievement is one of ours. Anyone can sign a valid credential with a fresh did:key naming
+    our achievement's id and the learner's subject id; that shows as progress, never as an award."""
+    imported = [entry for entry in badges if entry.held.source not in TRUSTED_SOURCES and entry.trusted]
+    vouched: set[uuid.UUID] = set()
+    if imported:
+        directory = IssuerDirectory.load(db, registry=IssuerRegistry(), base_url=base_url)
+        rows = db.execute(
+            select(HeldCredential.id, HeldCredential.verification, HeldCredential.issuer_id).where(
+                HeldCredential.id.in_([entry.held.id for entry in imported])
+            )
+        ).all()
+        owners = _achievement_owners(db, [entry.badge.achievement_id for entry in imported], base_url=base_url)
+        for held_id, report, issuer_id in rows:
+            trust = directory.judge(report, issuer_id=issuer_id, claimed_name=None)
+            entry = next(item for item in imported if item.held.id == held_id)
+            owner = owners.get(entry.badge.achievement_id or "")
+            if trust.kind == "organisation" and (owner is None or owner == trust.organisation_slug):
+                vouched.add(held_id)
+    return [entry for entry in badges if entry.held.source in TRUSTED_SOURCES or entry.held.id in vouched]
+
+
+def _achievement_owners(db: Session, urls: list[str | None], *, base_url: str) -> dict[str, str]:
+    """Our achievement URLs among ``urls`` → the slug of the organisation that owns each."""
+    prefix = base_url.rstrip("/") + "/achievements/"
+    ids = {}
+    for url in urls:
+        if url and url.startswith(prefix):
+            try:
+                ids[uuid.UUID(url.removeprefix(prefix))] = url
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Achievement.id, Organisation.slug)
+        .join(Organisation, Organisation.id == Achievement.organisation_id)
+        .where(Achievement.id.in_(ids))
+    ).all()
+    return {ids[achievement_id]: slug for achievement_id, slug in rows}
 
 
 @dataclass(frozen=True)
@@ -540,24 +696,26 @@ class NextStep:
     """Something the learner can do now that would advance a pathway."""
 
     kind: str
-    """``claim_session`` (an open session: go and take part); ``requestable`` is reserved for requestable badges."""
+    """``claim_session`` (an open session: go and take part) or ``requestable`` (ask for the badge, with
+    evidence: ``/wallet/requests/new?achievement=<achievement_id>``)."""
     pathway_id: uuid.UUID
     step_index: int
     achievement_url: str
     title: str
     organisation: str
     ends_at: dt.datetime | None
+    achievement_id: uuid.UUID | None = None
 
 
-NextStepSource = Callable[[Session, dict[str, list[tuple[uuid.UUID, int]]], str, dt.datetime], list[NextStep]]
-"""A source of next steps: given the achievement URLs that would advance a started pathway (each with the
-(pathway, step) it advances), the base URL and now, what the learner could do to earn one."""
+NextStepSource = Callable[
+    [Session, uuid.UUID, dict[str, list[tuple[uuid.UUID, int]]], str, dt.datetime], list[NextStep]
+]
+"""A source of next steps: given the learner, the achievement URLs that would advance a started pathway
+(each with the (pathway, step) it advances), the base URL and now, what the learner could do to earn one."""
 
 
-def open_claim_sessions(
-    db: Session, wanted: dict[str, list[tuple[uuid.UUID, int]]], base_url: str, now: dt.datetime
-) -> list[NextStep]:
-    """Claim sessions open now whose badge advances a pathway (the room has the code; we name the place)."""
+def _our_achievements(wanted: Iterable[str], base_url: str) -> dict[uuid.UUID, str]:
+    """The achievements among ``wanted`` URLs that are ours, by id."""
     ids = {}
     prefix = base_url.rstrip("/") + "/achievements/"
     for url in wanted:
@@ -566,6 +724,18 @@ def open_claim_sessions(
                 ids[uuid.UUID(url[len(prefix) :])] = url
             except ValueError:
                 continue
+    return ids
+
+
+def open_claim_sessions(
+    db: Session,
+    account_id: uuid.UUID,
+    wanted: dict[str, list[tuple[uuid.UUID, int]]],
+    base_url: str,
+    now: dt.datetime,
+) -> list[NextStep]:
+    """Claim sessions open now whose badge advances a pathway (the room has the code; we name the place)."""
+    ids = _our_achievements(wanted, base_url)
     if not ids:
         return []
     rows = db.execute(
@@ -594,14 +764,56 @@ def open_claim_sessions(
                     f"{achievement.name} — {session.title}" if getattr(session, "title", "") else achievement.name,
                     organisation.name,
                     session.ends_at,
+                    achievement.id,
                 )
             )
     return steps
 
 
-NEXT_STEP_SOURCES: tuple[NextStepSource, ...] = (open_claim_sessions,)
-"""Where next steps come from. Requestable badges (being built separately) add their source here: a
-function of the same shape returning ``NextStep(kind="requestable", ...)`` for badges a learner may ask for."""
+def requestable_badges(
+    db: Session,
+    account_id: uuid.UUID,
+    wanted: dict[str, list[tuple[uuid.UUID, int]]],
+    base_url: str,
+    now: dt.datetime,
+) -> list[NextStep]:
+    """Badges the learner may ask for (with evidence) that advance a pathway, unless they already asked and
+    the request is still open (they are waiting for a decision, not choosing what to do next)."""
+    ids = _our_achievements(wanted, base_url)
+    if not ids:
+        return []
+    asked = set(
+        db.scalars(
+            select(BadgeRequest.achievement_id).where(
+                BadgeRequest.account_id == account_id,
+                BadgeRequest.achievement_id.in_(list(ids)),
+                BadgeRequest.status.in_(OPEN_STATUSES),
+            )
+        )
+    )
+    rows = db.execute(
+        select(Achievement, Organisation)
+        .join(RequestableAchievement, RequestableAchievement.achievement_id == Achievement.id)
+        .join(Organisation, Organisation.id == RequestableAchievement.organisation_id)
+        .where(Achievement.id.in_(list(ids)), Achievement.archived_at.is_(None))
+        .order_by(Organisation.name, Achievement.name)
+    ).all()
+    steps = []
+    for achievement, organisation in rows:
+        if achievement.id in asked:
+            continue
+        url = ids[achievement.id]
+        for pathway_id, index in wanted[url]:
+            steps.append(
+                NextStep(
+                    "requestable", pathway_id, index, url, achievement.name, organisation.name, None, achievement.id
+                )
+            )
+    return steps
+
+
+NEXT_STEP_SOURCES: tuple[NextStepSource, ...] = (open_claim_sessions, requestable_badges)
+"""Where next steps come from: each a function of the same shape."""
 
 
 def next_steps(
@@ -628,7 +840,7 @@ def next_steps(
                     wanted.setdefault(url, []).append((entry.pathway.id, done.index))
     found: list[NextStep] = []
     for source in sources:
-        found.extend(source(db, wanted, base_url, now))
+        found.extend(source(db, account_id, wanted, base_url, now))
     return found
 
 
@@ -718,7 +930,7 @@ def award_completed_pathways(
     candidates = [pathway for pathway in candidates if pathway.id not in done_already]
     if not candidates:
         return []
-    badges = [entry for entry in learner_badges(db, account_id=account_id) if entry.trusted]
+    badges = earning_badges(db, learner_badges(db, account_id=account_id), base_url=base_url)
     by_key = {entry.badge.key: entry for entry in badges}
     index = BadgeIndex(entry.badge for entry in badges)
     awarded = []
@@ -769,3 +981,23 @@ def award_completed_pathways(
         db.flush()
         awarded.append(award)
     return awarded
+
+
+Recognise = Callable[[Session, uuid.UUID, dt.datetime], list[PathwayAward]]
+"""``recognise(db, account_id, now)``: award what credentials that just arrived from elsewhere complete
+(:func:`recogniser` binds the keys; the app keeps one on its state)."""
+
+
+def recogniser(*, kek: bytes, base_url: str) -> Recognise:
+    """The app's one way to recognise imported credentials: after a credential from elsewhere is held
+    (a file, a URL, a device's offline import arriving by sync) the learner's automatic pathways are
+    judged again, exactly as after a delivery. Only credentials checked and found valid count
+    (:attr:`LearnerBadge.trusted`: valid and proven the learner's), so a forged import, or a copy of
+    someone else's badge, never earns an outcome badge. It takes the learner's wallet lock (a no-op
+    when the import already holds it), so it is judged in turn with every delivery."""
+
+    def recognise(db: Session, account_id: uuid.UUID, now: dt.datetime) -> list[PathwayAward]:
+        lock_wallet_row(db, account_id=account_id, now=now)
+        return award_completed_pathways(db, account_id=account_id, kek=kek, base_url=base_url, now=now)
+
+    return recognise

@@ -15,12 +15,14 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wallet.endorsements import proven
+from wallet.endorsements.proven import ProvenEndorsement, VerifyDocument
 from wallet.holding.binding import HolderBinding
 from wallet.holding.registry import IssuerRegistry
 from wallet.holding.services import binding_of
@@ -63,6 +65,8 @@ class BadgePage:
     show_evidence: bool
     image_abs_url: str
     download_name: str
+    endorsements: list[ProvenEndorsement] = field(default_factory=list)
+    """Endorsements of its achievement or issuer, each as far as it proves anything."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +151,9 @@ def badge_page(
     base_url: str,
     verify: Verify,
     now: dt.datetime,
+    verify_document: VerifyDocument | None = None,
 ) -> BadgePage:
-    """The page of a link to one credential."""
+    """The page of a link to one credential (with ``verify_document``, its endorsements too, each checked)."""
     sharer = sharer_name(db, account_id=link.account_id)
     directory = IssuerDirectory.load(db, registry=registry, base_url=base_url)
     panel = badge_panel(
@@ -164,6 +169,18 @@ def badge_page(
         show_evidence=link.show_evidence,
         image_abs_url=f"{url}/image",
         download_name=re.sub(r"[^A-Za-z0-9]+", "-", panel.badge.name).strip("-").lower() or "badge",
+        endorsements=proven.for_badge(
+            db,
+            achievement_id_url=held.achievement_id,
+            badge_trust=panel.trust,
+            directory=directory,
+            cache=cache,
+            base_url=base_url,
+            verify=verify_document,
+            now=now,
+        )
+        if verify_document is not None
+        else [],
     )
 
 

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from wallet.errors import DomainError
 from wallet.models import Achievement, Organisation, SkillFramework, SkillFrameworkVersion, SkillItem
-from wallet.organisations.services import ADMINS, get_by_slug, require_role
+from wallet.organisations.services import ADMINS, get_by_slug, require_operator, require_role, role_of
+from wallet.skills import formats
 from wallet.skills.formats import ParsedFramework
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
@@ -168,6 +169,76 @@ def import_framework(
     framework.updated_at = now
     db.flush()
     return ImportResult(framework, version, True)
+
+
+def read_upload(data: bytes, *, slug: str, title: str = "") -> ParsedFramework:
+    """A file or pasted text as a person gives it: CASE 1.1 JSON when it opens with ``{``, else CSV.
+
+    Unreadable: ``framework.unreadable`` with ``where`` (as the API answers), nothing imported."""
+    _check_slug(slug)
+    try:
+        if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+            return formats.parse_case_json(data)
+        return formats.parse_csv(data, title=title.strip() or slug, identifier=f"csv:{slug}")
+    except formats.FrameworkUnreadable as error:
+        raise DomainError("framework.unreadable", error.message, where=error.where) from error
+
+
+def import_upload(
+    db: Session,
+    *,
+    slug: str,
+    data: bytes,
+    title: str = "",
+    actor: uuid.UUID,
+    as_operator: bool,
+    organisation_slug: str | None,
+    now: dt.datetime,
+) -> ImportResult:
+    """Import an uploaded or pasted framework from the console.
+
+    ``as_operator``: the operator's page — ``actor`` must be an operator (``wallet operator grant``) and
+    may import any framework, as the CLI does; otherwise ``actor`` imports as an organisation's admin
+    (:func:`import_framework`'s rule). Who may is checked before the file is read."""
+    if as_operator:
+        require_operator(db, actor=actor, to="import frameworks for the whole service")
+    elif organisation_slug is not None:
+        require_role(db, slug=organisation_slug, actor=actor, roles=ADMINS)
+    _check_slug(slug)
+    existing = db.scalar(select(SkillFramework).where(SkillFramework.slug == slug))
+    if existing is not None and not as_operator:
+        owner = db.get(Organisation, existing.organisation_id) if existing.organisation_id else None
+        if owner is None or role_of(db, organisation_id=owner.id, account_id=actor) not in ADMINS:
+            raise DomainError(
+                "auth.forbidden",
+                f"The framework {slug} belongs to {owner.name if owner else 'the service'}: only "
+                f"{'its admins or ' if owner else ''}the operator can add versions to it. "
+                "For a new framework, pick another short name.",
+            )
+    parsed = read_upload(data, slug=slug, title=title)
+    return import_framework(
+        db,
+        slug=slug,
+        parsed=parsed,
+        actor=None if as_operator else actor,
+        organisation_slug=organisation_slug,
+        now=now,
+    )
+
+
+def is_framework_alignment(base_url: str, alignment: dict[str, Any]) -> bool:
+    """Whether an alignment names one of our frameworks' items (made by :func:`align_achievement`)."""
+    url = alignment.get("targetUrl")
+    return isinstance(url, str) and parse_item_url(base_url, url) is not None
+
+
+def with_framework_alignments(
+    base_url: str, kept_from: Iterable[dict[str, Any]], others: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``kept_from``'s alignments to our frameworks' items, then ``others``: a badge form that edits only
+    the free-text alignments never drops (or re-points) the ones made against a framework."""
+    kept = [dict(entry) for entry in kept_from if is_framework_alignment(base_url, entry)]
+    return [*kept, *(entry for entry in others if not is_framework_alignment(base_url, entry))]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import binascii
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ from wallet.changelog.history import (
     row_id,
     row_key,
 )
+from wallet.credentials.fetcher import LocalFirstFetcher
 from wallet.errors import DomainError
 from wallet.holding import services as holding
 from wallet.holding.summary import content_hash
@@ -125,8 +127,14 @@ def _held(db: Session, *, account_id: uuid.UUID, creds: list[str]) -> set[str]:
     )
 
 
-def _accept_blob(db: Session, *, account_id: uuid.UUID, cred: str, encoded: str, now: dt.datetime) -> None:
-    """Verify and hold a credential a device imported offline (I11): bytes must hash to ``cred``."""
+def _accept_blob(
+    db: Session, *, account_id: uuid.UUID, cred: str, encoded: str, now: dt.datetime, fetcher: Any | None
+) -> None:
+    """Verify and hold a credential a device imported offline (I11): bytes must hash to ``cred``.
+
+    ``fetcher`` answers this service's own documents only (status lists, issuer profiles): nothing is
+    fetched from elsewhere while the wallet is locked, so a badge issued here is checked in full and
+    another issuer's is held as indeterminate until the nightly re-check."""
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -136,7 +144,7 @@ def _accept_blob(db: Session, *, account_id: uuid.UUID, cred: str, encoded: str,
     try:
         with db.begin_nested():
             held = holding.import_credential(
-                db, account_id=account_id, data=raw, content_type=None, fetcher=None, now=now, source="sync"
+                db, account_id=account_id, data=raw, content_type=None, fetcher=fetcher, now=now, source="sync"
             )
             if held.content_hash != cred:
                 raise Rejection("credential.hash_mismatch", "send the credential itself, not an image baked with it")
@@ -172,6 +180,11 @@ class _Session:
         self.used_blobs: set[str] = set()
         self.refused_blobs: set[str] = set()
         """Blobs sent for entries the server lacks bytes for that it could not accept: still missing."""
+        self.arrived = False
+        """Whether a credential from elsewhere was verified and held in this sync."""
+        self.own_documents = (
+            LocalFirstFetcher(local=fetcher.local, remote=None) if isinstance(fetcher, LocalFirstFetcher) else None
+        )
 
     def run(self) -> None:
         indexes, _ = plan_ops([op["op_seq"] for op in self.request.ops], last_op_seq=self.client.last_op_seq)
@@ -211,8 +224,11 @@ class _Session:
         if isinstance(op, EntryAdd):
             blob = self.request.blobs.get(op.cred)
             if blob is not None and not _held(self.db, account_id=account_id, creds=[op.cred]):
-                _accept_blob(self.db, account_id=account_id, cred=op.cred, encoded=blob, now=self.now)
+                _accept_blob(
+                    self.db, account_id=account_id, cred=op.cred, encoded=blob, now=self.now, fetcher=self.own_documents
+                )
                 self.used_blobs.add(op.cred)
+                self.arrived = True
             elif not (
                 _held(self.db, account_id=account_id, creds=[op.cred]) or self.history.load([entry_key(op.cred)])
             ):
@@ -264,6 +280,8 @@ class _Session:
             raise
         if status == "failed":
             self.history.restore(checkpoint)
+        elif isinstance(op, ImportUrl):
+            self.arrived = True
         self.history.observe(op.hlc)
         outcome = validate_op(
             {
@@ -291,9 +309,18 @@ class _Session:
             if cred in held or not self.history.load([entry_key(cred)]):
                 continue
             try:
-                _accept_blob(self.db, account_id=account_id, cred=cred, encoded=self.request.blobs[cred], now=self.now)
+                _accept_blob(
+                    self.db,
+                    account_id=account_id,
+                    cred=cred,
+                    encoded=self.request.blobs[cred],
+                    now=self.now,
+                    fetcher=self.own_documents,
+                )
             except Rejection:
                 self.refused_blobs.add(cred)  # nothing to ack: listed in missing_blobs again
+            else:
+                self.arrived = True
 
 
 def _change(row: SyncRow, *, protocol: int) -> dict[str, Any]:
@@ -389,8 +416,13 @@ def sync(
     actions: ActionTable,
     fetcher: Any | None = None,
     claim_guard: Any | None = None,
+    recognise: Callable[[Session, uuid.UUID, dt.datetime], object] | None = None,
 ) -> dict[str, Any]:
     """One sync (docs/sync.md §5); returns the response body. The caller commits.
+
+    ``recognise`` (the app's :func:`wallet.pathways.services.recogniser`) runs once if this sync brought
+    credentials from elsewhere into the wallet (a device's offline import, an ``import.url`` action), so
+    a pathway they complete awards its outcome badge in this very sync.
 
     ``claim_guard`` is the claim-code budget reserved for this sync's queued claims (docs/claim-codes.md).
 
@@ -427,6 +459,8 @@ def sync(
             own = {(key[0], row_id(key)) for key in history.changed_only_by_device(seen_up_to=cursor.seq)}
         server_hlc = history.stamp()
 
+    if session.arrived and recognise is not None:
+        recognise(db, account_id, now)  # its outcome badges are in this sync's page
     page = _page(db, account_id=account_id, wallet=wallet, request=request)
     client.last_cursor = page.held_seq
     client.last_seen_at = now

@@ -17,11 +17,17 @@ Routes (all under ``/console``; who may use each is the API's rule for the same 
 ``/orgs/<slug>/members…``              invite, change role, remove (admins)
 ``/orgs/<slug>/awards…``               award directly, list and revoke (admins)
 ``/orgs/<slug>/issuer``                the issuer profile, time zone and key history (admins)
+``/orgs/<slug>/badges/<id>/alignments…`` align a badge to a framework's items, or remove one (admins)
+``/orgs/<slug>/pathways…``             design learning pathways: details, steps, archive (admins; partners: steps)
+``/orgs/<slug>/frameworks``            import a skills framework the organisation owns (admins)
 ``/orgs/<slug>/reset-code``            hand a learner a password reset code (members; who for whom: the API's rule)
+``/orgs/<slug>/badges/<id>/requestable`` let learners ask for a badge, with guidance and the evidence wanted (admins)
+``/orgs/<slug>/endorsements…``         endorsements given (members); endorse another organisation, withdraw (admins)
 ``/operator``                          create organisations and their first admin (operators)
+``/operator/frameworks``               import any skills framework, for any owner (operators)
 
-``/orgs/<slug>/requests`` is left for badge-request review (#16): the organisation's navigation links it
-when that blueprint is registered.
+Badge-request review (``/console/orgs/<slug>/requests``) is its own blueprint, ``review_pages`` in
+:mod:`wallet.pages.requests`; the organisation's navigation links it.
 """
 
 from __future__ import annotations
@@ -30,9 +36,17 @@ from flask import Blueprint
 
 pages = Blueprint("console_pages", __name__, url_prefix="/console", template_folder="../templates")
 
-from wallet.pages.console import admin, operator, resets, running  # noqa: E402  (routes attach to ``pages``)
+from wallet.pages.console import (  # noqa: E402  (routes attach to ``pages``)
+    admin,
+    frameworks,
+    operator,
+    pathways,
+    recognition,
+    resets,
+    running,
+)
 from wallet.pages.console.common import known_organisation  # noqa: E402
 
 pages.before_request(known_organisation)
 
-__all__ = ["admin", "operator", "pages", "resets", "running"]
+__all__ = ["admin", "frameworks", "operator", "pages", "pathways", "recognition", "resets", "running"]

@@ -10,6 +10,7 @@ from typing import Any
 from flask import redirect, render_template, request, url_for
 
 from wallet.claims import sessions
+from wallet.console import pathways as design
 from wallet.errors import DomainError
 from wallet.issuing import achievements, credentials, keys
 from wallet.issuing.credentials import achievement_image_url
@@ -19,6 +20,7 @@ from wallet.organisations import services as organisations
 from wallet.organisations.services import ADMINS, require_role
 from wallet.pages.console import pages
 from wallet.pages.console.common import console_view, form_error, me
+from wallet.skills import frameworks as skills
 from wallet.web import context
 from wallet.web.context import claim_config as config
 
@@ -103,10 +105,17 @@ def _upload() -> bytes | None:
     return data
 
 
-def _badge_page(slug: str, badge: Achievement | None, *, error: str | None = None, status: int = 200) -> Any:
+def _badge_page(
+    slug: str,
+    badge: Achievement | None,
+    *,
+    error: str | None = None,
+    alignment_error: str | None = None,
+    status: int = 200,
+) -> Any:
     organisation = require_role(context.db(), slug=slug, actor=me(), roles=ADMINS)
     values: dict[str, Any]
-    if request.method == "POST":
+    if request.method == "POST" and alignment_error is None:
         values = {
             k: request.form.get(k, "")
             for k in ("name", "description", "criteria_narrative", "criteria_url", "tags", "validity_days")
@@ -121,7 +130,9 @@ def _badge_page(slug: str, badge: Achievement | None, *, error: str | None = Non
             "tags": ", ".join(badge.tags or []),
             "validity_days": badge.validity_days or "",
         }
-        rows = [dict(a) for a in (badge.alignments or [])][:ALIGNMENT_ROWS]
+        rows = [dict(a) for a in (badge.alignments or []) if not skills.is_framework_alignment(_base_url(), a)][
+            :ALIGNMENT_ROWS
+        ]
     else:
         values, rows = {}, []
     rows += [{} for _ in range(ALIGNMENT_ROWS - len(rows))]
@@ -136,6 +147,12 @@ def _badge_page(slug: str, badge: Achievement | None, *, error: str | None = Non
         error=error,
         image=image,
         fields=ALIGNMENT_FIELDS,
+        alignment_error=alignment_error,
+        framework_alignments=design.framework_alignments(context.db(), achievement=badge, base_url=_base_url())
+        if badge is not None
+        else [],
+        skill_groups=design.skill_choices(context.db(), base_url=_base_url()) if badge is not None else [],
+        typed_skill=request.form.get("skill", "") if alignment_error else "",
     ), status
 
 
@@ -186,6 +203,9 @@ def update_badge(slug: str, badge_id: uuid.UUID) -> Any:
     badge = achievements.get_achievement(db, slug=slug, actor=me(), achievement_id=badge_id)
     try:
         fields = _badge_fields()
+        fields["alignments"] = skills.with_framework_alignments(
+            _base_url(), badge.alignments or [], fields["alignments"]
+        )
         data = _upload()
         achievements.update_achievement(
             db, slug=slug, actor=me(), achievement_id=badge_id, changes=fields, now=context.now()
@@ -207,6 +227,63 @@ def archive_badge(slug: str, badge_id: uuid.UUID) -> Any:
     achievements.archive_achievement(db, slug=slug, actor=me(), achievement_id=badge_id, now=context.now())
     db.commit()
     return redirect(url_for(".organisation", slug=slug), code=303)
+
+
+@pages.post("/orgs/<slug>/badges/<uuid:badge_id>/alignments")
+@console_view
+def align_badge(slug: str, badge_id: uuid.UUID) -> Any:
+    """Align the badge to a framework item; badges issued from now carry the alignment (admins)."""
+    db = context.db()
+    require_role(db, slug=slug, actor=me(), roles=ADMINS)
+    badge = achievements.get_achievement(db, slug=slug, actor=me(), achievement_id=badge_id)
+    try:
+        framework, version, item = design.alignment_target(request.form.get("skill", ""), base_url=_base_url())
+        skills.align_achievement(
+            db,
+            slug=slug,
+            actor=me(),
+            achievement_id=badge_id,
+            framework=framework,
+            item=item,
+            version=version,
+            base_url=_base_url(),
+            now=context.now(),
+        )
+    except DomainError as error:
+        db.rollback()
+        if error.code in (
+            "request.validation_failed",
+            "framework.not_found",
+            "framework.item_not_found",
+            "request.conflict",
+        ):
+            message = form_error(error)
+            if error.code.startswith("framework."):
+                message = "That skill is not in the framework any more: pick one from the list."
+            return _badge_page(
+                slug, badge, alignment_error=message, status=error.status if error.status != 404 else 422
+            )
+        raise
+    db.commit()
+    return redirect(url_for(".edit_badge", slug=slug, badge_id=badge_id, _anchor="skills"), code=303)
+
+
+@pages.post("/orgs/<slug>/badges/<uuid:badge_id>/alignments/remove")
+@console_view
+def unalign_badge(slug: str, badge_id: uuid.UUID) -> Any:
+    """Remove one framework alignment (named by its address); badges already issued keep theirs."""
+    db = context.db()
+    require_role(db, slug=slug, actor=me(), roles=ADMINS)
+    skills.remove_alignment(
+        db,
+        slug=slug,
+        actor=me(),
+        achievement_id=badge_id,
+        target_url=request.form.get("target_url", "")[:2000],
+        now=context.now(),
+    )
+    db.commit()
+    return redirect(url_for(".edit_badge", slug=slug, badge_id=badge_id, _anchor="skills"), code=303)
 
 
 # --- Members ----------------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ _WHY = {
     "achievement.not_found": (404, "No such badge", "This organisation has no such badge."),
     "credential.not_found": (404, "No such award", "This organisation issued no such badge."),
     "organisation.not_member": (404, "Not a member", "That account is not a member of this organisation."),
+    "pathway.not_found": (
+        404,
+        "No such pathway",
+        "This organisation neither owns nor co-designs such a pathway.",
+    ),
 }
 
 

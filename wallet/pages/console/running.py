@@ -97,7 +97,7 @@ def organisation(slug: str) -> Any:
 def _requests_url(slug: str) -> str | None:
     """The badge-request review page (#16), when its blueprint is registered."""
     try:
-        return url_for("request_pages.review", slug=slug)
+        return url_for("review_pages.review_list", slug=slug)
     except BuildError:
         return None
 
