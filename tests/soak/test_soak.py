@@ -2,7 +2,8 @@
 
 Runs ``bench/soak.py`` (the same program as the long benchmark) with small bounds: 3 client processes,
 about 45 seconds of random offline edits and syncs, a nemesis that SIGKILLs, SIGSTOPs and restarts
-clients and restarts the server once. Its own fresh SQLite database; nothing leaves 127.0.0.1.
+clients and restarts the server once, a 10-second access-token lifetime and 5% of requests dropped and
+5% of answers lost on the way back (the refresh's included). Its own fresh SQLite database; nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ def test_killed_and_paused_devices_lose_nothing_get_stuck_nowhere_and_converge(t
             "2",
             "--server-restarts",
             "1",
+            "--access-token-ttl",
+            "10",
+            "--drop-rate",
+            "0.05",
+            "--lose-rate",
+            "0.05",
             "--seed",
             "7",
             "--workdir",
@@ -57,4 +64,7 @@ def test_killed_and_paused_devices_lose_nothing_get_stuck_nowhere_and_converge(t
     assert result["divergent_replicas"] == 0, result
     assert result["model_matches_server"] is True, result
     assert result["ops_acked"] == result["ops_queued"], result
+    # a short token lifetime and dropped and lost answers (issue #20): refreshed, never signed out
+    assert result["refreshes"] >= 1 and result["requests_dropped"] + result["answers_lost"] >= 1, result
+    assert result["signed_out"] == 0, result
     assert run.returncode == 0, run.stdout + run.stderr
