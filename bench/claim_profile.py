@@ -104,6 +104,8 @@ def run(kind: str, args: argparse.Namespace) -> None:
             claim(n)
             profiler.disable()
         event.remove(engine, "before_cursor_execute", count)
+        if args.dump:
+            profiler.dump_stats(args.dump)
         app.extensions["wallet"].engine.dispose()
 
     per_claim = [len(s) for s in statements]
@@ -140,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=10)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--statements", action="store_true", help="print one claim's statements in order")
+    parser.add_argument("--dump", metavar="FILE", help="also write the cProfile statistics to FILE (pstats)")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
     if not 1 <= args.claims <= 2000:
