@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, case, delete
+from sqlalchemy import Connection, Engine, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,7 +75,7 @@ def hit(db: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.date
     return hit_all(db, [Limit(key, limit, window)], now=now, cost=cost)[0]
 
 
-def hit_all(db: Session, limits: Sequence[Limit], *, now: dt.datetime, cost: int = 1) -> list[Decision]:
+def hit_all(db: Session | Connection, limits: Sequence[Limit], *, now: dt.datetime, cost: int = 1) -> list[Decision]:
     """:func:`hit` on each of ``limits`` in one upsert of several rows; the decisions in their order.
 
     The rows are written in key order, so two transactions counting on the same buckets lock them in
@@ -90,7 +90,7 @@ def hit_all(db: Session, limits: Sequence[Limit], *, now: dt.datetime, cost: int
     for key, entry in sorted(zip(keys, limits, strict=True), key=lambda pair: pair[0]):
         start, end = window_bounds(now, entry.window)
         rows.append({"key": key, "window_start": start, "window_end": end, "count": cost})
-    dialect = db.get_bind().dialect.name
+    dialect = (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = RateLimitBucket.__table__
     statement = insert(table).values(rows)
@@ -132,17 +132,16 @@ class Limit:
 
 
 @contextmanager
-def _counting_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session of its own whose writes are committed on the way out.
+def _counting_session(session_factory: sessionmaker[Session]) -> Iterator[Session | Connection]:
+    """A transaction of its own, committed on the way out.
 
     On PostgreSQL the counting is one statement, atomic by itself, so it runs on an autocommit
-    connection: no BEGIN and COMMIT round trips around it.
+    connection, without a session: no BEGIN and COMMIT round trips, no unit of work.
     """
     bind = session_factory.kw.get("bind")
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection, Session(connection) as db:
-            yield db
-            db.commit()
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
         return
     with session_factory.begin() as db:
         yield db
