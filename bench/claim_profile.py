@@ -5,7 +5,9 @@ to the claim path can be judged statement by statement. The learners redeem one 
 (with a PIN) through the real WSGI app in this process — the same request, authentication, rate limit,
 claim rules, signing and storing as under gunicorn, without the sockets.
 
-Run: ``.venv/bin/python bench/claim_profile.py [--db sqlite|postgres] [--claims 100] [--top 25]``.
+Run: ``.venv/bin/python bench/claim_profile.py [--db sqlite|postgres] [--claims 100] [--top 25] [--dump FILE]``
+(``--dump`` also writes the profile for ``pstats``). To compare two revisions on a busy machine, use
+``bench/claim_compare.py``, which runs both in alternating batches.
 
 It sets up the world of ``bench/claim.py`` (fresh database, organisation, learners with tokens), warms up
 with a few claims, then counts the SQL statements of each of ``--claims`` claims (``before_cursor_execute``),
