@@ -5,7 +5,9 @@ to the claim path can be judged statement by statement. The learners redeem one 
 (with a PIN) through the real WSGI app in this process — the same request, authentication, rate limit,
 claim rules, signing and storing as under gunicorn, without the sockets.
 
-Run: ``.venv/bin/python bench/claim_profile.py [--db sqlite|postgres] [--claims 100] [--top 25]``.
+Run: ``.venv/bin/python bench/claim_profile.py [--db sqlite|postgres] [--claims 100] [--top 25] [--dump FILE]``
+(``--dump`` also writes the profile for ``pstats``). To compare two revisions on a busy machine, use
+``bench/claim_compare.py``, which runs both in alternating batches.
 
 It sets up the world of ``bench/claim.py`` (fresh database, organisation, learners with tokens), warms up
 with a few claims, then counts the SQL statements of each of ``--claims`` claims (``before_cursor_execute``),
@@ -104,6 +106,8 @@ def run(kind: str, args: argparse.Namespace) -> None:
             claim(n)
             profiler.disable()
         event.remove(engine, "before_cursor_execute", count)
+        if args.dump:
+            profiler.dump_stats(args.dump)
         app.extensions["wallet"].engine.dispose()
 
     per_claim = [len(s) for s in statements]
@@ -140,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=10)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--statements", action="store_true", help="print one claim's statements in order")
+    parser.add_argument("--dump", metavar="FILE", help="also write the cProfile statistics to FILE (pstats)")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
     if not 1 <= args.claims <= 2000:

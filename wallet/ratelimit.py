@@ -1,8 +1,9 @@
 """Fixed-window rate limiting shared by every worker process, on SQLite and PostgreSQL.
 
-Each hit is one atomic upsert (``INSERT … ON CONFLICT (key) DO UPDATE … RETURNING``): the first hit in a
-window writes ``count = 1``, later hits in the same window add one, a hit in a later window starts the
-count again. No read-check-write in Python, so two workers cannot both see "one left".
+Each hit is one atomic upsert (``INSERT … ON CONFLICT (key) DO UPDATE … RETURNING``; one statement for
+all the buckets a request counts on): the first hit in a window writes ``count = 1``, later hits in the
+same window add one, a hit in a later window starts the count again. No read-check-write in Python, so
+two workers cannot both see "one left".
 
 A fixed window lets a client send up to twice the limit around a window boundary; the limits in
 ``wallet.config`` are chosen with that in mind.
@@ -17,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete
+from sqlalchemy import Connection, Engine, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,13 +72,28 @@ def hit(db: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.date
 
     Flushes nothing else and never commits: the caller owns the (separate, short) transaction.
     """
+    return hit_all(db, [Limit(key, limit, window)], now=now, cost=cost)[0]
+
+
+def hit_all(db: Session | Connection, limits: Sequence[Limit], *, now: dt.datetime, cost: int = 1) -> list[Decision]:
+    """:func:`hit` on each of ``limits`` in one upsert of several rows; the decisions in their order.
+
+    The rows are written in key order, so two transactions counting on the same buckets lock them in
+    the same order. Limits sharing a bucket are counted one after the other, as separate hits.
+    """
     if cost < 1:
         raise ValueError("a hit costs at least 1")
-    start, end = window_bounds(now, window)
-    dialect = db.get_bind().dialect.name
+    keys = [bucket_key(entry.key) for entry in limits]
+    if len(set(keys)) != len(keys):
+        return [hit_all(db, [entry], now=now, cost=cost)[0] for entry in limits]
+    rows = []
+    for key, entry in sorted(zip(keys, limits, strict=True), key=lambda pair: pair[0]):
+        start, end = window_bounds(now, entry.window)
+        rows.append({"key": key, "window_start": start, "window_end": end, "count": cost})
+    dialect = (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = RateLimitBucket.__table__
-    statement = insert(table).values(key=bucket_key(key), window_start=start, window_end=end, count=cost)
+    statement = insert(table).values(rows)
     same_window = table.c.window_start == statement.excluded.window_start
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
@@ -85,14 +102,24 @@ def hit(db: Session, *, key: str, limit: int, window: dt.timedelta, now: dt.date
             "window_start": statement.excluded.window_start,
             "window_end": statement.excluded.window_end,
         },
-    ).returning(table.c.count)
-    count = int(db.execute(statement).scalar_one())
-    allowed = count <= limit
-    retry_after = 0 if allowed else max(1, math.ceil((end - now).total_seconds()))
-    granted = max(0, min(cost, limit - (count - cost)))
-    return Decision(
-        allowed=allowed, retry_after_seconds=retry_after, remaining=max(0, limit - count), limit=limit, granted=granted
-    )
+    ).returning(table.c.key, table.c.count)
+    counts = {key: int(count) for key, count in db.execute(statement)}
+    decisions = []
+    for key, entry in zip(keys, limits, strict=True):
+        count = counts[key]
+        _, end = window_bounds(now, entry.window)
+        allowed = count <= entry.limit
+        retry_after = 0 if allowed else max(1, math.ceil((end - now).total_seconds()))
+        decisions.append(
+            Decision(
+                allowed=allowed,
+                retry_after_seconds=retry_after,
+                remaining=max(0, entry.limit - count),
+                limit=entry.limit,
+                granted=max(0, min(cost, entry.limit - (count - cost))),
+            )
+        )
+    return decisions
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,22 @@ class Limit:
     key: str
     limit: int
     window: dt.timedelta
+
+
+@contextmanager
+def _counting_session(session_factory: sessionmaker[Session]) -> Iterator[Session | Connection]:
+    """A transaction of its own, committed on the way out.
+
+    On PostgreSQL the counting is one statement, atomic by itself, so it runs on an autocommit
+    connection, without a session: no BEGIN and COMMIT round trips, no unit of work.
+    """
+    bind = session_factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
+        return
+    with session_factory.begin() as db:
+        yield db
 
 
 def record_hits(
@@ -116,8 +159,8 @@ def record_hits(
     active = [entry for entry in limits if entry.limit > 0]
     if not active:
         return None
-    with session_factory.begin() as db:
-        decisions = [hit(db, key=entry.key, limit=entry.limit, window=entry.window, now=now) for entry in active]
+    with _counting_session(session_factory) as db:
+        decisions = hit_all(db, active, now=now)
     refusals = [decision for decision in decisions if not decision.allowed]
     if not refusals:
         return None
@@ -144,10 +187,8 @@ def reserve_hits(
     active = [entry for entry in limits if entry.limit > 0]
     if not active or cost <= 0:
         return Grant(max(cost, 0), 0)
-    with session_factory.begin() as db:
-        decisions = [
-            hit(db, key=entry.key, limit=entry.limit, window=entry.window, now=now, cost=cost) for entry in active
-        ]
+    with _counting_session(session_factory) as db:
+        decisions = hit_all(db, active, now=now, cost=cost)
     granted = min(decision.granted for decision in decisions)
     retry_after = max(decision.retry_after_seconds for decision in decisions)
     return Grant(granted, retry_after)

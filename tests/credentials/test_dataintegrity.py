@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from wallet.credentials.dataintegrity import (
     CRYPTOSUITES,
     ProofCheck,
+    _ProofConfigTemplates,
     canonical_proof_config,
     hash_data,
     sign,
@@ -400,3 +402,135 @@ def test_sign_refuses_bad_arguments(changes: dict[str, Any], message: str) -> No
 
     with pytest.raises(ValueError, match=message):
         sign(**arguments)
+
+
+# Signing remembers each issuer's canonical proof configuration but the time; it must change no byte
+
+
+def _config_canonicalised_by_template(templates: Any, proof_config: dict[str, Any], context: Any, suite: str) -> str:
+    return templates.canonical(
+        {k: v for k, v in proof_config.items() if k != "proofValue"} | {"@context": context}, cryptosuite=suite
+    )
+
+
+def test_signing_again_with_the_same_options_still_reproduces_the_w3c_vector() -> None:
+    unsigned = load(EDDSA / "unsigned.json")
+    proof_config = load(EDDSA / "eddsa-rdfc-2022" / "proofConfigDataInt.json")
+    options = {
+        "private_key": vector_key(),
+        "verification_method": proof_config["verificationMethod"],
+        "cryptosuite": "eddsa-rdfc-2022",
+    }
+
+    first = sign(unsigned, created=proof_config["created"], **options)
+    later = sign(unsigned, created="2030-01-01T00:00:00Z", **options)
+    again = sign(unsigned, created=proof_config["created"], **options)
+
+    assert first == again == load(EDDSA / "eddsa-rdfc-2022" / "signedDataInt.json")
+    assert verify(later, resolve_key=resolve_did_key).ok
+
+
+@pytest.mark.parametrize(
+    ("config", "context", "canonical"),
+    [
+        (
+            EDDSA / "eddsa-rdfc-2022" / "proofConfigDataInt.json",
+            EDDSA / "unsigned.json",
+            EDDSA / "eddsa-rdfc-2022" / "proofCanonDataInt.txt",
+        ),
+        (
+            VECTORS / "w3c-vc-di-ecdsa" / "ecdsa-rdfc-2019-p256" / "proofConfigECDSAP256.json",
+            VECTORS / "w3c-vc-di-ecdsa" / "unsigned.json",
+            VECTORS / "w3c-vc-di-ecdsa" / "ecdsa-rdfc-2019-p256" / "proofCanonECDSAP256.txt",
+        ),
+        (
+            VECTORS / "w3c-vc-di-ecdsa" / "ecdsa-rdfc-2019-p384" / "proofConfigECDSAP384.json",
+            VECTORS / "w3c-vc-di-ecdsa" / "unsigned.json",
+            VECTORS / "w3c-vc-di-ecdsa" / "ecdsa-rdfc-2019-p384" / "proofCanonECDSAP384.txt",
+        ),
+        (OB / "ob30-impl-guide-ldp-signed-credential.json", None, OB / "proof-canon.txt"),
+    ],
+)
+def test_a_remembered_proof_configuration_gives_each_vector_byte_for_byte(
+    config: Path, context: Path | None, canonical: Path
+) -> None:
+    document = load(config)
+    proof_config = document.pop("proof") if context is None else document
+    document_context = load(context)["@context"] if context is not None else document["@context"]
+    suite = proof_config.get("cryptosuite", "eddsa-rdfc-2022")
+    templates = _ProofConfigTemplates()
+
+    texts = [_config_canonicalised_by_template(templates, proof_config, document_context, suite) for _ in range(3)]
+
+    assert texts == [text(canonical)] * 3
+    assert len(templates._templates) == 1 and None not in templates._templates.values()
+
+
+stamps = st.builds(
+    lambda moment, digits, zone: moment.isoformat(timespec=digits).replace("+00:00", "Z") + zone,
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59)),
+    st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+    st.sampled_from(["Z", "+00:00", "-05:30", "+14:00", "-12:00"]),
+)
+methods = st.one_of(
+    st.from_regex(r"did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{20,44}#z6Mk[1-9A-HJ-NP-Za-km-z]{20,44}", fullmatch=True),
+    st.from_regex(
+        r"did:web:[a-z0-9.-]{1,20}(%3A[0-9]{2,5})?(:[a-z0-9-]{1,10}){0,3}#z[1-9A-Za-z]{8,20}", fullmatch=True
+    ),
+    st.builds(
+        lambda path, key: f"https://example.org/{path}#{key}",
+        st.text("abcé/ü-_~", max_size=12),
+        st.text(st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")), min_size=1, max_size=12),
+    ),
+)
+contexts = st.sampled_from(
+    [
+        "https://www.w3.org/ns/credentials/v2",
+        ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/security/data-integrity/v2"],
+        ["https://www.w3.org/2018/credentials/v1", "https://w3id.org/security/data-integrity/v2"],
+        [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+            "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
+        ],
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    method=methods,
+    context=contexts,
+    purpose=st.sampled_from(["assertionMethod", "authentication", "capabilityInvocation"]),
+    suite=st.sampled_from(["eddsa-rdfc-2022", "ecdsa-rdfc-2019"]),
+    times=st.lists(stamps, min_size=2, max_size=6),
+)
+def test_a_remembered_proof_configuration_is_the_canonical_one_for_any_time(
+    method: str, context: Any, purpose: str, suite: str, times: list[str]
+) -> None:
+    templates = _ProofConfigTemplates()
+    options = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": suite,
+        "verificationMethod": method,
+        "proofPurpose": purpose,
+    }
+
+    for created in times:
+        remembered = _config_canonicalised_by_template(templates, options | {"created": created}, context, suite)
+        assert remembered == canonical_proof_config(
+            options | {"created": created}, document_context=context, cryptosuite=suite
+        )
+    assert None not in templates._templates.values()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=subjects, times=st.lists(stamps, min_size=2, max_size=4))
+def test_credentials_signed_one_after_another_verify(subject: dict[str, Any], times: list[str]) -> None:
+    method = verification_method_id(ISSUER_KEY)
+    for created in times:
+        signed = sign(open_badge(subject), private_key=ISSUER_KEY, verification_method=method, created=created)
+
+        assert signed["proof"]["created"] == created
+        assert verify(signed, resolve_key=resolve_did_key).ok

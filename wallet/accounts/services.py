@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from wallet.accounts import passwords, tokens
 from wallet.errors import DomainError
@@ -302,8 +302,8 @@ def revoke_device_chain(db: Session, *, device_id: uuid.UUID, now: dt.datetime) 
 
 
 def active_device(db: Session, *, account_id: uuid.UUID, device_id: uuid.UUID) -> Device:
-    """The device behind an access token, if it is still signed in."""
-    device = db.get(Device, device_id)
+    """The device behind an access token, if it is still signed in; its ``account`` comes in the same query."""
+    device = db.get(Device, device_id, options=[joinedload(Device.account)])
     if device is None or device.account_id != account_id:
         raise DomainError("auth.invalid_token")
     if device.revoked_at is not None:

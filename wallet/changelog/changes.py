@@ -17,17 +17,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import Op, validate_op
-from wallet_protocol.sync.ops import ActionResult, EntryAdd, EntryRemove, FactsSet
+from wallet_protocol.sync.ops import ActionResult, EntryAdd, EntryRemove, FactsSet, affected_keys
 from wallet_protocol.sync.state import EntryState, FactsState, entry_key, facts_key
 
 from wallet.changelog.history import SERVER_NODE, LockedWallet, locked_wallet
 
 
-def record_entry_added(db: Session, *, account_id: uuid.UUID, cred_hash: str, now: dt.datetime) -> Op:
-    """The learner now holds ``cred_hash`` (claimed, imported, awarded): add it to every device."""
+def record_entry_added(
+    db: Session, *, account_id: uuid.UUID, cred_hash: str, now: dt.datetime, minted: bool = False
+) -> Op:
+    """The learner now holds ``cred_hash`` (claimed, imported, awarded): add it to every device.
+
+    ``minted``: the credential was signed in this transaction, so no row names its hash yet and none is
+    looked up.
+    """
     with locked_wallet(db, account_id=account_id, now=now) as history:
         op_seq = history.next_server_op_seq()
         op = EntryAdd(op_seq=op_seq, hlc=history.stamp(), cred=cred_hash, dot=(SERVER_NODE, op_seq))
+        if minted:
+            history.known_absent(affected_keys(op))
         history.apply(op)
     return op
 

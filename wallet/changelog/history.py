@@ -46,7 +46,12 @@ def row_key(kind: str, stored_id: str) -> RowKey:
     return (kind, *json.loads(stored_id))
 
 
-def _insert_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> None:
+def _insert_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> SyncWallet | None:
+    """Create the learner's wallet row; None when another transaction created it first.
+
+    A row this transaction inserted is as good as locked: no other transaction sees it before the
+    commit, and one inserting the same learner waits on the unique key until then.
+    """
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {
@@ -58,7 +63,8 @@ def _insert_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> N
         "server_op_seq": 0,
         "created_at": now,
     }
-    db.execute(insert(SyncWallet).values(**values).on_conflict_do_nothing(index_elements=["account_id"]))
+    statement = insert(SyncWallet).values(**values).on_conflict_do_nothing(index_elements=["account_id"])
+    return db.scalars(statement.returning(SyncWallet)).first()
 
 
 def lock_wallet_row(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> SyncWallet:
@@ -66,7 +72,8 @@ def lock_wallet_row(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> 
     query = select(SyncWallet).where(SyncWallet.account_id == account_id).with_for_update()
     wallet = db.scalar(query.execution_options(populate_existing=True))
     if wallet is None:
-        _insert_wallet(db, account_id=account_id, now=now)
+        wallet = _insert_wallet(db, account_id=account_id, now=now)
+    if wallet is None:
         wallet = db.scalars(query.execution_options(populate_existing=True)).one()
     return wallet
 
@@ -106,7 +113,10 @@ class LockedWallet:
         result: dict[RowKey, Any] = {}
         for key in keys:
             if key not in self._objects:
-                stored = self.db.get(SyncRow, (self.account_id, key[0], row_id(key)))
+                # No autoflush: every row of this wallet changed in the transaction is cached here, so
+                # pending changes elsewhere cannot change the answer; they are flushed at finish.
+                with self.db.no_autoflush:
+                    stored = self.db.get(SyncRow, (self.account_id, key[0], row_id(key)))
                 self._objects[key] = stored
                 self._seq_before.setdefault(key, None if stored is None else stored.seq)
                 if stored is not None:
@@ -114,6 +124,14 @@ class LockedWallet:
             if key in self._states:
                 result[key] = self._states[key]
         return result
+
+    def known_absent(self, keys: Iterable[RowKey]) -> None:
+        """Take ``keys`` as stored nowhere yet, without asking the database: rows named after a credential
+        minted in this transaction (its content hash is new, so no device or earlier change can name it)."""
+        for key in keys:
+            if key not in self._objects:
+                self._objects[key] = None
+                self._seq_before.setdefault(key, None)
 
     def put(self, key: RowKey, state: Row) -> None:
         """Store a new state for ``key``; numbered at :meth:`finish`."""

@@ -221,12 +221,17 @@ def refuse_if_full(session: ClaimSession) -> None:
 
 
 def take_slot(db: Session, *, session_id: uuid.UUID) -> int:
-    """Take one of the session's ``cap`` places (invariant 1: one conditional UPDATE); the new count."""
+    """Take one of the session's ``cap`` places (invariant 1: one conditional UPDATE); the new count.
+
+    A plain table UPDATE, not the ORM's: the caller sets the loaded session's ``claimed`` from the answer,
+    so nothing in the session needs synchronising.
+    """
+    sessions = ClaimSession.__table__
     took_slot = db.execute(
-        update(ClaimSession)
-        .where(ClaimSession.id == session_id, ClaimSession.claimed < ClaimSession.cap)
-        .values(claimed=ClaimSession.claimed + 1)
-        .returning(ClaimSession.claimed)
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.claimed < sessions.c.cap)
+        .values(claimed=sessions.c.claimed + 1)
+        .returning(sessions.c.claimed)
     ).first()
     if took_slot is None:
         raise DomainError("claim.session_full", "Every badge of this session has been claimed.")

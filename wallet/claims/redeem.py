@@ -226,9 +226,10 @@ def check_pin(
         return
     own = [scope for scope, _ in guesser.scopes]
     watched = [*own, _SESSION_BRAKE] if guesser.braked_by_session else own
+    failures = PinFailure.__table__  # a plain read of two columns: no ORM loading needed
     counters = db.execute(
-        select(PinFailure.scope, PinFailure.locked_until).where(
-            PinFailure.session_id == session.id, PinFailure.scope.in_(watched)
+        select(failures.c.scope, failures.c.locked_until).where(
+            failures.c.session_id == session.id, failures.c.scope.in_(watched)
         )
     ).all()
     locked_until = max((until for _, until in counters if until is not None and until > now), default=None)

@@ -28,7 +28,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,14 +111,104 @@ def transform(unsecured_document: Mapping[str, Any], *, cryptosuite: str) -> str
     return rfc8785.dumps(unsecured_document).decode("utf-8")
 
 
-def canonical_proof_config(proof_options: Mapping[str, Any], *, document_context: Any, cryptosuite: str) -> str:
-    """The canonical proof configuration: the options without ``proofValue``, in the document's context."""
+def _proof_config(proof_options: Mapping[str, Any], *, document_context: Any, cryptosuite: str) -> dict[str, Any]:
     config = {key: value for key, value in proof_options.items() if key != "proofValue"}
     if document_context is not None:
         config["@context"] = document_context
     elif _uses_rdf(cryptosuite):
         config.pop("@context", None)
-    return transform(config, cryptosuite=cryptosuite)
+    return config
+
+
+def canonical_proof_config(proof_options: Mapping[str, Any], *, document_context: Any, cryptosuite: str) -> str:
+    """The canonical proof configuration: the options without ``proofValue``, in the document's context."""
+    return transform(
+        _proof_config(proof_options, document_context=document_context, cryptosuite=cryptosuite),
+        cryptosuite=cryptosuite,
+    )
+
+
+_XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+_TEMPLATE_PROBE = "2000-01-01T00:00:00Z"
+
+
+class _ProofConfigTemplates:
+    """Canonical proof configurations for signing, remembered by everything but ``created``.
+
+    An issuer signs every credential with the same proof options but the time, so the canonical proof
+    configuration is the same N-Quads with another ``created`` literal. It is byte-identical to
+    canonicalising again when these hold, which :meth:`_template` checks on the first canonical form
+    before keeping it:
+
+    * every option is a string (``@context`` a string or list of strings): no nested objects;
+    * the form has one blank node (``_:c14n0``, the proof), so no label can depend on ``created``;
+    * ``created`` is a dateTimeStamp (digits, ``-:.TZ+``: nothing N-Quads escapes), expanded as an
+      ``xsd:dateTime`` literal that occurs exactly once, on a line that no other line shares the
+      subject and predicate with, so sorting puts it in the same place whatever the time;
+    * and, belt and braces, the template filled with another time equals canonicalising with it.
+
+    Only :func:`sign` uses it; :func:`verify` always canonicalises, so every signature that verifies
+    also checks the template against the full algorithm.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._templates: OrderedDict[str, tuple[str, str] | None] = OrderedDict()
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+
+    def canonical(self, config: Mapping[str, Any], *, cryptosuite: str) -> str:
+        created = config.get("created")
+        if not (_uses_rdf(cryptosuite) and _is_datetime_stamp(created) and _flat_strings(config)):
+            return transform(config, cryptosuite=cryptosuite)
+        assert isinstance(created, str)
+        key = cryptosuite + json.dumps({k: v for k, v in config.items() if k != "created"}, sort_keys=True)
+        with self._lock:
+            known = key in self._templates
+            template = self._templates.get(key)
+            if known:
+                self._templates.move_to_end(key)
+        if template is not None:
+            return template[0] + created + template[1]
+        text = transform(config, cryptosuite=cryptosuite)
+        if not known:
+            template = self._template(text, config, created=created, cryptosuite=cryptosuite)
+            with self._lock:
+                self._templates[key] = template
+                while len(self._templates) > self._maxsize:
+                    self._templates.popitem(last=False)
+        return text
+
+    @staticmethod
+    def _template(text: str, config: Mapping[str, Any], *, created: str, cryptosuite: str) -> tuple[str, str] | None:
+        literal = f'"{created}"^^<{_XSD_DATETIME}>'
+        if text.count(literal) != 1 or "_:c14n1" in text:
+            return None
+        lines = text.splitlines(keepends=True)
+        (line,) = [line for line in lines if literal in line]
+        subject_predicate = line[: line.index(literal)]
+        if line != subject_predicate + literal + " .\n" or not subject_predicate.startswith("_:c14n0 <"):
+            return None
+        if sum(1 for other in lines if other.startswith(subject_predicate)) != 1:
+            return None
+        start = text.index(literal) + 1
+        template = (text[:start], text[start + len(created) :])
+        probe = _TEMPLATE_PROBE if created != _TEMPLATE_PROBE else "2000-01-01T00:00:01Z"
+        if transform({**config, "created": probe}, cryptosuite=cryptosuite) != template[0] + probe + template[1]:
+            return None
+        return template
+
+
+def _flat_strings(config: Mapping[str, Any]) -> bool:
+    for key, value in config.items():
+        if key == "@context" and isinstance(value, list):
+            if not all(isinstance(item, str) for item in value):
+                return False
+        elif not isinstance(value, str):
+            return False
+    return True
+
+
+_proof_config_templates = _ProofConfigTemplates()
 
 
 def hash_data(canonical_proof_config_text: str, transformed_document: str) -> bytes:
@@ -182,7 +275,12 @@ def sign(
     }
     if not _uses_rdf(cryptosuite) and "@context" in unsecured:
         proof["@context"] = copy.deepcopy(unsecured["@context"])
-    data = _hash_for(private_key, _texts(unsecured, proof, cryptosuite))
+    config = _proof_config(proof, document_context=unsecured.get("@context"), cryptosuite=cryptosuite)
+    texts = (
+        _proof_config_templates.canonical(config, cryptosuite=cryptosuite),
+        transform(unsecured, cryptosuite=cryptosuite),
+    )
+    data = _hash_for(private_key, texts)
     signer = private_key.sign if isinstance(private_key, Ed25519PrivateKey) else lambda d: ecdsa.sign(private_key, d)
     signature = signer(data)
     proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")

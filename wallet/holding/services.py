@@ -176,19 +176,24 @@ def add_credential(
         id_hash=id_hash,
     )
     db.add(credential)
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:
-        db.expunge(credential)
-        raced = db.scalar(
-            select(HeldCredential).where(HeldCredential.account_id == account_id, HeldCredential.content_hash == digest)
-        )
-        if raced is None:
-            raise
-        return raced
+    if minted:  # new bytes: no other transaction can be holding them, so no savepoint guards the insert
+        db.flush()
+    else:
+        try:
+            with db.begin_nested():
+                db.flush()
+        except IntegrityError:
+            db.expunge(credential)
+            raced = db.scalar(
+                select(HeldCredential).where(
+                    HeldCredential.account_id == account_id, HeldCredential.content_hash == digest
+                )
+            )
+            if raced is None:
+                raise
+            return raced
     if source != "sync":  # a device's own entry.add already carries the entry (I11)
-        record_entry_added(db, account_id=account_id, cred_hash=digest, now=now)
+        record_entry_added(db, account_id=account_id, cred_hash=digest, now=now, minted=minted)
     if verification is not None:
         record_verification(db, credential, report=verification, now=now)
     return credential

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -252,6 +253,7 @@ def create_pathway(
     )
     db.add(pathway)
     db.flush()
+    _no_automatic_pathways.forget()
     return pathway
 
 
@@ -309,6 +311,7 @@ def update_pathway(
         raise _invalid("auto_award", "an automatic award needs an outcome badge")
     pathway.updated_at = now
     db.flush()
+    _no_automatic_pathways.forget()
     return pathway
 
 
@@ -903,6 +906,46 @@ def my_pathways(db: Session, *, account_id: uuid.UUID, base_url: str, now: dt.da
     return MyPathways(started=views, others=others, next_steps=ahead)
 
 
+AUTOMATIC_PATHWAYS_RECHECK_S = 2.0
+"""How long a process trusts that no automatic pathway exists before it asks the database again."""
+
+
+class _NoAutomaticPathways:
+    """Remembers for :data:`AUTOMATIC_PATHWAYS_RECHECK_S` that no automatic pathway exists, so a delivery
+    (every claim) skips the pathway query on a server that has none; shared by the threads of one process.
+
+    A pathway created or changed in this process (:func:`create_pathway`, :func:`update_pathway`) is
+    seen by the next delivery: :meth:`forget` drops the memory, and nothing is remembered for the same
+    span after it, since the change may still be uncommitted while another thread finds no pathway. A
+    change made by another process reaches this one's deliveries within the span; a delivery in it is
+    judged as if it had come just before the change (the award then comes with the learner's next
+    delivery, as for any pathway completed before it existed).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._none_until = 0.0
+        self._changed_at = -seconds
+        self._lock = threading.Lock()
+
+    def known(self) -> bool:
+        return time.monotonic() < self._none_until
+
+    def remember(self, *, asked_at: float) -> None:
+        """No automatic pathway existed when the query sent at ``asked_at`` (``time.monotonic()``) ran."""
+        with self._lock:
+            if asked_at - self._changed_at > self._seconds:
+                self._none_until = asked_at + self._seconds
+
+    def forget(self) -> None:
+        with self._lock:
+            self._none_until = 0.0
+            self._changed_at = time.monotonic()
+
+
+_no_automatic_pathways = _NoAutomaticPathways(AUTOMATIC_PATHWAYS_RECHECK_S)
+
+
 def award_completed_pathways(
     db: Session, *, account_id: uuid.UUID, kek: bytes, base_url: str, now: dt.datetime, depth: int = 0
 ) -> list[PathwayAward]:
@@ -911,9 +954,12 @@ def award_completed_pathways(
     Called with the learner's wallet locked (by :func:`wallet.issuing.delivery.deliver`); each award is
     one ``pathway_awards`` row inserted in a savepoint, so a second completion — concurrent or repeated —
     finds the row and awards nothing. The outcome badge's evidence names every completing credential.
+    While the process knows that there is no automatic pathway at all (:class:`_NoAutomaticPathways`),
+    no query is sent.
     """
-    if depth >= MAX_AWARD_DEPTH:
+    if depth >= MAX_AWARD_DEPTH or _no_automatic_pathways.known():
         return []
+    asked_at = time.monotonic()
     candidates = [
         pathway
         for pathway in db.scalars(
@@ -925,6 +971,7 @@ def award_completed_pathways(
         )
     ]
     if not candidates:
+        _no_automatic_pathways.remember(asked_at=asked_at)
         return []
     done_already = set(db.scalars(select(PathwayAward.pathway_id).where(PathwayAward.account_id == account_id)))
     candidates = [pathway for pathway in candidates if pathway.id not in done_already]

@@ -70,6 +70,9 @@ def authenticate_request() -> Principal:
             "You signed in with a one-time password: choose your own first (POST /api/v1/me/password).",
         )
     g.principal = Principal(claims.account_id, claims.device_id)
+    # Kept referenced for the request, so a service reading the signed-in account (a claim's delivery
+    # does) finds it in the session's identity map instead of selecting it again.
+    g.signed_in_account = device.account
     return g.principal
 
 
