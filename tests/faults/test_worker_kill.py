@@ -37,7 +37,7 @@ pytestmark = pytest.mark.postgres
 LEARNERS = 30
 DEVICES = 6
 OPS_PER_DEVICE = 24
-BATCH = 4
+BATCH = 2
 DEADLINE_S = 90.0
 
 
@@ -126,7 +126,7 @@ def _syncer(server: LiveServer, who: Who, index: int, client_id: str, ledger: Le
             acked = response.json()["acked_op_seq"]
             with ledger.lock:
                 ledger.acked[index] = acked
-            time.sleep(0.05)
+            time.sleep(0.1)  # 12 batches over ~1.5 s: the kills at 0.5 s and 1.1 s land mid-sync, and syncs go on after
 
 
 def test_killing_workers_mid_claim_and_mid_sync_loses_nothing_and_duplicates_nothing(
