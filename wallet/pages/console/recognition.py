@@ -11,7 +11,8 @@ Routes (under ``/console``; who may use each is the API's rule for the same acti
 Each form calls the service the API calls (``PUT/DELETE …/requestable``, ``POST …/endorsements`` and
 ``…/withdraw``), so what a form makes is what the API would make. A refused form is its page again with
 the reason and what was typed, and the API's status: 422 for a wrong value, a word too many or a wrong
-choice, 400 for a NUL character (refused before any view runs: :func:`wallet.app.refuse_unstorable_text`).
+choice, 400 for a NUL character (these two forms judge it themselves, :func:`wallet.web.text.judges_nul`,
+and keep the rest).
 """
 
 from __future__ import annotations
@@ -20,17 +21,16 @@ import uuid
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
-from werkzeug.exceptions import BadRequest
 
 from wallet.console import recognition
 from wallet.endorsements import services as endorsements
 from wallet.errors import DomainError
 from wallet.organisations.services import ADMINS, get_by_slug, require_role
 from wallet.pages.console import pages
-from wallet.pages.console.common import console_view, form_error, me, refused
+from wallet.pages.console.common import console_view, form_error, me
 from wallet.requests import services as requests
 from wallet.web import context
-from wallet.web.session import signed_in_account
+from wallet.web.text import judges_nul
 
 EVIDENCE_CHOICES = (
     ("narrative", "What they did, in their own words"),
@@ -46,7 +46,6 @@ _SUBJECT_GONE = {
     "achievement.not_found": ("No such badge", "There is no such badge to endorse, or it was archived."),
     "organisation.not_found": ("No such organisation", "There is no organisation of that name to endorse."),
 }
-_FORMS = frozenset({"console_pages.save_requestable", "console_pages.endorse"})
 
 
 def _invalid(message: str) -> DomainError:
@@ -120,9 +119,14 @@ def requestable(slug: str, badge_id: uuid.UUID) -> Any:
 
 
 @pages.post("/orgs/<slug>/badges/<uuid:badge_id>/requestable")
+@judges_nul
 @console_view
 def save_requestable(slug: str, badge_id: uuid.UUID) -> Any:
-    """Let learners ask for the badge, or change what is asked for (``PUT …/requestable``)."""
+    """Let learners ask for the badge, or change what is asked for (``PUT …/requestable``).
+
+    Judges NUL itself (:func:`judges_nul`): the form comes back with what was typed, less the NUL (400)."""
+    if _nul_in_form():
+        return _nul_answer(slug, badge_id=badge_id)
     db = context.db()
     recognition.request_settings(db, slug=slug, actor=me(), achievement_id=badge_id)
     try:
@@ -228,9 +232,14 @@ def new_endorsement(slug: str) -> Any:
 
 
 @pages.post("/orgs/<slug>/endorsements/new")
+@judges_nul
 @console_view
 def endorse(slug: str) -> Any:
-    """Sign an endorsement with the organisation's own key (``POST …/endorsements``)."""
+    """Sign an endorsement with the organisation's own key (``POST …/endorsements``).
+
+    Judges NUL itself (:func:`judges_nul`): the form comes back with what was typed, less the NUL (400)."""
+    if _nul_in_form():
+        return _nul_answer(slug)
     db = context.db()
     state = context.state()
     require_role(db, slug=slug, actor=me(), roles=ADMINS)
@@ -296,25 +305,14 @@ def _nul_in_form() -> bool:
     return any("\x00" in part for item in request.form.items(multi=True) for part in item)
 
 
-@pages.errorhandler(BadRequest)
-def _bad_request(error: BadRequest) -> Any:
-    """A NUL in one of this module's forms is refused before any view runs (400); show the form again,
-    with the reason and what was typed (less the NUL), to whoever the form's own view would show it to."""
-    if request.endpoint not in _FORMS or request.method != "POST" or not _nul_in_form():
-        return error
-    if signed_in_account() is None:
-        return error
-    args = request.view_args or {}
+def _nul_answer(slug: str, *, badge_id: uuid.UUID | None = None) -> Any:
+    """The form again, with the reason and what was typed less the NUL (400), to whoever may see it."""
     message = "Remove the invisible NUL character from what you typed (it cannot be stored), then try again."
-    try:
-        if request.endpoint == "console_pages.save_requestable":
-            return _settings_page(args["slug"], args["badge_id"], error=message, status=400, typed=_typed_policy())
-        form = {key: value.replace("\x00", "") for key, value in request.form.items()}
-        badge, issuer = _subject_ids(form)
-        subject = recognition.endorsement_subject(
-            context.db(), slug=args["slug"], actor=me(), achievement_id=badge, issuer_slug=issuer
-        )
-        return _endorse_form(args["slug"], subject, comment=form.get("comment", ""), error=message, status=400)
-    except DomainError as refusal:
-        context.db().rollback()
-        return refused(refusal)
+    if badge_id is not None:
+        return _settings_page(slug, badge_id, error=message, status=400, typed=_typed_policy())
+    form = {key: value.replace("\x00", "") for key, value in request.form.items()}
+    badge, issuer = _subject_ids(form)
+    subject = recognition.endorsement_subject(
+        context.db(), slug=slug, actor=me(), achievement_id=badge, issuer_slug=issuer
+    )
+    return _endorse_form(slug, subject, comment=form.get("comment", ""), error=message, status=400)
