@@ -10,18 +10,14 @@ import datetime as dt
 import io
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, phone_context, screenshot, serious_accessibility_violations
-from tests.conftest import FakeClock
-from tests.live_server import Running, live_server
-from wallet.config import Settings
+from tests.browser.pages import phone_context, screenshot, serious_accessibility_violations
+from tests.live_server import Running
 from wallet.issuing import achievements
 from wallet.models import Role
 from wallet.organisations import services as organisations
@@ -30,20 +26,6 @@ pytestmark = pytest.mark.browser
 
 PAGE_BUDGET = 50_000
 """Bytes a page may weigh before badge images: HTML, CSS and script (cheap phones, slow data)."""
-
-
-@pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    with live_server(settings, engine, FakeClock()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _claim_session(running: Running) -> str:

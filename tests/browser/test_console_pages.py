@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine, select
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
-from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, phone_context, screenshot, serious_accessibility_violations
+from tests.browser.pages import phone_context, screenshot, serious_accessibility_violations
 from tests.browser.test_share_pages import _badge_png
-from tests.conftest import FakeClock
-from tests.live_server import Running, live_server
+from tests.live_server import Running
 from wallet.accounts.passwords import make_hasher
 from wallet.accounts.services import sign_up
 from wallet.claims.codes import session_qr
-from wallet.config import Settings
 from wallet.issuing import achievements
 from wallet.models import Account, ClaimSession, Role
 from wallet.organisations import services as organisations
@@ -27,20 +24,6 @@ from wallet.organisations import services as organisations
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 DESKTOP = {"width": 1100, "height": 900}
-
-
-@pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    with live_server(settings, engine, FakeClock()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _museum(running: Running) -> str:

@@ -5,19 +5,15 @@ these pages, nor on the operator's import page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine, select
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
-from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, phone_context, screenshot, serious_accessibility_violations
+from tests.browser.pages import phone_context, screenshot, serious_accessibility_violations
 from tests.browser.test_console_pages import PASSWORD, _museum, _sign_in
-from tests.conftest import FakeClock
-from tests.live_server import Running, live_server
+from tests.live_server import Running
 from wallet.accounts.passwords import make_hasher
 from wallet.accounts.services import sign_up
-from wallet.config import Settings
 from wallet.issuing import achievements
 from wallet.models import Account, Pathway, Role
 from wallet.organisations import services as organisations
@@ -26,20 +22,6 @@ pytestmark = pytest.mark.browser
 FRAMEWORK_CSV = (
     "code,statement,parent\nCOM,Communication,\nCOM-1,Listens actively to others,COM\nCOM-2,Works well in a team,COM\n"
 )
-
-
-@pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    with live_server(settings, engine, FakeClock()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _city(running: Running) -> None:

@@ -4,45 +4,25 @@ their own badge page. axe-core finds no serious or critical violation on any of 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine, select
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from tests.browser.pages import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     phone_context,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.conftest import FakeClock
-from tests.live_server import Running, live_server
+from tests.live_server import Running
 from wallet.accounts.passwords import make_hasher
 from wallet.accounts.services import sign_up
-from wallet.config import Settings
 from wallet.issuing import achievements, credentials
 from wallet.models import Account, HeldCredential, Role
 from wallet.organisations import services as organisations
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    with live_server(settings, engine, FakeClock()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _two_organisations(running: Running) -> str:

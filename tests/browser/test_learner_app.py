@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 from flask import Flask, request
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import Engine, select
 from werkzeug.serving import make_server
 
-from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, phone_context, screenshot, serious_accessibility_violations
+from tests.browser.pages import phone_context, screenshot, serious_accessibility_violations
 from tests.browser.test_share_pages import _badge_png
 from tests.conftest import FakeClock
 from tests.live_server import Running
@@ -86,14 +86,6 @@ def server(settings: Settings, engine: Engine) -> Iterator[Server]:
         with engine.begin() as connection:
             for table in reversed(Base.metadata.sorted_tables):
                 connection.execute(table.delete())
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class Traffic:

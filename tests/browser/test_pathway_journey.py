@@ -12,18 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy import Engine
+from playwright.sync_api import Browser, Page
 
-from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, phone_context, screenshot, serious_accessibility_violations
-from tests.conftest import FakeClock
-from tests.live_server import Running, live_server
+from tests.browser.pages import phone_context, screenshot, serious_accessibility_violations
+from tests.live_server import Running
 from tests.pathways.conftest import CASE_PACKAGE
-from wallet.config import Settings
 from wallet.issuing import achievements
 from wallet.models import Role
 from wallet.organisations import services as organisations
@@ -33,20 +29,6 @@ pytestmark = pytest.mark.browser
 PAGE_BUDGET = 50_000
 """Bytes a page may weigh before badge images: HTML, CSS and script (cheap phones, slow data)."""
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    with live_server(settings, engine, FakeClock()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class City:

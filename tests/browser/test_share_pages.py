@@ -5,41 +5,22 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import Engine
+from playwright.sync_api import Browser
 
-from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS, serious_accessibility_violations
-from tests.conftest import FakeClock
-from tests.live_server import Running, live_server
-from wallet.config import Settings
+from tests.browser.pages import serious_accessibility_violations
+from tests.live_server import Running
 from wallet.issuing import achievements
 from wallet.issuing import credentials as issuing
 from wallet.models import Role
 from wallet.organisations import services as organisations
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(settings: Settings, engine: Engine) -> Iterator[Running]:
-    """The app on a free port, committing for real; every table is emptied afterwards."""
-    with live_server(settings, engine, FakeClock()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass
