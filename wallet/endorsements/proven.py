@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from wallet.endorsements.services import _local_achievement, endorsement_url, issuer_subject_id
+from wallet.endorsements.services import endorsement_url, issuer_subject_id
 from wallet.holding.trust import IssuerDirectory, IssuerTrust
-from wallet.issuing.credentials import achievement_url
+from wallet.issuing.credentials import achievement_url, local_achievement_id
 from wallet.models import Achievement, Endorsement, EndorsementSubjectKind, Organisation
 from wallet.sharing.verdict import MAX_AGE, UNSETTLED_TTL, CachedReport, VerificationCache, issuer_words
 
@@ -159,15 +159,18 @@ def for_badge(
     directory: IssuerDirectory,
     cache: VerificationCache,
     base_url: str,
-    verify: VerifyDocument,
+    verify: VerifyDocument | None,
     now: dt.datetime,
 ) -> list[ProvenEndorsement]:
-    """The endorsements that concern a held badge, each as far as it proves anything (see the module).
+    """The endorsements that concern a held badge, each as far as it proves anything (see the module);
+    none where the caller cannot verify documents (``verify`` is ``None``).
 
     ``badge_trust`` is the badge panel's judgement of who signed the badge: endorsements are looked up only
     when that is the organisation owning the achievement the badge names.
     """
-    achievement_id = _local_achievement(base_url, achievement_id_url)
+    achievement_id = local_achievement_id(base_url, achievement_id_url)
+    if verify is None:
+        return []
     achievement = db.get(Achievement, achievement_id) if achievement_id is not None else None
     if achievement is None or badge_trust.kind != "organisation":
         return []

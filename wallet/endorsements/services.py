@@ -206,32 +206,6 @@ def shown_for_issuer(db: Session, *, organisation_id: uuid.UUID, base_url: str) 
     return _shown(db, condition, base_url=base_url)
 
 
-def _local_achievement(base_url: str, url: str | None) -> uuid.UUID | None:
-    prefix = achievement_url(base_url, uuid.UUID(int=0)).rsplit("/", 1)[0] + "/"
-    if not url or not url.startswith(prefix):
-        return None
-    try:
-        return uuid.UUID(url[len(prefix) :])
-    except ValueError:
-        return None
-
-
-def shown_for_badge(db: Session, *, achievement_id_url: str | None, base_url: str) -> list[ShownEndorsement]:
-    """Endorsements of a badge's achievement and of its issuer, when the badge was issued here."""
-    achievement_id = _local_achievement(base_url, achievement_id_url)
-    if achievement_id is None:
-        return []
-    achievement = db.get(Achievement, achievement_id)
-    if achievement is None:
-        return []
-    condition = or_(
-        (Endorsement.subject_kind == EndorsementSubjectKind.ACHIEVEMENT) & (Endorsement.subject_id == achievement.id),
-        (Endorsement.subject_kind == EndorsementSubjectKind.ISSUER)
-        & (Endorsement.subject_id == achievement.organisation_id),
-    )
-    return _shown(db, condition, base_url=base_url)
-
-
 def embedded_for(db: Session, *, kind: EndorsementSubjectKind, subject_id: uuid.UUID) -> list[dict[str, Any]]:
     """The signed endorsements of a subject, for the ``endorsement`` property of its public document."""
     rows = db.scalars(

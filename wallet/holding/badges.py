@@ -373,9 +373,7 @@ def badge_detail(
             base_url=base_url,
             verify=verify_document,
             now=now,
-        )
-        if verify_document is not None
-        else [],
+        ),
     )
 
 

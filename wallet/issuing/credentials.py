@@ -33,6 +33,17 @@ def achievement_url(base_url: str, achievement_id: uuid.UUID) -> str:
     return f"{base_url.rstrip('/')}/achievements/{achievement_id}"
 
 
+def local_achievement_id(base_url: str, url: str | None) -> uuid.UUID | None:
+    """The id in one of our :func:`achievement_url` addresses; ``None`` for anyone else's or a malformed one."""
+    prefix = f"{base_url.rstrip('/')}/achievements/"
+    if not url or not url.startswith(prefix):
+        return None
+    try:
+        return uuid.UUID(url[len(prefix) :])
+    except ValueError:
+        return None
+
+
 def achievement_image_url(base_url: str, achievement_id: uuid.UUID) -> str:
     return f"{achievement_url(base_url, achievement_id)}/image"
 

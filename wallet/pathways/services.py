@@ -50,7 +50,7 @@ from wallet.errors import DomainError
 from wallet.holding.binding import PROVEN as PROVEN_BINDINGS
 from wallet.holding.registry import IssuerRegistry
 from wallet.holding.trust import IssuerDirectory
-from wallet.issuing.credentials import achievement_url
+from wallet.issuing.credentials import achievement_url, local_achievement_id
 from wallet.models import (
     Achievement,
     BadgeRequest,
@@ -641,14 +641,7 @@ def earning_badges(db: Session, badges: list[LearnerBadge], *, base_url: str) ->
 
 def _achievement_owners(db: Session, urls: list[str | None], *, base_url: str) -> dict[str, str]:
     """Our achievement URLs among ``urls`` → the slug of the organisation that owns each."""
-    prefix = base_url.rstrip("/") + "/achievements/"
-    ids = {}
-    for url in urls:
-        if url and url.startswith(prefix):
-            try:
-                ids[uuid.UUID(url.removeprefix(prefix))] = url
-            except ValueError:
-                continue
+    ids = _our_achievements(urls, base_url)
     if not ids:
         return {}
     rows = db.execute(
@@ -717,17 +710,9 @@ NextStepSource = Callable[
 (each with the (pathway, step) it advances), the base URL and now, what the learner could do to earn one."""
 
 
-def _our_achievements(wanted: Iterable[str], base_url: str) -> dict[uuid.UUID, str]:
+def _our_achievements(wanted: Iterable[str | None], base_url: str) -> dict[uuid.UUID, str]:
     """The achievements among ``wanted`` URLs that are ours, by id."""
-    ids = {}
-    prefix = base_url.rstrip("/") + "/achievements/"
-    for url in wanted:
-        if url.startswith(prefix):
-            try:
-                ids[uuid.UUID(url[len(prefix) :])] = url
-            except ValueError:
-                continue
-    return ids
+    return {found: url for url in wanted if url and (found := local_achievement_id(base_url, url)) is not None}
 
 
 def open_claim_sessions(

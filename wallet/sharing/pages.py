@@ -178,9 +178,7 @@ def badge_page(
             base_url=base_url,
             verify=verify_document,
             now=now,
-        )
-        if verify_document is not None
-        else [],
+        ),
     )
 
 
