@@ -235,6 +235,7 @@ def test_everything_works_without_script_and_fits_320_pixels(server: Running, br
     assert page.locator("#copy").is_hidden()  # no script: no copy button …
     link = page.locator("#share-url").input_value()
     assert link.startswith(f"{origin}/s/")  # … but the address is there to read and select
+    page.wait_for_load_state("load")  # a click waits for the new page to commit, not for its images
     assert page.locator("#qr").evaluate("img => img.naturalWidth") > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     page.click("#revoke")
