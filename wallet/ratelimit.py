@@ -93,17 +93,22 @@ def hit_all(db: Session | Connection, limits: Sequence[Limit], *, now: dt.dateti
     dialect = (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = RateLimitBucket.__table__
-    statement = insert(table).values(rows)
-    same_window = table.c.window_start == statement.excluded.window_start
+    # One statement with the rows as parameters (SQLAlchemy's "insertmanyvalues": still one round trip),
+    # not ``.values(rows)``: a multi-row VALUES clause is never in the compiled cache, and compiling the
+    # upsert afresh cost more than the rest of the limiter.
+    statement = insert(table)
+    excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
-            "count": case((same_window, table.c.count + cost), else_=cost),
-            "window_start": statement.excluded.window_start,
-            "window_end": statement.excluded.window_end,
+            "count": case(
+                (table.c.window_start == excluded.window_start, table.c.count + excluded.count), else_=excluded.count
+            ),
+            "window_start": excluded.window_start,
+            "window_end": excluded.window_end,
         },
     ).returning(table.c.key, table.c.count)
-    counts = {key: int(count) for key, count in db.execute(statement)}
+    counts = {key: int(count) for key, count in db.execute(statement, rows)}
     decisions = []
     for key, entry in zip(keys, limits, strict=True):
         count = counts[key]

@@ -11,6 +11,8 @@ The order of checks is the contract (docs/claims.md, "Redeeming"):
 5. the time window and a rotating code's freshness apply at the scan time — ``claim.not_started``,
    ``claim.ended``, ``claim.expired_code``; a spent or expired card — ``claim.already_claimed``,
    ``claim.expired_code``;
+5a. a session already full when it was read — ``claim.session_full``, before any lock is taken or any row
+   written (the late scanners of a full room cost two reads; the cap's UPDATE in admission stays the guard);
 6. the learner's wallet is locked (the first lock of the lock order), then lockout and the PIN —
    ``claim.locked_out``, ``claim.pin_required``, ``claim.wrong_pin``;
 7. admission (:func:`wallet.claims.admission.admit`): the claim row, the card, issuance, the cap.
@@ -38,7 +40,7 @@ from sqlalchemy.orm import Session
 from wallet_protocol.claim_codes import MAX_SCAN_CLOCK_SKEW_S, scan_is_fresh
 
 from wallet.claims import policy
-from wallet.claims.admission import Claimant, admit, claimant_locked, existing_claim
+from wallet.claims.admission import Claimant, admit, claimant_locked, existing_claim, refuse_if_full
 from wallet.claims.codes import ResolvedCode
 from wallet.claims.guessing import CodeGuard, judge_code
 from wallet.claims.policy import ClaimConfig
@@ -121,6 +123,7 @@ def redeem_code(
     scan_time = _scan_time(scanned_at, now=now)
     check_session_open(session, resolved.code, scan_time=scan_time)
     check_rotation(session, resolved, scan_time=scan_time, scanned_offline=scanned_at is not None, now=now)
+    refuse_if_full(session)
     with claimant_locked(db, claimant, now=now):
         check_pin(db, session, guesser=PinGuesser.learner(account_id), pin=pin, config=config, now=now)
         admission = admit(
