@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from wallet import ratelimit
+from wallet.accounts import recovery
 from wallet.claims import maintenance
 from wallet.config import Settings
 from wallet.fetching import build_fetcher
@@ -92,6 +93,7 @@ def jobs_for(settings: Settings) -> tuple[Job, ...]:
     return (
         *CLAIM_JOBS,
         Job("ratelimit.purge", _in_transaction(purge_rate_limits), dt.timedelta(minutes=15)),
+        Job("accounts.purge_spent_codes", _in_transaction(recovery.purge_spent_codes), dt.timedelta(hours=1)),
         Job("oid4vci.purge_expired", _in_transaction(oid4vci_grants.purge_expired), dt.timedelta(minutes=15)),
         Job("credentials.refresh_verifications", _in_transaction(refresh_verifications), dt.timedelta(hours=1)),
         Job("sync.compact", _in_transaction(compact_sync), dt.timedelta(hours=24)),

@@ -200,3 +200,33 @@ def test_bad_input_is_a_problem_not_a_500(client: FlaskClient, field: str) -> No
     for value in ["x\x00y", "x" * 100_000, 17, None]:
         response = client.post("/api/v1/auth/password-reset", json={**body, field: value})
         assert 400 <= response.status_code < 500 and response.mimetype == "application/problem+json", value
+
+
+def test_the_scheduler_deletes_spent_and_expired_reset_codes_and_keeps_live_ones(
+    committed_app: Any, clock: FakeClock
+) -> None:
+    from sqlalchemy import func, select
+
+    from wallet import jobs
+    from wallet.models import Account, AccountCode
+
+    client = committed_app.test_client()
+    for name in ("robin", "kim", "ash"):
+        _sign_up(client, name)
+    factory = committed_app.extensions["wallet"].session_factory
+    with factory.begin() as db:
+        ids = {a.username: a.id for a in db.scalars(select(Account))}
+        spent = recovery.issue_reset_code(db, account_id=ids["robin"], issued_by=None, now=clock.now)
+        recovery.issue_reset_code(db, account_id=ids["kim"], issued_by=None, now=clock.now)  # left to expire
+    assert _reset(client, "robin", spent).status_code == 204
+    clock.advance(minutes=20)
+    with factory.begin() as db:
+        live = recovery.issue_reset_code(db, account_id=ids["ash"], issued_by=None, now=clock.now)
+    clock.advance(minutes=15)  # kim's has expired (30 minutes), ash's has 15 left
+
+    settings = committed_app.extensions["wallet"].settings
+    assert jobs.run_all(factory, settings=settings, now=clock.now)["accounts.purge_spent_codes"] == 2  # robin's, kim's
+    with factory() as db:
+        kinds = db.scalar(select(func.count()).where(AccountCode.kind == recovery.RESET))
+    assert kinds == 1
+    assert _reset(client, "ash", live).status_code == 204  # the live one still works
