@@ -23,6 +23,8 @@ worker opens a shared session (with a PIN) through the API and the learners rede
 A final in-process row times the service alone (``redeem_code`` in its own transaction, one after the
 other, and the issuance part of it) so the HTTP figures can be read against the work they carry.
 CPU columns come from /proc: the gunicorn workers', PostgreSQL's and this client's, per issued claim.
+``--py-spy DIR`` also samples the workers during each scenario (:mod:`sampling`) and prints where their
+CPU went.
 Traffic goes to 127.0.0.1 only; every loop has a count and a time limit; gunicorn is stopped on any exit.
 """
 
@@ -47,6 +49,7 @@ from pathlib import Path
 
 import httpx
 from harness import ROOT, SETTINGS_SECRETS, bench_database, free_port, running_server
+from sampling import sampled, summary
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -605,7 +608,12 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
                     )
                     waits: dict[str, float] = {}
                     before = cpu_snapshot(server.pid, database)
-                    with lock_waits(url, waits):
+                    spying = (
+                        sampled(server.pid, args.py_spy / f"{kind}-{len(rows) + 1}.txt")
+                        if args.py_spy
+                        else contextlib.nullcontext()
+                    )
+                    with spying, lock_waits(url, waits):
                         outcomes = run(client, world, code)
                     cpu = cpu_used(before, cpu_snapshot(server.pid, database)) | waits
                     row = summarise(kind, name, outcomes, cpu)
@@ -711,7 +719,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the instance folder (and server.log)")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample the gunicorn workers during each scenario with py-spy (pip install py-spy) into DIR",
+    )
     args = parser.parse_args(argv)
+    if args.py_spy:
+        args.py_spy.mkdir(parents=True, exist_ok=True)
     if not 1 <= args.claimants <= 5000 or not 1 <= args.cap <= 100_000 or not 0 < args.duration <= 600:
         parser.error("claimants 1-5000, cap 1-100000, duration up to 600 s")
     print(
@@ -727,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         rows += run_database(kind, args)
     print_table(rows)
+    if args.py_spy:
+        for sample in sorted(args.py_spy.glob("*.txt")):
+            print(f"\nWhere the gunicorn workers' CPU went, {sample.name} (py-spy):\n{summary(sample)}")
     return 1 if any(row.problems for row in rows) else 0
 
 
