@@ -57,6 +57,33 @@ def test_the_cap_refuses_the_next_learner(venue: Venue, client: FlaskClient, sig
     assert (refused.status_code, refused.json["code"]) == (409, "claim.session_full")
 
 
+def test_a_full_room_refuses_late_scanners_before_judging_their_pin_and_writes_nothing(
+    venue: Venue, client: FlaskClient, sign_up: Any, db: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from wallet.models import Claim, PinFailure, SyncWallet
+
+    session = venue.open(cap=1, pin="4821")
+    url = venue.qr(session)["url"]
+    sam = sign_up("sam")
+    assert redeem(client, sam, url, pin="4821").status_code == 201
+    claims_before = db.scalar(select(func.count()).select_from(Claim))
+    wallets_before = db.scalar(select(func.count()).select_from(SyncWallet))
+    late = [sign_up(name) for name in ("kim", "ash", "lee")]
+    answers = [
+        redeem(client, late[0], url, pin="0000"),
+        redeem(client, late[1], url),
+        redeem(client, late[2], url, pin="4821"),
+    ]
+    assert [(a.status_code, a.json["code"]) for a in answers] == [(409, "claim.session_full")] * 3
+    assert db.scalar(select(func.count()).select_from(Claim)) == claims_before
+    assert db.scalar(select(func.count()).select_from(SyncWallet)) == wallets_before  # no wallet locked or made
+    assert db.scalar(select(func.count()).select_from(PinFailure)) == 0  # the wrong PIN was never judged
+    again = redeem(client, sam, url, pin="4821")  # the learner who got the last badge still gets it back
+    assert (again.status_code, again.json["repeat"]) == (200, True)
+
+
 def test_unknown_forged_and_mistyped_codes_all_read_as_unknown(venue: Venue, client: FlaskClient, sign_up: Any) -> None:
     session = venue.open()
     url = venue.qr(session)["url"]
