@@ -50,6 +50,40 @@ def test_demo_share_link_proves_the_badge_genuine(environment: dict[str, Any], m
     assert "Genuine: issued by Makerspace North to Lee" in page.get_data(as_text=True)
 
 
+def test_the_demo_learner_is_half_way_along_a_pathway_and_claiming_the_workshop_badge_completes_it(
+    environment: dict[str, Any], monkeypatch: Any
+) -> None:
+    result = CliRunner().invoke(main, ["demo"], env=environment)
+    assert result.exit_code == 0, result.output
+    assert "/wallet/pathways" in result.output
+    claim = next(line for line in result.output.splitlines() if "Claim the 3D printing badge" in line)
+    url = claim.split(": ", 1)[1].split()[0]
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    from wallet.app import create_app
+
+    client = create_app().test_client()
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"username": "demo-learner", "password": "demo-wallet-2026", "device": {"name": "p", "platform": "web"}},
+    )
+    headers = {"Authorization": f"Bearer {login.json['access_token']}"}
+    before = client.get("/api/v1/me/pathways", headers=headers).json
+    [young_maker] = [p for p in before["pathways"] if p["name"] == "Young Maker"]
+    assert (young_maker["steps_done"], young_maker["total_steps"], young_maker["complete"]) == (1, 2, False)
+    assert any(step["kind"] == "claim_session" for step in before["next_steps"])  # the workshop is the next step
+
+    claimed = client.post("/api/v1/claims/redeem", headers=headers, json={"code": url, "pin": "2468"})
+    assert claimed.status_code == 201, claimed.json
+
+    after = client.get("/api/v1/me/pathways", headers=headers).json
+    [young_maker] = [p for p in after["pathways"] if p["name"] == "Young Maker"]
+    assert young_maker["complete"] and young_maker["awarded_credential_id"]
+    held = client.get("/api/v1/credentials", headers=headers).json
+    names = {item.get("achievement_name") for item in (held["items"] if isinstance(held, dict) else held)}
+    assert {"Arduino Basics", "3D Printing Starter", "Young Maker"} <= names
+
+
 def test_an_operator_creates_an_organisation_and_its_first_admin(environment: dict[str, Any]) -> None:
     runner = CliRunner()
 

@@ -1,8 +1,10 @@
 """Demo data, so a fresh install has something to see. Idempotent: running it twice changes nothing.
 
 It goes through the same services as the API: an organisation with an admin and a youth worker,
-three badges with images, one badge awarded to the demo learner with a share link an employer could
-open, and an open claim session (with a PIN) whose QR code the youth worker can project.
+four badges with images, one badge awarded to the demo learner with a share link an employer could
+open, an open claim session (with a PIN) whose QR code the youth worker can project, and a pathway
+(Arduino Basics, then 3D Printing Starter) that awards Young Maker by itself: the learner is half-way, and
+claiming the workshop's badge completes it.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from wallet.config import Settings
 from wallet.instance_secrets import for_settings as secrets_for
 from wallet.issuing import achievements as badges
 from wallet.issuing import credentials as issuing
-from wallet.models import Account, Achievement, ClaimSession, HeldCredential, Organisation, Role, SessionMode
+from wallet.models import Account, Achievement, ClaimSession, HeldCredential, Organisation, Pathway, Role, SessionMode
 from wallet.models.sharing import ShareLink, ShareTarget
 from wallet.organisations import services as organisations
+from wallet.pathways import services as pathways
 from wallet.sharing import services as sharing
 
 DEMO_ORG = "makerspace-north"
@@ -70,7 +73,17 @@ DEMO_BADGES: tuple[dict[str, Any], ...] = (
         "tags": ["communication", "culture"],
         "alignments": [],
     },
+    {
+        "name": "Young Maker",
+        "colour": "#b35c00",
+        "description": "Completed the Young Maker pathway: electronics and 3D printing at Makerspace North.",
+        "criteria_narrative": "Earn Arduino Basics and then 3D Printing Starter; this badge is awarded "
+        "automatically when both are held.",
+        "tags": ["making", "pathway"],
+        "alignments": [],
+    },
 )
+DEMO_PATHWAY = "Young Maker"
 
 
 class DemoMadeForAnotherAddress(Exception):
@@ -220,6 +233,28 @@ def seed_demo(
             config=config,
             now=now,
         )
+    if (
+        db.scalar(select(Pathway).where(Pathway.organisation_id == organisation.id, Pathway.name == DEMO_PATHWAY))
+        is None
+    ):
+        progress("pathway Young Maker")
+        pathways.create_pathway(
+            db,
+            slug=DEMO_ORG,
+            actor=admin.id,
+            name=DEMO_PATHWAY,
+            description="From a first circuit to a first print: two workshops at Makerspace North.",
+            outcome="The Young Maker badge, awarded automatically.",
+            outcome_achievement_id=achievements["Young Maker"].id,
+            auto_award=True,
+            ordered=True,
+            steps=[
+                {"kind": "badge", "achievement": str(achievements["Arduino Basics"].id)},
+                {"kind": "badge", "achievement": str(achievements["3D Printing Starter"].id)},
+            ],
+            base_url=settings.base_url,
+            now=now,
+        )
     qr = claim_codes.session_qr(session, config=config, now=now)
     display, _ = display_link(db, session_id=session.id, actor=worker.id, config=config, now=now)
     db.flush()
@@ -230,6 +265,7 @@ def seed_demo(
         f"  Organisation: {DEMO_ORG}. API docs: {settings.base_url}/docs",
         f"  An employer's view of Lee's badge: {sharing.share_url(settings.base_url, link.slug)}",
         f"  Claim the 3D printing badge: {qr.url}  (typed code {qr.fallback}, PIN {DEMO_PIN})",
+        f"  Lee's pathway (claiming that badge completes it): {settings.base_url}/wallet/pathways",
         f"  Projector page for the youth worker (12 h): {display}",
         f"  Issuer profile: {settings.base_url}/issuers/{DEMO_ORG}/about",
     ]
