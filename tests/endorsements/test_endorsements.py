@@ -51,11 +51,15 @@ def _verify(client: FlaskClient, learner: Any, credential: dict[str, Any]) -> di
 def _as_ob30_schema_sees_it(credential: dict[str, Any]) -> dict[str, Any]:
     """The credential as the copy of 1EdTech's schema in tests/vectors can judge it. That schema predates
     VC 2.0 and OB 3.0.3 (whose context we sign with): it names the start date ``issuanceDate`` (VC 2.0:
-    ``validFrom``), and it forbids the ``name`` that OB 3.0.3 requires of an EndorsementCredential.
-    Everything else is validated as it is."""
+    ``validFrom``), it forbids the ``name`` that OB 3.0.3 requires of an EndorsementCredential, and its
+    ``credentialStatus`` allows only ``id`` and ``type`` (VC 2.0's ``BitstringStatusListEntry`` adds the
+    purpose, index and list). Everything else is validated as it is."""
     seen = copy.deepcopy(credential)
     seen["issuanceDate"] = seen.pop("validFrom")
     assert isinstance(seen.pop("name"), str)
+    status = seen["credentialStatus"]
+    assert {"statusPurpose", "statusListIndex", "statusListCredential"} <= set(status)
+    seen["credentialStatus"] = {"id": status["id"], "type": status["type"]}
     return seen
 
 
@@ -152,17 +156,36 @@ def test_endorsements_show_on_the_issuer_page_the_share_page_and_the_public_docu
     assert [e["credentialSubject"]["endorsementComment"] for e in profile["endorsement"]] == ["A fine makerspace."]
 
 
-def test_a_withdrawn_endorsement_is_neither_shown_nor_served(client: FlaskClient, two_orgs: dict[str, Any]) -> None:
+def test_a_withdrawn_endorsement_is_neither_shown_nor_served_and_a_kept_copy_verifies_as_revoked(
+    client: FlaskClient, two_orgs: dict[str, Any], sign_up: Any
+) -> None:
     admin = two_orgs["college"]["admin"]
     made = _endorse(client, admin, "city-college", issuer="makerspace-north", comment="Trusted partner.").json
+    kept = made["credential"]  # someone saved it before it was withdrawn
+    other = _endorse(client, admin, "city-college", achievement_id=two_orgs["achievement_id"], comment="Good.").json
+    status, others_status = kept["credentialStatus"], other["credential"]["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry" and status["statusPurpose"] == "revocation"
+    assert status["statusListCredential"].startswith("https://wallet.test/status/city-college/")
+    assert (status["statusListCredential"], status["statusListIndex"]) != (
+        others_status["statusListCredential"],
+        others_status["statusListIndex"],
+    )
+    learner = sign_up()
+    assert _verify(client, learner, kept)["outcome"] == "valid"
 
     withdrawn = client.post(
         f"/api/v1/organisations/city-college/endorsements/{made['id']}/withdraw", headers=admin.headers
     )
+    again = client.post(f"/api/v1/organisations/city-college/endorsements/{made['id']}/withdraw", headers=admin.headers)
 
     assert withdrawn.status_code == 200 and withdrawn.json["withdrawn_at"]
+    assert again.status_code == 200 and again.json["withdrawn_at"] == withdrawn.json["withdrawn_at"]
     assert client.get(made["url"].removeprefix("https://wallet.test")).status_code == 404
     assert "Trusted partner." not in client.get("/issuers/makerspace-north/about").get_data(as_text=True)
+    report = _verify(client, learner, kept)
+    assert report["outcome"] == "invalid", report
+    assert {c["name"]: c["outcome"] for c in report["checks"]}["status"] == "failed"
+    assert _verify(client, learner, other["credential"])["outcome"] == "valid"  # its neighbour in the list is not
 
 
 def test_who_may_endorse(client: FlaskClient, two_orgs: dict[str, Any], sign_up: Any) -> None:

@@ -100,10 +100,17 @@ class EndorsementWithdraw(MethodView):
     @blp.login_required
     @blp.response(200, EndorsementSchema)
     def post(self, slug: str, endorsement_id: uuid.UUID) -> dict[str, Any]:
-        """Withdraw an endorsement: it is no longer shown or served (admins)"""
+        """Withdraw an endorsement: it is no longer shown or served, and its status entry says revoked (admins)"""
         db = context.db()
+        state = context.state()
         item = endorsements.withdraw_endorsement(
-            db, slug=slug, actor=context.principal().account_id, endorsement_id=endorsement_id, now=context.now()
+            db,
+            slug=slug,
+            actor=context.principal().account_id,
+            endorsement_id=endorsement_id,
+            kek=state.secrets.key_encryption_key,
+            base_url=state.settings.base_url,
+            now=context.now(),
         )
         db.commit()
         return _endorsement(item)

@@ -5,7 +5,9 @@ Each endorsement is an Open Badges 3.0 ``EndorsementCredential`` signed by the e
 anywhere a badge from the endorser verifies. Its subject is the endorsed thing's public id — an
 achievement's URL (as in the badges that award it) or the issuer's id (its did:web, else its profile
 URL). It is public on purpose: it is served at ``/endorsements/<id>`` and shown on the issuer's page and
-on the share page of every badge it concerns. Withdrawing one stops showing and serving it.
+on the share page of every badge it concerns. Like a badge it names a bit in the endorser's revocation
+list (``credentialStatus``): withdrawing one stops showing and serving it and sets that bit, so a copy
+kept anywhere else verifies as revoked.
 
 An organisation cannot endorse itself or its own badges (``endorsement.own_work``).
 """
@@ -34,7 +36,7 @@ from wallet.issuing.profiles import (
     signing_method,
     uses_did_web,
 )
-from wallet.issuing.status import isoformat
+from wallet.issuing.status import allocate_index, isoformat, set_status, status_list_url
 from wallet.models import Achievement, Endorsement, EndorsementSubjectKind, Organisation
 from wallet.organisations.services import ADMINS, ANY_MEMBER, get_by_slug, require_role
 
@@ -96,6 +98,8 @@ def endorse(
 
     endorsement_id = uuid.uuid4()
     key = ensure_active_key(db, organisation_id=endorser.id, kek=kek, now=now)
+    status_list, index = allocate_index(db, organisation=endorser, kek=kek, base_url=base_url, now=now)
+    list_url = status_list_url(base_url, endorser.slug, status_list.list_no, status_list.purpose)
     credential: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": endorsement_url(base_url, endorsement_id),
@@ -104,6 +108,13 @@ def endorse(
         "issuer": issuer_profile(endorser, base_url=base_url, key=key),
         "validFrom": isoformat(now.replace(microsecond=0)),
         "credentialSubject": {"id": subject_ref, "type": ["EndorsementSubject"], "endorsementComment": comment},
+        "credentialStatus": {
+            "id": f"{list_url}#{index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": status_list.purpose,
+            "statusListIndex": str(index),
+            "statusListCredential": list_url,
+        },
     }
     jsonld.assert_portable(credential)
     signed = dataintegrity.sign(
@@ -123,6 +134,8 @@ def endorse(
         credential_json=json.dumps(signed, ensure_ascii=False),
         created_by=actor,
         created_at=now,
+        status_list_id=status_list.id,
+        status_index=index,
     )
     db.add(endorsement)
     db.flush()
@@ -130,14 +143,35 @@ def endorse(
 
 
 def withdraw_endorsement(
-    db: Session, *, slug: str, actor: uuid.UUID, endorsement_id: uuid.UUID, now: dt.datetime
+    db: Session,
+    *,
+    slug: str,
+    actor: uuid.UUID,
+    endorsement_id: uuid.UUID,
+    kek: bytes,
+    base_url: str,
+    now: dt.datetime,
 ) -> Endorsement:
-    """Stop showing and serving an endorsement (admins of the endorser). Withdrawing twice is harmless."""
+    """Stop showing and serving an endorsement and revoke it in the endorser's list (admins of the endorser).
+
+    Withdrawing twice is harmless. An endorsement signed before endorsements had a status entry is only
+    hidden: nothing in it can say it was withdrawn.
+    """
     endorser = require_role(db, slug=slug, actor=actor, roles=ADMINS)
     endorsement = db.get(Endorsement, endorsement_id)
     if endorsement is None or endorsement.endorser_organisation_id != endorser.id:
         raise DomainError("endorsement.not_found")
     if endorsement.withdrawn_at is None:
+        if endorsement.status_list_id is not None and endorsement.status_index is not None:
+            set_status(
+                db,
+                organisation=endorser,
+                status_list_id=endorsement.status_list_id,
+                index=endorsement.status_index,
+                kek=kek,
+                base_url=base_url,
+                now=now,
+            )
         endorsement.withdrawn_at = now
         db.flush()
     return endorsement

@@ -144,7 +144,9 @@ class Endorsement(Base):
     """An organisation's signed ``EndorsementCredential`` of another's achievement or issuer profile.
 
     ``credential_json`` is the signed credential verbatim. Withdrawing one sets ``withdrawn_at``: it is
-    no longer shown or served.
+    no longer shown or served, and its bit in the endorser's revocation list (``status_list_id``,
+    ``status_index``; none for endorsements signed before they had one) is set, so a copy kept elsewhere
+    verifies as revoked.
     """
 
     __tablename__ = "endorsements"
@@ -164,3 +166,5 @@ class Endorsement(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime]
     withdrawn_at: Mapped[dt.datetime | None]
+    status_list_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("status_lists.id", ondelete="SET NULL"))
+    status_index: Mapped[int | None] = mapped_column(Integer)

@@ -282,10 +282,19 @@ def endorse(slug: str) -> Any:
 @pages.post("/orgs/<slug>/endorsements/<uuid:endorsement_id>/withdraw")
 @console_view
 def withdraw_endorsement(slug: str, endorsement_id: uuid.UUID) -> Any:
-    """Stop showing and serving an endorsement (``POST …/endorsements/<id>/withdraw``)."""
+    """Stop showing and serving an endorsement and revoke it (``POST …/endorsements/<id>/withdraw``)."""
     db = context.db()
+    state = context.state()
     try:
-        endorsements.withdraw_endorsement(db, slug=slug, actor=me(), endorsement_id=endorsement_id, now=context.now())
+        endorsements.withdraw_endorsement(
+            db,
+            slug=slug,
+            actor=me(),
+            endorsement_id=endorsement_id,
+            kek=state.secrets.key_encryption_key,
+            base_url=state.settings.base_url,
+            now=context.now(),
+        )
     except DomainError as error:
         db.rollback()
         if error.code == "endorsement.not_found":
