@@ -32,8 +32,10 @@ from wallet.claims import maintenance
 from wallet.config import Settings
 from wallet.fetching import build_fetcher
 from wallet.holding import services as holding
+from wallet.instance_secrets import for_settings as secrets_for
 from wallet.models import JobLock
 from wallet.oid4vci import grants as oid4vci_grants
+from wallet.pathways.services import recogniser
 from wallet.sync import compaction
 
 log = logging.getLogger("wallet.jobs")
@@ -79,10 +81,17 @@ def jobs_for(settings: Settings) -> tuple[Job, ...]:
         return ratelimit.purge(db, now=now)
 
     def refresh_verifications(db: Session, *, now: dt.datetime) -> int:
-        """Re-check held credentials whose revocation status is older than a day (devices hear via sync)."""
+        """Re-check held credentials whose revocation status is older than a day (devices hear via sync),
+        and award the pathway outcomes that credentials found valid complete."""
         fetcher = build_fetcher(settings, session=lambda: db)
+        recognise = recogniser(kek=secrets_for(settings).key_encryption_key, base_url=settings.base_url)
         return holding.refresh_stale_verifications(
-            db, now=now, max_age=VERIFICATION_MAX_AGE, fetcher=fetcher, limit=VERIFICATIONS_PER_RUN
+            db,
+            now=now,
+            max_age=VERIFICATION_MAX_AGE,
+            fetcher=fetcher,
+            limit=VERIFICATIONS_PER_RUN,
+            recognise=recognise,
         )
 
     def compact_sync(db: Session, *, now: dt.datetime) -> int:

@@ -347,3 +347,31 @@ def _sign_in_on_the_page(city: City, learner: Any) -> None:
         "/login", data={"csrf_token": token, "username": learner.username, "password": learner.password}
     )
     assert signed_in.status_code == 303
+
+
+def test_the_nightly_re_check_awards_what_a_pathway_made_later_finds_complete(city: City, sign_up, clock, db) -> None:
+    import datetime as dt
+
+    from wallet.fetching import build_fetcher
+    from wallet.holding import services as holding
+
+    learner = sign_up("early-bird")
+    raw = _own_badge_from_elsewhere(city, learner, "solder")
+    city.award(city.museum, "guide", learner)
+    assert _import(city, learner, raw).status_code == 201
+    created = _pathway(city)  # made after the learner already held both badges
+    assert created.status_code == 201, created.json
+    assert "Maker Pathway Graduate" not in _names(city, learner)
+
+    clock.advance(days=2)
+    state = city.client.application.extensions["wallet"]
+    recognise, fetcher = state.recognise, build_fetcher(state.settings, session=lambda: db)  # as wallet/jobs.py
+    day = dt.timedelta(days=1)
+    checked = holding.refresh_stale_verifications(
+        db, now=clock.now, max_age=day, fetcher=fetcher, limit=50, recognise=recognise
+    )
+    assert checked >= 1
+    assert _names(city, learner).count("Maker Pathway Graduate") == 1
+    clock.advance(days=2)
+    holding.refresh_stale_verifications(db, now=clock.now, max_age=day, fetcher=fetcher, limit=50, recognise=recognise)
+    assert _names(city, learner).count("Maker Pathway Graduate") == 1  # judged again: never a second award

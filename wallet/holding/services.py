@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -471,16 +471,28 @@ def reverify_credential(
 
 
 def refresh_stale_verifications(
-    db: Session, *, now: dt.datetime, max_age: dt.timedelta, fetcher: Fetcher | None, limit: int
+    db: Session,
+    *,
+    now: dt.datetime,
+    max_age: dt.timedelta,
+    fetcher: Fetcher | None,
+    limit: int,
+    recognise: Callable[[Session, uuid.UUID, dt.datetime], object] | None = None,
 ) -> int:
     """Re-verify up to ``limit`` credentials whose status was checked before ``now - max_age``.
 
     For the scheduler: idempotent, bounded per run, oldest checks first. Returns how many were checked.
+    ``recognise`` (the app's :func:`wallet.pathways.services.recogniser`) then judges the automatic
+    pathways of every learner with a credential found valid: one that could not be checked when it was
+    imported, or that completes a pathway made since, earns its outcome here, as an import would have.
     """
     credentials = stale_credentials(db, now=now, max_age=max_age, limit=limit)
     for credential in credentials:
         record_verification(db, credential, report=verify_held(credential, fetcher=fetcher, now=now), now=now)
     db.flush()
+    if recognise is not None:
+        for account_id in sorted({c.account_id for c in credentials if c.outcome == "valid"}):
+            recognise(db, account_id, now)  # in account order: one wallet lock after another, never a cycle
     return len(credentials)
 
 
