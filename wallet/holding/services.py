@@ -492,7 +492,7 @@ def refresh_stale_verifications(
     db.flush()
     if recognise is not None:
         for account_id in sorted({c.account_id for c in credentials if c.outcome == "valid"}):
-            recognise(db, account_id, now)  # in account order: one wallet lock after another, never a cycle
+            recognise(db, account_id, now)  # in account order, so two runs would lock wallets alike
     return len(credentials)
 
 
