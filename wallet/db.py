@@ -103,7 +103,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping at check-out: a dead pooled connection fails its first statement, SQLAlchemy discards it and
+    # the older ones, and the request is run again on a fresh one (wallet.web.retry; measured in
+    # docs/performance.md: 0.92x the CPU of a claim). Jobs and commands that meet one fail that run only.
+    kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, **kwargs)

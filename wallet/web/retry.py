@@ -1,10 +1,16 @@
-"""Run a request again when PostgreSQL aborted its transaction for a serialization failure or a deadlock.
+"""Run a request again when PostgreSQL aborted its transaction for a serialization failure or a deadlock,
+or its connection was lost.
 
 PostgreSQL answers some concurrent transactions with SQLSTATE 40001 (serialization_failure) or 40P01
 (deadlock_detected) and rolls them back whole: the request's database work did not happen, and running
-it again usually succeeds at once. So rather than answer 503 and leave every client to retry, the
-server re-runs the view itself — bounded (:data:`ATTEMPTS`), with a short jittered pause — and only
-when doing so is safe: the error is one of those two, and this request committed no write before it
+it again usually succeeds at once. A connection that died (PostgreSQL restarted, the backend was
+terminated, the network dropped it) takes its open transaction with it just the same; SQLAlchemy then
+discards it and every pooled connection older than it (``connection_invalidated``), so the next run gets a
+fresh one. That is how dead pooled connections are handled — optimistically, instead of a ping at every
+check-out (``pool_pre_ping``, a round trip per check-out: three per claim; ``wallet.db.make_engine``).
+So rather than answer 503 and leave every client to retry, the server re-runs the view itself — bounded
+(:data:`ATTEMPTS`), with a short jittered pause — and only when doing so is safe: the error is one of
+those, and this request committed no write before it
 (:func:`committed_in_request`; a view that commits step by step is not re-run after its first commit).
 Anything else, or the last attempt's failure, still reaches the 503 handler in ``wallet.app``. Rate-limit
 hits are counted on their own connection, so a re-run request counts once more against its limits.
@@ -37,9 +43,12 @@ sleep: Callable[[float], None] = time.sleep
 
 
 def transient_conflict(error: BaseException) -> str | None:
-    """The condition name when ``error`` is a serialization failure or deadlock PostgreSQL rolled back."""
+    """The condition name when ``error`` is a serialization failure or deadlock PostgreSQL rolled back, or
+    a lost connection (its transaction is gone with it)."""
     if not isinstance(error, DBAPIError):
         return None
+    if error.connection_invalidated:
+        return "connection_lost"
     state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
     return TRANSIENT_SQLSTATES.get(str(state)) if state else None
 
