@@ -198,3 +198,22 @@ def test_after_every_pooled_connection_died_idle_the_next_requests_just_work(
     with factory() as db:
         assert db.scalar(select(func.count()).select_from(Claim)) == 3
         assert db.scalar(select(func.count()).select_from(IssuedCredential)) == 3
+
+
+def test_a_connection_lost_during_commit_is_not_run_again_because_the_commit_may_have_happened() -> None:
+    from psycopg import OperationalError as DriverOperationalError
+    from sqlalchemy.exc import DBAPIError
+
+    during_statement = DBAPIError.instance(
+        "INSERT INTO x VALUES (1)",
+        {},
+        DriverOperationalError("server closed the connection"),
+        Exception,
+        connection_invalidated=True,
+    )
+    during_commit = DBAPIError.instance(
+        None, None, DriverOperationalError("server closed the connection"), Exception, connection_invalidated=True
+    )
+    assert during_statement.connection_invalidated and during_commit.connection_invalidated
+    assert retry.transient_conflict(during_statement) == "connection_lost"
+    assert retry.transient_conflict(during_commit) is None

@@ -48,7 +48,10 @@ def transient_conflict(error: BaseException) -> str | None:
     if not isinstance(error, DBAPIError):
         return None
     if error.connection_invalidated:
-        return "connection_lost"
+        # Lost while a statement ran: the transaction died with it, nothing was committed. Lost during
+        # COMMIT (no statement: SQLAlchemy wraps the DBAPI's commit() with none) it may have been
+        # committed, so that one is not run again: it stays the 503 the client may retry knowingly.
+        return "connection_lost" if error.statement else None
     state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
     return TRANSIENT_SQLSTATES.get(str(state)) if state else None
 
