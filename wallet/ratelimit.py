@@ -16,11 +16,13 @@ attempt must still count. So callers record hits in a short transaction of their
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
@@ -91,23 +93,7 @@ def hit_all(db: Session | Connection, limits: Sequence[Limit], *, now: dt.dateti
         start, end = window_bounds(now, entry.window)
         rows.append({"key": key, "window_start": start, "window_end": end, "count": cost})
     dialect = (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = RateLimitBucket.__table__
-    # One statement with the rows as parameters (SQLAlchemy's "insertmanyvalues": still one round trip),
-    # not ``.values(rows)``: a multi-row VALUES clause is never in the compiled cache, and compiling the
-    # upsert afresh cost more than the rest of the limiter.
-    statement = insert(table)
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={
-            "count": case(
-                (table.c.window_start == excluded.window_start, table.c.count + excluded.count), else_=excluded.count
-            ),
-            "window_start": excluded.window_start,
-            "window_end": excluded.window_end,
-        },
-    ).returning(table.c.key, table.c.count)
+    statement = _upsert(dialect)
     counts = {key: int(count) for key, count in db.execute(statement, rows)}
     decisions = []
     for key, entry in zip(keys, limits, strict=True):
@@ -125,6 +111,30 @@ def hit_all(db: Session | Connection, limits: Sequence[Limit], *, now: dt.dateti
             )
         )
     return decisions
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """The counting upsert, built once per dialect.
+
+    The rows are parameters of one statement (SQLAlchemy's "insertmanyvalues": still one round trip),
+    not ``.values(rows)``: a multi-row VALUES clause is never in the compiled cache, and compiling the
+    upsert afresh cost more than the rest of the limiter.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = RateLimitBucket.__table__
+    statement = insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "count": case(
+                (table.c.window_start == excluded.window_start, table.c.count + excluded.count), else_=excluded.count
+            ),
+            "window_start": excluded.window_start,
+            "window_end": excluded.window_end,
+        },
+    ).returning(table.c.key, table.c.count)
 
 
 @dataclass(frozen=True)

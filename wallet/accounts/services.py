@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -301,9 +301,13 @@ def revoke_device_chain(db: Session, *, device_id: uuid.UUID, now: dt.datetime) 
     db.execute(delete(RefreshToken).where(RefreshToken.device_id == device_id))
 
 
+_DEVICE_AND_ACCOUNT = select(Device).options(joinedload(Device.account)).where(Device.id == bindparam("device_id"))
+"""Every signed-in request runs this: built once (building a statement costs about as much as running it)."""
+
+
 def active_device(db: Session, *, account_id: uuid.UUID, device_id: uuid.UUID) -> Device:
     """The device behind an access token, if it is still signed in; its ``account`` comes in the same query."""
-    device = db.get(Device, device_id, options=[joinedload(Device.account)])
+    device = db.scalar(_DEVICE_AND_ACCOUNT, {"device_id": device_id})
     if device is None or device.account_id != account_id:
         raise DomainError("auth.invalid_token")
     if device.revoked_at is not None:

@@ -13,6 +13,7 @@ same change twice.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import Hlc, Op, Row, RowKey, apply_op, receive, row_from_wire, row_to_wire, send
@@ -52,8 +53,6 @@ def _insert_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> S
     A row this transaction inserted is as good as locked: no other transaction sees it before the
     commit, and one inserting the same learner waits on the unique key until then.
     """
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {
         "account_id": account_id,
         "epoch": str(uuid.uuid4()),
@@ -63,18 +62,32 @@ def _insert_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> S
         "server_op_seq": 0,
         "created_at": now,
     }
-    statement = insert(SyncWallet).values(**values).on_conflict_do_nothing(index_elements=["account_id"])
-    return db.scalars(statement.returning(SyncWallet)).first()
+    return db.scalars(_wallet_insert(db.get_bind().dialect.name), values).first()
+
+
+@functools.cache
+def _wallet_insert(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(SyncWallet).on_conflict_do_nothing(index_elements=["account_id"]).returning(SyncWallet)
+
+
+# Built once, with a bound parameter: building a statement and its cache key costs about as much as
+# running it, and every claim and sync runs this one (docs/performance.md, fourth pass).
+_LOCK_WALLET = (
+    select(SyncWallet)
+    .where(SyncWallet.account_id == bindparam("account_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def lock_wallet_row(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> SyncWallet:
     """The learner's wallet row, created on first use, locked until the transaction ends."""
-    query = select(SyncWallet).where(SyncWallet.account_id == account_id).with_for_update()
-    wallet = db.scalar(query.execution_options(populate_existing=True))
+    wallet = db.scalar(_LOCK_WALLET, {"account_id": account_id})
     if wallet is None:
         wallet = _insert_wallet(db, account_id=account_id, now=now)
     if wallet is None:
-        wallet = db.scalars(query.execution_options(populate_existing=True)).one()
+        wallet = db.scalars(_LOCK_WALLET, {"account_id": account_id}).one()
     return wallet
 
 

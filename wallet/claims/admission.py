@@ -26,12 +26,14 @@ locked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -79,12 +81,18 @@ def claimant_locked(db: Session, claimant: Claimant, *, now: dt.datetime) -> Ite
         yield
 
 
+# The claim path's statements are built once, with bound parameters: building a statement and its cache
+# key cost about as much as running it (docs/performance.md, fourth pass).
+_ACCOUNT_CLAIM = select(Claim).where(Claim.session_id == bindparam("session_id"), Claim.account_id == bindparam("who"))
+_HOLDER_CLAIM = select(HolderClaim).where(
+    HolderClaim.session_id == bindparam("session_id"), HolderClaim.holder_did == bindparam("who")
+)
+
+
 def existing_claim(db: Session, *, session_id: uuid.UUID, claimant: Claimant) -> Claim | HolderClaim | None:
     if claimant.account_id is not None:
-        return db.scalar(select(Claim).where(Claim.session_id == session_id, Claim.account_id == claimant.account_id))
-    return db.scalar(
-        select(HolderClaim).where(HolderClaim.session_id == session_id, HolderClaim.holder_did == claimant.holder_did)
-    )
+        return db.scalar(_ACCOUNT_CLAIM, {"session_id": session_id, "who": claimant.account_id})
+    return db.scalar(_HOLDER_CLAIM, {"session_id": session_id, "who": claimant.holder_did})
 
 
 def admit(
@@ -198,9 +206,7 @@ def _insert_claim(
     """
     dialect = db.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = make_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique))
-        return db.scalars(statement.returning(model)).first()
+        return db.scalars(_claim_insert(dialect, model, unique), values).first()
     claim = model(**values)
     try:
         with db.begin_nested():
@@ -209,6 +215,12 @@ def _insert_claim(
     except IntegrityError:
         return None
     return claim
+
+
+@functools.cache
+def _claim_insert(dialect: str, model: type[Claim] | type[HolderClaim], unique: tuple[str, ...]) -> Any:
+    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return make_insert(model).on_conflict_do_nothing(index_elements=list(unique)).returning(model)
 
 
 def refuse_if_full(session: ClaimSession) -> None:
@@ -226,16 +238,19 @@ def take_slot(db: Session, *, session_id: uuid.UUID) -> int:
     A plain table UPDATE, not the ORM's: the caller sets the loaded session's ``claimed`` from the answer,
     so nothing in the session needs synchronising.
     """
-    sessions = ClaimSession.__table__
-    took_slot = db.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.claimed < sessions.c.cap)
-        .values(claimed=sessions.c.claimed + 1)
-        .returning(sessions.c.claimed)
-    ).first()
+    took_slot = db.execute(_TAKE_SLOT, {"session_id": session_id}).first()
     if took_slot is None:
         raise DomainError("claim.session_full", "Every badge of this session has been claimed.")
     return int(took_slot[0])
+
+
+_sessions = ClaimSession.__table__
+_TAKE_SLOT = (
+    update(_sessions)
+    .where(_sessions.c.id == bindparam("session_id"), _sessions.c.claimed < _sessions.c.cap)
+    .values(claimed=_sessions.c.claimed + 1)
+    .returning(_sessions.c.claimed)
+)
 
 
 def spend_card(db: Session, *, code_id: int, scan_time: dt.datetime, now: dt.datetime) -> None:

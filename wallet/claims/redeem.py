@@ -34,7 +34,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, insert, literal, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wallet_protocol.claim_codes import MAX_SCAN_CLOCK_SKEW_S, scan_is_fresh
@@ -211,6 +211,13 @@ def check_rotation(
             raise DomainError("claim.expired_code", "That code has changed on the screen; scan it again.")
 
 
+_failures = PinFailure.__table__  # a plain read of two columns: no ORM loading needed
+_PIN_COUNTERS = select(_failures.c.scope, _failures.c.locked_until).where(
+    _failures.c.session_id == bindparam("session_id"), _failures.c.scope.in_(bindparam("scopes", expanding=True))
+)
+"""Every claim of a PIN session runs this: built once (building a statement costs about as much as running it)."""
+
+
 def check_pin(
     db: Session,
     session: ClaimSession,
@@ -229,12 +236,7 @@ def check_pin(
         return
     own = [scope for scope, _ in guesser.scopes]
     watched = [*own, _SESSION_BRAKE] if guesser.braked_by_session else own
-    failures = PinFailure.__table__  # a plain read of two columns: no ORM loading needed
-    counters = db.execute(
-        select(failures.c.scope, failures.c.locked_until).where(
-            failures.c.session_id == session.id, failures.c.scope.in_(watched)
-        )
-    ).all()
+    counters = db.execute(_PIN_COUNTERS, {"session_id": session.id, "scopes": watched}).all()
     locked_until = max((until for _, until in counters if until is not None and until > now), default=None)
     if locked_until is not None:
         raise _locked_out(locked_until, now=now)

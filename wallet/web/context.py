@@ -29,7 +29,7 @@ def state() -> WalletState:
 def db() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db" not in g:
-        g.db = watch_commits(state().session_factory())
+        g.db = watch_commits(state().session_factory)()  # listeners registered once per factory
     return g.db
 
 

@@ -22,13 +22,14 @@ import functools
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("wallet.http")
 
@@ -56,33 +57,41 @@ def transient_conflict(error: BaseException) -> str | None:
     return TRANSIENT_SQLSTATES.get(str(state)) if state else None
 
 
-def watch_commits(session: Session) -> Session:
-    """Mark the request as having committed once ``session`` commits a transaction that wrote.
+def watch_commits(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Mark the request as having committed once a session of ``factory`` commits a transaction that wrote.
 
     A read-only transaction ended early (the rate limiter does, :func:`wallet.web.limits.enforce`)
     changes nothing, so it does not stop a re-run; one that flushed or ran an UPDATE/DELETE/INSERT does.
+    The listeners are registered on the factory the first time (then this is a set look-up), not on each
+    request's session: registering three listeners per request cost more than some statements.
     """
-    wrote = {"pending": False}
+    if factory in _watched:
+        return factory
+    _watched.add(factory)
 
-    @event.listens_for(session, "after_flush")
-    def _flushed(_session: Session, _context: Any) -> None:
-        wrote["pending"] = True
+    @event.listens_for(factory, "after_flush")
+    def _flushed(session: Session, _context: Any) -> None:
+        session.info[_WROTE] = True
 
-    @event.listens_for(session, "do_orm_execute")
+    @event.listens_for(factory, "do_orm_execute")
     def _executed(state: Any) -> None:
         if not state.is_select:
-            wrote["pending"] = True
+            state.session.info[_WROTE] = True
 
-    @event.listens_for(session, "after_commit")
+    @event.listens_for(factory, "after_commit")
     def _committed(committed: Session) -> None:
         # Releasing a SAVEPOINT (begin_nested) fires this too; only the outermost commit makes writes stand.
         if committed.in_nested_transaction():
             return
-        if wrote["pending"]:
+        # Only the request's own session counts: the rate limiter commits its hits on sessions of its own.
+        if committed.info.pop(_WROTE, False) and has_request_context() and g.get("db") is committed:
             g.db_committed = True
-        wrote["pending"] = False
 
-    return session
+    return factory
+
+
+_watched: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
+_WROTE = "wallet.web.retry.wrote"
 
 
 def committed_in_request() -> bool:
