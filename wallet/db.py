@@ -8,11 +8,14 @@ time; :func:`make_engine` is called by ``create_app()`` and the CLI.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, Uuid, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import DateTime, Engine, MetaData, Uuid, create_engine, event, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -112,5 +115,56 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+_Model = TypeVar("_Model")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def add_inserted(
+    db: Session, model: type[_Model], values: dict[str, Any], *, unique: Sequence[str] = ()
+) -> _Model | None:
+    """Insert one row of ``model`` with a table statement and hold it in ``db`` as a persistent object;
+    with ``unique``, ``None`` when a row with the same values of those columns exists (ON CONFLICT DO
+    NOTHING, PostgreSQL and SQLite).
+
+    Why not ``db.add`` and a flush, or an ORM ``INSERT … RETURNING``: on the claim path each cost two to
+    three times the table statement (docs/performance.md, fourth pass). Columns left out of ``values``
+    get their Python-side default, so the object comes back complete, exactly as if it had been loaded:
+    later changes to it are flushed as UPDATEs. Pending objects are flushed first (it may refer to them).
+    """
+    table = model.__table__
+    row = dict(values)
+    for column in table.columns:
+        if column.key not in row:
+            default = column.default
+            if default is None:
+                row[column.key] = None
+            elif default.is_scalar:
+                row[column.key] = default.arg
+            elif default.is_callable:
+                row[column.key] = default.arg(None)
+            else:  # pragma: no cover - no model of ours has a SQL-expression default
+                raise ValueError(f"{table.name}.{column.key} has a default only the database knows")
+    if db.autoflush:
+        db.flush()
+    inserted = db.execute(_insert_statement(db.get_bind().dialect.name, table, tuple(unique)), row).first()
+    if inserted is None:  # the unique columns' row is there already
+        return None
+    instance = model(**row)
+    make_transient_to_detached(instance)
+    db.add(instance)
+    return instance
+
+
+@functools.cache
+def _insert_statement(dialect: str, table: Any, unique: tuple[str, ...]) -> Any:
+    # RETURNING the key says whether a row went in (a DBAPI's rowcount after an upsert is not reliable).
+    key = list(table.primary_key.columns)
+    if not unique:
+        return insert(table).returning(*key)
+    if dialect not in ("postgresql", "sqlite"):
+        raise ValueError(f"ON CONFLICT DO NOTHING needs PostgreSQL or SQLite, not {dialect}")
+    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return make_insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(*key)

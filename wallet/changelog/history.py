@@ -13,7 +13,6 @@ same change twice.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -22,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from wallet_protocol.sync import Hlc, Op, Row, RowKey, apply_op, receive, row_from_wire, row_to_wire, send
 from wallet_protocol.sync.ops import affected_keys
 from wallet_protocol.sync.state import is_tombstone
 
+from wallet.db import add_inserted
 from wallet.models import SyncRow, SyncWallet
 
 SERVER_NODE = "server"
@@ -62,13 +61,7 @@ def _insert_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> S
         "server_op_seq": 0,
         "created_at": now,
     }
-    return db.scalars(_wallet_insert(db.get_bind().dialect.name), values).first()
-
-
-@functools.cache
-def _wallet_insert(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(SyncWallet).on_conflict_do_nothing(index_elements=["account_id"]).returning(SyncWallet)
+    return add_inserted(db, SyncWallet, values, unique=["account_id"])
 
 
 # Built once, with a bound parameter: building a statement and its cache key costs about as much as

@@ -26,21 +26,19 @@ locked.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wallet.changelog.history import locked_wallet
 from wallet.claims.policy import ClaimConfig
+from wallet.db import add_inserted
 from wallet.errors import DomainError
 from wallet.issuing.credentials import issue_credential
 from wallet.issuing.delivery import deliver
@@ -201,12 +199,11 @@ def _insert_claim(
 ) -> Claim | HolderClaim | None:
     """Insert the claim, or nothing when the claimant already has one in the session (None).
 
-    One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on PostgreSQL and SQLite: a claimant racing
+    One ``INSERT … ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite: a claimant racing
     themselves waits for the other insert's transaction and then finds its claim.
     """
-    dialect = db.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        return db.scalars(_claim_insert(dialect, model, unique), values).first()
+    if db.get_bind().dialect.name in ("postgresql", "sqlite"):
+        return add_inserted(db, model, values, unique=unique)
     claim = model(**values)
     try:
         with db.begin_nested():
@@ -215,12 +212,6 @@ def _insert_claim(
     except IntegrityError:
         return None
     return claim
-
-
-@functools.cache
-def _claim_insert(dialect: str, model: type[Claim] | type[HolderClaim], unique: tuple[str, ...]) -> Any:
-    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return make_insert(model).on_conflict_do_nothing(index_elements=list(unique)).returning(model)
 
 
 def refuse_if_full(session: ClaimSession) -> None:

@@ -21,6 +21,7 @@ from wallet_protocol.sync.state import normalise_tag
 from wallet.changelog import edits
 from wallet.changelog.changes import record_entry_added, record_entry_removed, record_server_facts
 from wallet.credentials.parse import UnsupportedFormat
+from wallet.db import add_inserted
 from wallet.errors import DomainError
 from wallet.holding import binding as binding_rules
 from wallet.holding.checking import Checked, Fetcher, check_credential, fetch_credential, require_acceptable
@@ -152,33 +153,35 @@ def add_credential(
         db, account_id=account_id, digest=digest, proof_hash=proof_hash, id_hash=id_hash
     )
     holder_binding = _initial_binding(db, account_id=account_id, raw=raw, copy=copy)
-    credential = HeldCredential(
-        account_id=account_id,
-        content_hash=digest,
-        raw=raw,
-        media_type=media_type[:100],
-        format=summary.format,
-        credential_id=summary.credential_id,
-        issuer_id=summary.issuer_id,
-        issuer_name=summary.issuer_name,
-        achievement_name=summary.achievement_name,
-        achievement_id=summary.achievement_id,
-        image_url=summary.image_url,
-        issued_at=summary.issued_at,
-        expires_at=summary.expires_at,
-        tags=[],
-        source=source,
-        added_at=now,
-        holder_binding=holder_binding,
-        holder_bound_at=now if holder_binding != "none" else None,
-        copy_of_held=copy,
-        proof_hash=proof_hash,
-        id_hash=id_hash,
-    )
-    db.add(credential)
+    values = {
+        "account_id": account_id,
+        "content_hash": digest,
+        "raw": raw,
+        "media_type": media_type[:100],
+        "format": summary.format,
+        "credential_id": summary.credential_id,
+        "issuer_id": summary.issuer_id,
+        "issuer_name": summary.issuer_name,
+        "achievement_name": summary.achievement_name,
+        "achievement_id": summary.achievement_id,
+        "image_url": summary.image_url,
+        "issued_at": summary.issued_at,
+        "expires_at": summary.expires_at,
+        "tags": [],
+        "source": source,
+        "added_at": now,
+        "holder_binding": holder_binding,
+        "holder_bound_at": now if holder_binding != "none" else None,
+        "copy_of_held": copy,
+        "proof_hash": proof_hash,
+        "id_hash": id_hash,
+    }
     if minted:  # new bytes: no other transaction can be holding them, so no savepoint guards the insert
-        db.flush()
+        credential = add_inserted(db, HeldCredential, values)
+        assert credential is not None  # no ON CONFLICT: a clash raises
     else:
+        credential = HeldCredential(**values)
+        db.add(credential)
         try:
             with db.begin_nested():
                 db.flush()

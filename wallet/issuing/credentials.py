@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from wallet.accounts.services import normalise_username
 from wallet.credentials import dataintegrity, jsonld
+from wallet.db import add_inserted
 from wallet.errors import DomainError
 from wallet.issuing.keys import ensure_active_key, private_key_of
 from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, issuer_profile, signing_method
@@ -156,18 +157,21 @@ def issue_credential(
         created=isoformat(now),
         cryptosuite="eddsa-rdfc-2022",
     )
-    issued = IssuedCredential(
-        organisation_id=organisation.id,
-        achievement_id=achievement.id,
-        recipient_account_id=recipient.id if recipient is not None else None,
-        credential_id=credential_id,
-        status_list_id=status_list.id,
-        status_index=index,
-        issued_at=now,
-        credential_json=json.dumps(signed, ensure_ascii=False),
+    issued = add_inserted(
+        db,
+        IssuedCredential,
+        {
+            "organisation_id": organisation.id,
+            "achievement_id": achievement.id,
+            "recipient_account_id": recipient.id if recipient is not None else None,
+            "credential_id": credential_id,
+            "status_list_id": status_list.id,
+            "status_index": index,
+            "issued_at": now,
+            "credential_json": json.dumps(signed, ensure_ascii=False),
+        },
     )
-    db.add(issued)
-    db.flush()
+    assert issued is not None  # no ON CONFLICT: a clash raises
     return issued
 
 
