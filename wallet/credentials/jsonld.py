@@ -126,18 +126,18 @@ class _LockedLru:
     """The two methods pyld's ContextResolver uses, made safe for threads sharing one cache."""
 
     def __init__(self, maxsize: int) -> None:
-        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._maxsize = maxsize
         self._lock = threading.Lock()
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: Any, default: Any = None) -> Any:
         with self._lock:
             if key not in self._cache:
                 return default
             self._cache.move_to_end(key)
             return self._cache[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         with self._lock:
             self._cache[key] = value
             self._cache.move_to_end(key)
@@ -230,8 +230,7 @@ class _Expander(JsonLdProcessor):
             )
         if "_uuid" not in active_ctx:
             active_ctx["_uuid"] = uuid.uuid4().hex
-        key = (active_ctx["_uuid"], _context_key(local_ctx), override_protected, propagate, validate_scoped)
-        memo_key = json.dumps(key, ensure_ascii=False)
+        memo_key = (active_ctx["_uuid"], _context_key(local_ctx), override_protected, propagate, validate_scoped)
         processed = self._processed.get(memo_key)
         if processed is None:
             processed = super()._process_context(
