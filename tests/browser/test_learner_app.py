@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, request
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import Engine, select
 from werkzeug.serving import make_server
@@ -261,7 +261,7 @@ def test_the_account_page_renames_lists_devices_and_makes_new_codes(server: Serv
     assert "Your name is saved." in page.locator(".notice").inner_text()
     page.fill("#recovery_password", PASSWORD)
     page.click("#recovery button")
-    assert page.locator("ol.codes li").count() == 10
+    expect(page.locator("ol.codes li")).to_have_count(10)  # a click waits for the page to commit, not to parse
     visit(page, traffic, f"{server.url}/wallet/add")
     check_page(page, traffic, "add")
     context.close()
