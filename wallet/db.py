@@ -93,6 +93,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        # A COMMIT refused by a deferred foreign key leaves SQLite's transaction open, while SQLAlchemy
+        # takes it as ended and skips its rollback: end it here, or the pooled connection's next BEGIN fails.
+        if dbapi_connection.in_transaction:
+            dbapi_connection.rollback()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of

@@ -129,17 +129,24 @@ def _admit(
     config: ClaimConfig,
     now: dt.datetime,
 ) -> Admission:
+    # The claim row names the credential it is about to be given (the links are checked at COMMIT), so
+    # no UPDATE fills them in afterwards.
     model: type[Claim] | type[HolderClaim]
+    values: dict[str, object]
     if claimant.account_id is not None:
         model, unique = Claim, ("session_id", "account_id")
-        values = {
-            "account_id": claimant.account_id,
-            "status": ClaimStatus.PENDING if session.moderated else ClaimStatus.ISSUED,
-            "scanned_at": scanned_at,
-        }
+        values = {"account_id": claimant.account_id, "scanned_at": scanned_at}
+        if session.moderated:
+            values |= {"status": ClaimStatus.PENDING}
+        else:
+            values |= {
+                "status": ClaimStatus.ISSUED,
+                "issued_credential_id": uuid.uuid4(),
+                "held_credential_id": uuid.uuid4(),
+            }
     else:
         model, unique = HolderClaim, ("session_id", "holder_did")
-        values = {"holder_did": claimant.holder_did}
+        values = {"holder_did": claimant.holder_did, "issued_credential_id": uuid.uuid4()}
     values |= {
         "id": uuid.uuid4(),
         "session_id": session.id,
@@ -168,8 +175,8 @@ def _admit(
             kek=config.kek,
             base_url=config.base_url,
             now=now,
+            record_id=claim.issued_credential_id,
         )
-        claim.issued_credential_id = issued.id
         credential_json = issued.credential_json
     with db.no_autoflush:  # the rest is flushed with the wallet's numbered changes (or the commit)
         claimed = take_slot(db, session_id=session.id)
@@ -179,7 +186,11 @@ def _admit(
 
 def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: ClaimConfig, now: dt.datetime) -> str:
     """Issue a learner's claim into their wallet (an open claim, or a pending one a youth worker approved);
-    the signed credential's JSON."""
+    the signed credential's JSON.
+
+    An open claim was written naming the rows it gets; an approved one is linked to them here.
+    """
+    named = claim.issued_credential_id, claim.held_credential_id
     delivered = deliver(
         db,
         achievement_id=session.achievement_id,
@@ -188,6 +199,7 @@ def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: C
         kek=config.kek,
         base_url=config.base_url,
         now=now,
+        record_ids=named if named[0] is not None and named[1] is not None else None,
     )
     claim.issued_credential_id = delivered.issued.id
     claim.held_credential_id = delivered.held.id

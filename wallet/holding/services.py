@@ -113,6 +113,7 @@ def add_credential(
     verification: dict[str, Any] | None = None,
     summary: CredentialSummary | None = None,
     minted: bool = False,
+    record_id: uuid.UUID | None = None,
 ) -> HeldCredential:
     """Hold ``raw`` (kept byte-exact) for the learner; the same bytes twice return the existing row.
 
@@ -122,6 +123,7 @@ def add_credential(
     the fetched BadgeClass; the bytes only name its URL). Bytes that are no credential format raise
     ``credential.unsupported_format``. ``minted`` says the credential was signed here in this transaction
     (a fresh ``id`` and proof): no wallet can hold it yet, so the three look-ups for copies are skipped.
+    ``record_id`` is the new row's id when a row written before it already names it (a claim).
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
@@ -176,6 +178,8 @@ def add_credential(
         "proof_hash": proof_hash,
         "id_hash": id_hash,
     }
+    if record_id is not None:
+        values["id"] = record_id
     if minted:  # new bytes: no other transaction can be holding them, so no savepoint guards the insert
         credential = add_inserted(db, HeldCredential, values)
         assert credential is not None  # no ON CONFLICT: a clash raises

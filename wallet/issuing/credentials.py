@@ -99,12 +99,14 @@ def issue_credential(
     base_url: str,
     now: dt.datetime,
     evidence: list[dict[str, Any]] | None = None,
+    record_id: uuid.UUID | None = None,
 ) -> IssuedCredential:
     """Sign and record an ``OpenBadgeCredential`` for the learner (no authorisation: callers check it).
 
     The learner is an account here (``recipient_account_id``: the subject is its ``subject_id``) or a
     holder known only by a DID (``subject_id``, e.g. the key a standards wallet proved over OpenID4VCI);
-    give exactly one.
+    give exactly one. ``record_id`` is the new row's id when a row written before it already names it
+    (a claim: its link is checked at COMMIT).
     """
     if (recipient_account_id is None) == (subject_id is None):
         raise ValueError("give exactly one of recipient_account_id and subject_id")
@@ -169,7 +171,8 @@ def issue_credential(
             "status_index": index,
             "issued_at": now,
             "credential_json": json.dumps(signed, ensure_ascii=False),
-        },
+        }
+        | ({"id": record_id} if record_id is not None else {}),
     )
     assert issued is not None  # no ON CONFLICT: a clash raises
     return issued

@@ -41,8 +41,11 @@ def deliver(
     now: dt.datetime,
     evidence: list[dict[str, Any]] | None = None,
     award_depth: int = 0,
+    record_ids: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> Delivery:
     """Sign ``achievement_id`` for ``account_id`` and hold it in their wallet (``source``: award, claim).
+
+    ``record_ids`` are the ids the issued and the held rows get, when a row written first names them.
 
     Then award the outcome of every automatic pathway the new credential completes
     (:func:`wallet.pathways.services.award_completed_pathways`; ``award_depth`` bounds outcome badges that
@@ -57,6 +60,7 @@ def deliver(
         base_url=base_url,
         now=now,
         evidence=evidence,
+        record_id=record_ids[0] if record_ids else None,
     )
     held = add_credential(
         db,
@@ -66,6 +70,7 @@ def deliver(
         source=source,
         now=now,
         minted=True,
+        record_id=record_ids[1] if record_ids else None,
     )
     award_completed_pathways(db, account_id=account_id, kek=kek, base_url=base_url, now=now, depth=award_depth)
     del recipient

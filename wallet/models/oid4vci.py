@@ -71,8 +71,8 @@ class HolderClaim(Base):
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claim_sessions.id", ondelete="CASCADE"))
     holder_did: Mapped[str] = mapped_column(String(512))
     code_id: Mapped[int | None] = mapped_column(ForeignKey("claim_codes.id", ondelete="SET NULL"))
-    issued_credential_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("issued_credentials.id", ondelete="SET NULL"), index=True
+    issued_credential_id: Mapped[uuid.UUID | None] = mapped_column(  # checked at COMMIT, as the Claim's
+        ForeignKey("issued_credentials.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"), index=True
     )
     credential_jwt: Mapped[str | None] = mapped_column(Text, doc="the jwt_vc_json form, once a wallet asked for it")
     created_at: Mapped[dt.datetime]

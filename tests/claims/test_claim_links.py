@@ -1,0 +1,64 @@
+"""A claim row names the credential it delivers before that credential is written; the database checks
+the names at COMMIT (deferred foreign keys), with real commits on both databases."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tests.claims.test_races import _arrange, _sign_up
+from tests.conftest import FakeClock
+from wallet.db import add_inserted
+from wallet.models import Account, Claim, ClaimStatus, HeldCredential, IssuedCredential
+
+
+def test_a_claim_names_the_credential_it_delivered_and_the_copy_in_the_wallet(
+    committed_app: Flask, clock: FakeClock
+) -> None:
+    session, worker = _arrange(committed_app, clock, cap=5)
+    client = committed_app.test_client()
+    url = client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=worker).json["url"]
+    sam = _sign_up(client, "sam")
+    claimed = client.post("/api/v1/claims/redeem", headers=sam, json={"code": url})
+    assert claimed.status_code == 201, claimed.json
+    with committed_app.extensions["wallet"].session_factory() as db:
+        claim = db.scalars(select(Claim)).one()
+        issued = db.get(IssuedCredential, claim.issued_credential_id)
+        held = db.get(HeldCredential, claim.held_credential_id)
+        assert issued is not None and held is not None
+        assert issued.credential_id == claimed.json["credential"]["id"] == held.credential_id
+        assert str(held.id) == claimed.json["held_credential_id"]
+        assert held.account_id == claim.account_id == issued.recipient_account_id
+
+
+@pytest.mark.parametrize("link", ["issued_credential_id", "held_credential_id"])
+def test_a_claim_naming_a_credential_that_never_came_is_refused_at_commit_and_leaves_nothing(
+    committed_app: Flask, clock: FakeClock, link: str
+) -> None:
+    session, _ = _arrange(committed_app, clock, cap=5)
+    client = committed_app.test_client()
+    _sign_up(client, "sam")
+    factory = committed_app.extensions["wallet"].session_factory
+    with factory() as db:
+        sam_id = db.scalar(select(Account.id).where(Account.username == "sam"))
+        add_inserted(
+            db,
+            Claim,
+            {
+                "id": uuid.uuid4(),
+                "session_id": uuid.UUID(session["id"]),
+                "account_id": sam_id,
+                "status": ClaimStatus.ISSUED,
+                "created_at": clock.now,
+                link: uuid.uuid4(),
+            },
+        )
+        db.flush()  # the statement is accepted: the name is checked only at COMMIT
+        with pytest.raises(IntegrityError):
+            db.commit()
+    with factory() as db:
+        assert db.scalar(select(func.count()).select_from(Claim)) == 0
