@@ -62,3 +62,28 @@ def test_a_claim_naming_a_credential_that_never_came_is_refused_at_commit_and_le
             db.commit()
     with factory() as db:
         assert db.scalar(select(func.count()).select_from(Claim)) == 0
+
+
+def test_delivering_a_delivered_claim_again_signs_new_rows_and_links_them(
+    committed_app: Flask, clock: FakeClock
+) -> None:
+    """What ``bench/claim.py`` times as "issue alone": the ids the claim was written with are not reused."""
+    from wallet.claims.admission import deliver_claim
+    from wallet.models import ClaimSession
+
+    session, worker = _arrange(committed_app, clock, cap=5)
+    client = committed_app.test_client()
+    url = client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=worker).json["url"]
+    assert client.post("/api/v1/claims/redeem", headers=_sign_up(client, "sam"), json={"code": url}).status_code == 201
+    state = committed_app.extensions["wallet"]
+    with state.session_factory() as db:
+        claim = db.scalars(select(Claim)).one()
+        first = (claim.issued_credential_id, claim.held_credential_id)
+        claim_session = db.get(ClaimSession, claim.session_id)
+        assert claim_session is not None
+        deliver_claim(db, session=claim_session, claim=claim, config=state.claims, now=clock.now)
+        db.flush()
+        again = (claim.issued_credential_id, claim.held_credential_id)
+        assert None not in again and again[0] != first[0] and again[1] != first[1]
+        assert db.scalar(select(func.count()).select_from(IssuedCredential)) == 2
+        db.rollback()

@@ -131,6 +131,7 @@ def _admit(
 ) -> Admission:
     # The claim row names the credential it is about to be given (the links are checked at COMMIT), so
     # no UPDATE fills them in afterwards.
+    named = (uuid.uuid4(), uuid.uuid4())  # the issued credential's row and the learner's held copy
     model: type[Claim] | type[HolderClaim]
     values: dict[str, object]
     if claimant.account_id is not None:
@@ -139,14 +140,10 @@ def _admit(
         if session.moderated:
             values |= {"status": ClaimStatus.PENDING}
         else:
-            values |= {
-                "status": ClaimStatus.ISSUED,
-                "issued_credential_id": uuid.uuid4(),
-                "held_credential_id": uuid.uuid4(),
-            }
+            values |= {"status": ClaimStatus.ISSUED, "issued_credential_id": named[0], "held_credential_id": named[1]}
     else:
         model, unique = HolderClaim, ("session_id", "holder_did")
-        values = {"holder_did": claimant.holder_did, "issued_credential_id": uuid.uuid4()}
+        values = {"holder_did": claimant.holder_did, "issued_credential_id": named[0]}
     values |= {
         "id": uuid.uuid4(),
         "session_id": session.id,
@@ -166,7 +163,7 @@ def _admit(
     credential_json = None
     if isinstance(claim, Claim):
         if claim.status is ClaimStatus.ISSUED:
-            credential_json = deliver_claim(db, session=session, claim=claim, config=config, now=now)
+            credential_json = deliver_claim(db, session=session, claim=claim, config=config, now=now, named=named)
     else:
         issued = issue_credential(
             db,
@@ -175,7 +172,7 @@ def _admit(
             kek=config.kek,
             base_url=config.base_url,
             now=now,
-            record_id=claim.issued_credential_id,
+            record_id=named[0],
         )
         credential_json = issued.credential_json
     with db.no_autoflush:  # the rest is flushed with the wallet's numbered changes (or the commit)
@@ -184,13 +181,21 @@ def _admit(
     return Admission(claim, True, credential_json)
 
 
-def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: ClaimConfig, now: dt.datetime) -> str:
+def deliver_claim(
+    db: Session,
+    *,
+    session: ClaimSession,
+    claim: Claim,
+    config: ClaimConfig,
+    now: dt.datetime,
+    named: tuple[uuid.UUID, uuid.UUID] | None = None,
+) -> str:
     """Issue a learner's claim into their wallet (an open claim, or a pending one a youth worker approved);
     the signed credential's JSON.
 
-    An open claim was written naming the rows it gets; an approved one is linked to them here.
+    ``named``: the ids an open claim was just written with, which the new rows take; otherwise (an
+    approved claim) the claim is linked to the new rows here.
     """
-    named = claim.issued_credential_id, claim.held_credential_id
     delivered = deliver(
         db,
         achievement_id=session.achievement_id,
@@ -199,10 +204,11 @@ def deliver_claim(db: Session, *, session: ClaimSession, claim: Claim, config: C
         kek=config.kek,
         base_url=config.base_url,
         now=now,
-        record_ids=named if named[0] is not None and named[1] is not None else None,
+        record_ids=named,
     )
-    claim.issued_credential_id = delivered.issued.id
-    claim.held_credential_id = delivered.held.id
+    if (claim.issued_credential_id, claim.held_credential_id) != (delivered.issued.id, delivered.held.id):
+        claim.issued_credential_id = delivered.issued.id
+        claim.held_credential_id = delivered.held.id
     return delivered.issued.credential_json
 
 
