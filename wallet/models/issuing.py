@@ -58,7 +58,9 @@ class Achievement(Base):
     description: Mapped[str] = mapped_column(Text)
     criteria_narrative: Mapped[str] = mapped_column(Text, default="")
     criteria_url: Mapped[str | None] = mapped_column(String(500))
-    image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image: Mapped[bytes | None] = mapped_column(
+        LargeBinary, deferred=True, doc="up to 512 KB: read only when asked for, not with every claim's signing"
+    )
     image_media_type: Mapped[str | None] = mapped_column(String(40))
     image_sha256: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
