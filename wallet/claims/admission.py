@@ -7,7 +7,8 @@ in the caller's transaction, so a failure anywhere leaves nothing behind:
 1. lock the learner's wallet (``sync_wallets``) — see "Lock order" below; holders have none; the lock
    is held (one ``SELECT … FOR UPDATE``) for the whole admission, so holding the credential reuses it;
 2. insert the claim row (unique per session and claimant; ``ON CONFLICT DO NOTHING``); a claimant who raced
-   themselves gets the claim the other request made;
+   themselves gets the claim the other request made; the row already names the credential rows step 5
+   writes (deferred foreign keys, checked at COMMIT);
 3. refuse a session already full when it was read (before anything is signed);
 4. spend the single-use card (one conditional UPDATE — ``claim.already_claimed``);
 5. issue: an account gets the credential in its wallet (:func:`wallet.issuing.delivery.deliver`),
