@@ -225,6 +225,10 @@ class LockedWallet:
     def changed_keys(self) -> set[RowKey]:
         return set(self._dirty)
 
+    def written(self) -> dict[RowKey, Row]:
+        """The states this transaction wrote and :meth:`finish` has not yet numbered."""
+        return {key: self._states[key] for key in self._dirty}
+
     def changed_only_by_device(self, *, seen_up_to: int) -> set[RowKey]:
         """Rows this transaction changed only with the device's own ops, and that had not changed
         since ``seen_up_to`` before it (their ``seq`` was at or below it, or they did not exist).
@@ -271,6 +275,10 @@ class LockedWallet:
                 self.db.add(row)
 
 
+def _locked_key(account_id: uuid.UUID) -> tuple[str, uuid.UUID]:
+    return ("wallet.sync.locked", account_id)
+
+
 @contextmanager
 def locked_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> Iterator[LockedWallet]:
     """The learner's :class:`LockedWallet` for this transaction; changes are numbered on exit.
@@ -278,7 +286,7 @@ def locked_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> It
     Nested use (a server action recording a change inside a sync) yields the same instance and
     leaves numbering to the outermost block.
     """
-    key = ("wallet.sync.locked", account_id)
+    key = _locked_key(account_id)
     active = db.info.get(key)
     if active is not None:
         yield active
@@ -293,6 +301,12 @@ def locked_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> It
 
 
 def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[RowKey, Row]:
-    """Every stored row of the learner as ``RowKey -> state``; tests and export."""
+    """Every row of the learner as ``RowKey -> state``, with what this transaction has written so far.
+
+    Inside a locked wallet (a share of a collection a sync's earlier op created, say), rows written but not
+    yet numbered are not in the database: they come from the :class:`LockedWallet`.
+    """
     rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id))
-    return {row_key(row.kind, row.row_id): row_from_wire(row.kind, row.state) for row in rows}
+    found = {row_key(row.kind, row.row_id): row_from_wire(row.kind, row.state) for row in rows}
+    active = db.info.get(_locked_key(account_id))
+    return found if active is None else found | active.written()
