@@ -20,9 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 from wallet_protocol.sync import Hlc, Op, Row, RowKey, apply_op, receive, row_from_wire, row_to_wire, send
 from wallet_protocol.sync.ops import affected_keys
 from wallet_protocol.sync.state import is_tombstone
@@ -94,20 +93,6 @@ class _Checkpoint:
     states: dict[RowKey, Any]
     objects: dict[RowKey, SyncRow | None]
     dirty: set[RowKey]
-    unstored: set[RowKey]
-
-
-_sync_rows = SyncRow.__table__
-_wallets = SyncWallet.__table__
-_INSERT_ROWS = insert(_sync_rows)
-_NUMBER_WALLET = (
-    update(_wallets)
-    .where(_wallets.c.account_id == bindparam("wallet"))
-    .values(seq=bindparam("seq"), hlc=bindparam("hlc"), server_op_seq=bindparam("server_op_seq"))
-)
-_NUMBERS = ("seq", "hlc", "server_op_seq")
-"""What numbering changes in the wallet row: written by :meth:`LockedWallet.finish` with one table
-statement, not by the ORM's flush (docs/performance.md, fourth pass)."""
 
 
 class LockedWallet:
@@ -120,9 +105,6 @@ class LockedWallet:
         self._states: dict[RowKey, Any] = {}
         self._objects: dict[RowKey, SyncRow | None] = {}
         self._dirty: set[RowKey] = set()
-        self._unstored: set[RowKey] = set()
-        """New rows, kept out of the session until :meth:`finish` inserts them numbered."""
-        self._numbers_before = tuple(getattr(wallet, name) for name in _NUMBERS)
         self._seq_before: dict[RowKey, int | None] = {}
         self._server_written: set[RowKey] = set()
         self.writer = SERVER
@@ -166,8 +148,8 @@ class LockedWallet:
             stored = SyncRow(
                 account_id=self.account_id, kind=key[0], row_id=row_id(key), state=wire, seq=0, tombstone=False
             )
+            self.db.add(stored)
             self._objects[key] = stored
-            self._unstored.add(key)
         else:
             stored.state = wire
         self._states[key] = state
@@ -210,24 +192,18 @@ class LockedWallet:
         return self.wallet.server_op_seq
 
     def checkpoint(self) -> _Checkpoint:
-        return _Checkpoint(dict(self._states), dict(self._objects), set(self._dirty), set(self._unstored))
+        return _Checkpoint(dict(self._states), dict(self._objects), set(self._dirty))
 
     def restore(self, checkpoint: _Checkpoint) -> None:
-        """Forget what happened since ``checkpoint`` (after its savepoint was rolled back, or kept for
-        bookkeeping that must stand: either way no row written since is numbered or inserted)."""
+        """Forget what happened since ``checkpoint`` (after its savepoint was rolled back)."""
         self._states, self._objects, self._dirty = checkpoint.states, checkpoint.objects, checkpoint.dirty
-        self._unstored = checkpoint.unstored
         for key, stored in list(self._objects.items()):
-            if stored is not None and key not in self._unstored and stored not in self.db:
-                del self._objects[key]  # loaded inside the rolled-back savepoint: read it again if asked
+            if stored is not None and stored not in self.db:
+                del self._objects[key]
                 self._states.pop(key, None)
 
     def changed_keys(self) -> set[RowKey]:
         return set(self._dirty)
-
-    def written(self) -> dict[RowKey, Row]:
-        """The states this transaction wrote and :meth:`finish` has not yet numbered."""
-        return {key: self._states[key] for key in self._dirty}
 
     def changed_only_by_device(self, *, seen_up_to: int) -> set[RowKey]:
         """Rows this transaction changed only with the device's own ops, and that had not changed
@@ -244,39 +220,15 @@ class LockedWallet:
         }
 
     def finish(self) -> None:
-        """Give every changed row the next ``seq`` (in key order, so numbering is deterministic) and write.
-
-        New rows and the wallet's numbers are written with table statements, then held as loaded objects
-        (``db.get`` finds them without a read); changed stored rows and anything else pending are flushed.
-        """
-        fresh: list[SyncRow] = []
+        """Give every changed row the next ``seq`` (in key order, so numbering is deterministic) and flush."""
         for key in sorted(self._dirty):
             self.wallet.seq += 1
             stored = self._objects[key]
             assert stored is not None
             stored.seq = self.wallet.seq
             stored.tombstone = is_tombstone(self._states[key])
-            if key in self._unstored:
-                fresh.append(stored)
         self._dirty.clear()
-        self._unstored.clear()
-        numbers = {name: getattr(self.wallet, name) for name in _NUMBERS}
-        if tuple(numbers.values()) != self._numbers_before:
-            with self.db.no_autoflush:  # or the flush would write the numbers first, the ORM's way
-                self.db.execute(_NUMBER_WALLET, {"wallet": self.account_id, **numbers})
-            for name, value in numbers.items():
-                set_committed_value(self.wallet, name, value)
-            self._numbers_before = tuple(numbers.values())
         self.db.flush()
-        if fresh:
-            self.db.execute(_INSERT_ROWS, [{c.key: getattr(row, c.key) for c in _sync_rows.columns} for row in fresh])
-            for row in fresh:
-                make_transient_to_detached(row)
-                self.db.add(row)
-
-
-def _locked_key(account_id: uuid.UUID) -> tuple[str, uuid.UUID]:
-    return ("wallet.sync.locked", account_id)
 
 
 @contextmanager
@@ -286,7 +238,7 @@ def locked_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> It
     Nested use (a server action recording a change inside a sync) yields the same instance and
     leaves numbering to the outermost block.
     """
-    key = _locked_key(account_id)
+    key = ("wallet.sync.locked", account_id)
     active = db.info.get(key)
     if active is not None:
         yield active
@@ -301,12 +253,6 @@ def locked_wallet(db: Session, *, account_id: uuid.UUID, now: dt.datetime) -> It
 
 
 def stored_rows(db: Session, *, account_id: uuid.UUID) -> dict[RowKey, Row]:
-    """Every row of the learner as ``RowKey -> state``, with what this transaction has written so far.
-
-    Inside a locked wallet (a share of a collection a sync's earlier op created, say), rows written but not
-    yet numbered are not in the database: they come from the :class:`LockedWallet`.
-    """
+    """Every stored row of the learner as ``RowKey -> state``; tests and export."""
     rows = db.scalars(select(SyncRow).where(SyncRow.account_id == account_id))
-    found = {row_key(row.kind, row.row_id): row_from_wire(row.kind, row.state) for row in rows}
-    active = db.info.get(_locked_key(account_id))
-    return found if active is None else found | active.written()
+    return {row_key(row.kind, row.row_id): row_from_wire(row.kind, row.state) for row in rows}
