@@ -87,3 +87,21 @@ def test_delivering_a_delivered_claim_again_signs_new_rows_and_links_them(
         assert None not in again and again[0] != first[0] and again[1] != first[1]
         assert db.scalar(select(func.count()).select_from(IssuedCredential)) == 2
         db.rollback()
+
+
+def test_a_learner_deleting_the_claimed_badge_keeps_the_claim_without_its_copy(
+    committed_app: Flask, clock: FakeClock
+) -> None:
+    """ON DELETE SET NULL still acts at once on a deferred link; the issued record stays linked."""
+    session, worker = _arrange(committed_app, clock, cap=5)
+    client = committed_app.test_client()
+    url = client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=worker).json["url"]
+    sam = _sign_up(client, "sam")
+    claimed = client.post("/api/v1/claims/redeem", headers=sam, json={"code": url})
+    assert claimed.status_code == 201, claimed.json
+    deleted = client.delete(f"/api/v1/credentials/{claimed.json['held_credential_id']}", headers=sam)
+    assert deleted.status_code == 204, deleted.json
+    with committed_app.extensions["wallet"].session_factory() as db:
+        claim = db.scalars(select(Claim)).one()
+        assert claim.held_credential_id is None
+        assert db.get(IssuedCredential, claim.issued_credential_id) is not None
