@@ -36,7 +36,7 @@ from wallet.issuing.profiles import (
     signing_method,
     uses_did_web,
 )
-from wallet.issuing.status import allocate_index, isoformat, set_status, status_list_url
+from wallet.issuing.status import isoformat, new_status_entry, set_status
 from wallet.models import Achievement, Endorsement, EndorsementSubjectKind, Organisation
 from wallet.organisations.services import ADMINS, ANY_MEMBER, get_by_slug, require_role
 
@@ -98,8 +98,7 @@ def endorse(
 
     endorsement_id = uuid.uuid4()
     key = ensure_active_key(db, organisation_id=endorser.id, kek=kek, now=now)
-    status_list, index = allocate_index(db, organisation=endorser, kek=kek, base_url=base_url, now=now)
-    list_url = status_list_url(base_url, endorser.slug, status_list.list_no, status_list.purpose)
+    status_list, index, status_entry = new_status_entry(db, organisation=endorser, kek=kek, base_url=base_url, now=now)
     credential: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": endorsement_url(base_url, endorsement_id),
@@ -108,13 +107,7 @@ def endorse(
         "issuer": issuer_profile(endorser, base_url=base_url, key=key),
         "validFrom": isoformat(now.replace(microsecond=0)),
         "credentialSubject": {"id": subject_ref, "type": ["EndorsementSubject"], "endorsementComment": comment},
-        "credentialStatus": {
-            "id": f"{list_url}#{index}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": status_list.purpose,
-            "statusListIndex": str(index),
-            "statusListCredential": list_url,
-        },
+        "credentialStatus": status_entry,
     }
     jsonld.assert_portable(credential)
     signed = dataintegrity.sign(

@@ -23,7 +23,7 @@ from wallet.db import add_inserted
 from wallet.errors import DomainError
 from wallet.issuing.keys import ensure_active_key, private_key_of
 from wallet.issuing.profiles import OB_CONTEXT, VC_CONTEXT, issuer_profile, signing_method
-from wallet.issuing.status import allocate_index, isoformat, set_status, status_list_url
+from wallet.issuing.status import isoformat, new_status_entry, set_status
 from wallet.models import Account, Achievement, IssuedCredential, IssuerKey, Organisation
 from wallet.organisations.services import ADMINS, get_by_slug, require_role
 
@@ -122,8 +122,9 @@ def issue_credential(
 
     if key is None:
         key = ensure_active_key(db, organisation_id=organisation.id, kek=kek, now=now)
-    status_list, index = allocate_index(db, organisation=organisation, kek=kek, base_url=base_url, now=now)
-    list_url = status_list_url(base_url, organisation.slug, status_list.list_no, status_list.purpose)
+    status_list, index, status_entry = new_status_entry(
+        db, organisation=organisation, kek=kek, base_url=base_url, now=now
+    )
     credential_id = f"urn:uuid:{uuid.uuid4()}"
     valid_from = now.replace(microsecond=0)
     subject: dict[str, Any] = {
@@ -139,13 +140,7 @@ def issue_credential(
         "validFrom": isoformat(valid_from),
         "name": achievement.name,
         "credentialSubject": subject,
-        "credentialStatus": {
-            "id": f"{list_url}#{index}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": status_list.purpose,
-            "statusListIndex": str(index),
-            "statusListCredential": list_url,
-        },
+        "credentialStatus": status_entry,
     }
     if achievement.validity_days:
         credential["validUntil"] = isoformat(valid_from + dt.timedelta(days=achievement.validity_days))

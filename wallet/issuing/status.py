@@ -261,6 +261,23 @@ def allocate_index(
     raise DomainError("server.unavailable", "Could not allocate a status list entry; try again.")
 
 
+def new_status_entry(
+    db: Session, *, organisation: Organisation, kek: bytes, base_url: str, now: dt.datetime
+) -> tuple[ListRef, int, dict[str, str]]:
+    """A fresh revocation index for a new credential (:func:`allocate_index`) and the credential's
+    ``credentialStatus`` naming it: the one way a badge and an endorsement get their place in a list."""
+    ref, index = allocate_index(db, organisation=organisation, kek=kek, base_url=base_url, now=now)
+    list_url = status_list_url(base_url, organisation.slug, ref.list_no, ref.purpose)
+    entry = {
+        "id": f"{list_url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": ref.purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
+    return ref, index, entry
+
+
 def set_status(
     db: Session,
     *,
