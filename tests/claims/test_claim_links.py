@@ -4,6 +4,7 @@ the names at COMMIT (deferred foreign keys), with real commits on both databases
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,15 +17,21 @@ from wallet.db import add_inserted
 from wallet.models import Account, Claim, ClaimStatus, HeldCredential, IssuedCredential
 
 
-def test_a_claim_names_the_credential_it_delivered_and_the_copy_in_the_wallet(
-    committed_app: Flask, clock: FakeClock
-) -> None:
-    session, worker = _arrange(committed_app, clock, cap=5)
-    client = committed_app.test_client()
+def _sam_claims(app: Flask, clock: FakeClock) -> tuple[Any, dict[str, str], Any]:
+    """Sam claims the badge of an open session through the API: (client, Sam's headers, the response)."""
+    session, worker = _arrange(app, clock, cap=5)
+    client = app.test_client()
     url = client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=worker).json["url"]
     sam = _sign_up(client, "sam")
     claimed = client.post("/api/v1/claims/redeem", headers=sam, json={"code": url})
     assert claimed.status_code == 201, claimed.json
+    return client, sam, claimed
+
+
+def test_a_claim_names_the_credential_it_delivered_and_the_copy_in_the_wallet(
+    committed_app: Flask, clock: FakeClock
+) -> None:
+    _, _, claimed = _sam_claims(committed_app, clock)
     with committed_app.extensions["wallet"].session_factory() as db:
         claim = db.scalars(select(Claim)).one()
         issued = db.get(IssuedCredential, claim.issued_credential_id)
@@ -71,10 +78,7 @@ def test_delivering_a_delivered_claim_again_signs_new_rows_and_links_them(
     from wallet.claims.admission import deliver_claim
     from wallet.models import ClaimSession
 
-    session, worker = _arrange(committed_app, clock, cap=5)
-    client = committed_app.test_client()
-    url = client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=worker).json["url"]
-    assert client.post("/api/v1/claims/redeem", headers=_sign_up(client, "sam"), json={"code": url}).status_code == 201
+    _sam_claims(committed_app, clock)
     state = committed_app.extensions["wallet"]
     with state.session_factory() as db:
         claim = db.scalars(select(Claim)).one()
@@ -93,12 +97,7 @@ def test_a_learner_deleting_the_claimed_badge_keeps_the_claim_without_its_copy(
     committed_app: Flask, clock: FakeClock
 ) -> None:
     """ON DELETE SET NULL still acts at once on a deferred link; the issued record stays linked."""
-    session, worker = _arrange(committed_app, clock, cap=5)
-    client = committed_app.test_client()
-    url = client.get(f"/api/v1/claim-sessions/{session['id']}/qr", headers=worker).json["url"]
-    sam = _sign_up(client, "sam")
-    claimed = client.post("/api/v1/claims/redeem", headers=sam, json={"code": url})
-    assert claimed.status_code == 201, claimed.json
+    client, sam, claimed = _sam_claims(committed_app, clock)
     deleted = client.delete(f"/api/v1/credentials/{claimed.json['held_credential_id']}", headers=sam)
     assert deleted.status_code == 204, deleted.json
     with committed_app.extensions["wallet"].session_factory() as db:
