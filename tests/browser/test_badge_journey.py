@@ -230,6 +230,7 @@ def test_everything_works_without_script_and_fits_320_pixels(server: Running, br
     page.goto(f"{origin}/wallet")
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     page.locator("#badges a").first.click()
+    page.wait_for_load_state()  # the click returns once the new page commits: it may have no document yet
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     page.get_by_role("button", name="Create a share link").click()
     assert page.locator("#copy").is_hidden()  # no script: no copy button …
