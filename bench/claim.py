@@ -5,15 +5,16 @@ measures it end to end — HTTP, sign-in check, rate limit, the claim rules, sig
 putting it in the wallet — and then checks in the database that the cap held and nobody got two badges.
 
 Run: ``.venv/bin/python bench/claim.py [--db sqlite|postgres|both] [--claimants 300] [--cap 250]
-[--duration 60] [--concurrency 16,32]``.
+[--duration 60] [--concurrency 16,32] [--image-kb 0]``.
 
 For each database it makes a fresh instance folder and database (PostgreSQL: a temporary database on the
 server of ``--postgres-url``, dropped afterwards), migrates it, creates an organisation with an admin and a
-youth worker, one achievement per scenario and ``--claimants`` learners with access tokens (directly through
-the services, with the ``CHEAPEST`` password-hash profile so that setup takes seconds; the bench server runs
-with it too — never do that in production), starts ``wallet serve --workers 2`` (gunicorn, gthread, 4
-threads each) on a free port of 127.0.0.1 without the scheduler, and then, for each scenario, the youth
-worker opens a shared session (with a PIN) through the API and the learners redeem its QR URL:
+youth worker, one achievement per scenario (with a PNG of ``--image-kb`` KB, if given) and ``--claimants``
+learners with access tokens (directly through the services, with the ``CHEAPEST`` password-hash profile so
+that setup takes seconds; the bench server runs with it too — never do that in production), starts ``wallet
+serve --workers 2`` (gunicorn, gthread, 4 threads each) on a free port of 127.0.0.1 without the scheduler, and
+then, for each scenario, the youth worker opens a shared session (with a PIN) through the API and the learners
+redeem its QR URL:
 
 1. *in a window*: arrivals spread over ``--duration`` seconds (a Poisson process, i.e. sorted uniform times
    for a fixed count); 10% of learners scan again 1-4 s after their answer (a repeat scan);
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import io
 import os
 import random
 import shutil
@@ -49,6 +51,7 @@ from pathlib import Path
 
 import httpx
 from harness import ROOT, SETTINGS_SECRETS, bench_database, free_port, running_server
+from PIL import Image
 from sampling import sampled, summary
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -128,8 +131,18 @@ class Row:
 # --- Setup -------------------------------------------------------------------------------------------
 
 
-def set_up(url: str, folder: Path, *, base_url: str, claimants: int, scenarios: int) -> World:
-    """Organisation, admin, youth worker, achievements and learners with tokens, through the services."""
+def badge_png(kilobytes: int) -> bytes:
+    """A PNG of about ``kilobytes`` (random pixels do not compress), like a real badge's picture."""
+    side = max(8, int((kilobytes * 1024 / 3) ** 0.5))
+    picture = Image.frombytes("RGB", (side, side), random.Random(side).randbytes(side * side * 3))
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
+def set_up(url: str, folder: Path, *, base_url: str, claimants: int, scenarios: int, image_kb: int = 0) -> World:
+    """Organisation, admin, youth worker, achievements (each with a ``image_kb`` picture, if not 0) and
+    learners with tokens, through the services."""
     upgrade(url)
     settings = Settings(
         database_url=url,
@@ -179,6 +192,12 @@ def set_up(url: str, folder: Path, *, base_url: str, claimants: int, scenarios: 
                 ).id
                 for n in range(scenarios + 1)
             ]
+            if image_kb:
+                picture = badge_png(image_kb)
+                for achievement_id in achievement_ids:
+                    achievements.set_image(
+                        db, slug=ORG, actor=admin_id, achievement_id=achievement_id, data=picture, now=now
+                    )
             learners = [Learner(*person(f"bench-learner-{n:05d}")) for n in range(claimants)]
     finally:
         state.engine.dispose()
@@ -582,7 +601,12 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
         port = free_port()
         started = time.monotonic()
         world = set_up(
-            url, folder, base_url=f"http://127.0.0.1:{port}", claimants=args.claimants, scenarios=len(scenarios)
+            url,
+            folder,
+            base_url=f"http://127.0.0.1:{port}",
+            claimants=args.claimants,
+            scenarios=len(scenarios),
+            image_kb=args.image_kb,
         )
         print(f"[{kind}] setup: {args.claimants} learners in {time.monotonic() - started:.1f} s", flush=True)
         try:
@@ -718,6 +742,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a server where a temporary database may be created and dropped",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--image-kb",
+        type=int,
+        default=0,
+        help="give each achievement a PNG of about this many KB, as real badges have (0: none; at most 500)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the instance folder (and server.log)")
     parser.add_argument(
         "--py-spy",
@@ -730,12 +760,15 @@ def main(argv: list[str] | None = None) -> int:
         args.py_spy.mkdir(parents=True, exist_ok=True)
     if not 1 <= args.claimants <= 5000 or not 1 <= args.cap <= 100_000 or not 0 < args.duration <= 600:
         parser.error("claimants 1-5000, cap 1-100000, duration up to 600 s")
+    if not 0 <= args.image_kb <= 500:
+        parser.error("--image-kb 0-500 (an achievement's image is at most 512 KB)")
     print(
         "Bench server: WALLET_PASSWORD_HASH_PROFILE=CHEAPEST (accounts made through the services; never in "
         "production), WALLET_RUN_SCHEDULER=false, gunicorn 2 workers x 4 threads, 127.0.0.1 only."
     )
     print(
-        f"Claimants {args.claimants}, cap {args.cap}, PIN on, seed {args.seed}; "
+        f"Claimants {args.claimants}, cap {args.cap}, PIN on, seed {args.seed}, "
+        f"{f'achievement images of {args.image_kb} KB' if args.image_kb else 'no achievement images'}; "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}.",
         flush=True,
     )
