@@ -132,7 +132,7 @@ def _admit(
 ) -> Admission:
     # The claim row names the credential it is about to be given (the links are checked at COMMIT), so
     # no UPDATE fills them in afterwards.
-    named = (uuid.uuid4(), uuid.uuid4())  # the issued credential's row and the learner's held copy
+    record_ids = (uuid.uuid4(), uuid.uuid4())  # the issued credential's row and the learner's held copy
     model: type[Claim] | type[HolderClaim]
     values: dict[str, object]
     if claimant.account_id is not None:
@@ -141,10 +141,14 @@ def _admit(
         if session.moderated:
             values |= {"status": ClaimStatus.PENDING}
         else:
-            values |= {"status": ClaimStatus.ISSUED, "issued_credential_id": named[0], "held_credential_id": named[1]}
+            values |= {
+                "status": ClaimStatus.ISSUED,
+                "issued_credential_id": record_ids[0],
+                "held_credential_id": record_ids[1],
+            }
     else:
         model, unique = HolderClaim, ("session_id", "holder_did")
-        values = {"holder_did": claimant.holder_did, "issued_credential_id": named[0]}
+        values = {"holder_did": claimant.holder_did, "issued_credential_id": record_ids[0]}
     values |= {
         "id": uuid.uuid4(),
         "session_id": session.id,
@@ -164,7 +168,9 @@ def _admit(
     credential_json = None
     if isinstance(claim, Claim):
         if claim.status is ClaimStatus.ISSUED:
-            credential_json = deliver_claim(db, session=session, claim=claim, config=config, now=now, named=named)
+            credential_json = deliver_claim(
+                db, session=session, claim=claim, config=config, now=now, record_ids=record_ids
+            )
     else:
         issued = issue_credential(
             db,
@@ -173,7 +179,7 @@ def _admit(
             kek=config.kek,
             base_url=config.base_url,
             now=now,
-            record_id=named[0],
+            record_id=record_ids[0],
         )
         credential_json = issued.credential_json
     with db.no_autoflush:  # the rest is flushed with the wallet's numbered changes (or the commit)
@@ -189,12 +195,12 @@ def deliver_claim(
     claim: Claim,
     config: ClaimConfig,
     now: dt.datetime,
-    named: tuple[uuid.UUID, uuid.UUID] | None = None,
+    record_ids: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> str:
     """Issue a learner's claim into their wallet (an open claim, or a pending one a youth worker approved);
     the signed credential's JSON.
 
-    ``named``: the ids an open claim was just written with, which the new rows take; otherwise (an
+    ``record_ids``: the ids an open claim was just written with, which the new rows take; otherwise (an
     approved claim) the claim is linked to the new rows here.
     """
     delivered = deliver(
@@ -205,7 +211,7 @@ def deliver_claim(
         kek=config.kek,
         base_url=config.base_url,
         now=now,
-        record_ids=named,
+        record_ids=record_ids,
     )
     if (claim.issued_credential_id, claim.held_credential_id) != (delivered.issued.id, delivered.held.id):
         claim.issued_credential_id = delivered.issued.id
