@@ -5,7 +5,7 @@ measures it end to end — HTTP, sign-in check, rate limit, the claim rules, sig
 putting it in the wallet — and then checks in the database that the cap held and nobody got two badges.
 
 Run: ``.venv/bin/python bench/claim.py [--db sqlite|postgres|both] [--claimants 300] [--cap 250]
-[--duration 60] [--concurrency 16,32] [--image-kb 0]``.
+[--duration 60] [--concurrency 16,32] [--image-kb 0] [--client urllib3|httpx]``.
 
 For each database it makes a fresh instance folder and database (PostgreSQL: a temporary database on the
 server of ``--postgres-url``, dropped afterwards), migrates it, creates an organisation with an admin and a
@@ -35,6 +35,7 @@ import argparse
 import contextlib
 import datetime as dt
 import io
+import json
 import os
 import random
 import shutil
@@ -48,8 +49,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
+import urllib3
 from harness import ROOT, SETTINGS_SECRETS, bench_database, free_port, running_server
 from PIL import Image
 from sampling import sampled, summary
@@ -234,30 +237,82 @@ def open_shared_session(
 # --- Load ----------------------------------------------------------------------------------------------
 
 
-def claim(client: httpx.Client, world: World, learner: int, code: str) -> Outcome:
+class LoadClient(Protocol):
+    """What the load scenarios need from an HTTP client: one redemption, answered as (status, body)."""
+
+    errors: tuple[type[Exception], ...]
+    """What the client raises when a request gets no answer (counted as ``transport.*``)."""
+
+    def redeem(self, token: str, code: str) -> tuple[int, bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class HttpxLoad:
+    """The load through httpx, the client the setup uses (``--client httpx``)."""
+
+    errors = (httpx.HTTPError,)
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def redeem(self, token: str, code: str) -> tuple[int, bytes]:
+        response = self._client.post(
+            "/api/v1/claims/redeem", headers={"Authorization": f"Bearer {token}"}, json={"code": code, "pin": PIN}
+        )
+        return response.status_code, response.content
+
+    def close(self) -> None:
+        """The setup's client is closed by whoever opened it."""
+
+
+class Urllib3Load:
+    """The load through urllib3's connection pool (``--client urllib3``, the default).
+
+    The bench client shares the machine's cores with the server it measures, so it should take as little
+    of them as it can: per request this takes about a third of httpx's CPU (docs/performance.md).
+    """
+
+    errors = (urllib3.exceptions.HTTPError,)
+
+    def __init__(self, port: int, *, connections: int) -> None:
+        self._pool = urllib3.HTTPConnectionPool(
+            "127.0.0.1", port, maxsize=connections, block=True, retries=False, timeout=REQUEST_TIMEOUT_S
+        )
+
+    def redeem(self, token: str, code: str) -> tuple[int, bytes]:
+        response = self._pool.request(
+            "POST",
+            "/api/v1/claims/redeem",
+            body=json.dumps({"code": code, "pin": PIN}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        return response.status, response.data
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def claim(client: LoadClient, world: World, learner: int, code: str) -> Outcome:
     started = time.perf_counter()
     try:
-        response = client.post(
-            "/api/v1/claims/redeem",
-            headers={"Authorization": f"Bearer {world.learners[learner].token}"},
-            json={"code": code, "pin": PIN},
-        )
-    except httpx.HTTPError as error:
+        status, content = client.redeem(world.learners[learner].token, code)
+    except client.errors as error:
         return Outcome(learner, 0, f"transport.{type(error).__name__}", None, None, started, time.perf_counter())
     ended = time.perf_counter()
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         body = {}
-    if response.is_success:
-        return Outcome(
-            learner, response.status_code, "ok", body.get("claim_id"), body.get("held_credential_id"), started, ended
-        )
-    return Outcome(learner, response.status_code, str(body.get("code", "?")), None, None, started, ended)
+    if not isinstance(body, dict):
+        body = {}
+    if 200 <= status < 300:
+        return Outcome(learner, status, "ok", body.get("claim_id"), body.get("held_credential_id"), started, ended)
+    return Outcome(learner, status, str(body.get("code", "?")), None, None, started, ended)
 
 
 def in_a_window(
-    client: httpx.Client, world: World, code: str, *, duration: float, retry_share: float, rng: random.Random
+    client: LoadClient, world: World, code: str, *, duration: float, retry_share: float, rng: random.Random
 ) -> list[Outcome]:
     """Arrivals over ``duration`` seconds; a share of learners scan again 1-4 s after their answer."""
     arrivals = sorted(rng.uniform(0, duration) for _ in world.learners)
@@ -289,7 +344,7 @@ def in_a_window(
 
 
 def all_at_once(
-    client: httpx.Client, world: World, code: str, *, concurrency: int, retry_share: float, rng: random.Random
+    client: LoadClient, world: World, code: str, *, concurrency: int, retry_share: float, rng: random.Random
 ) -> list[Outcome]:
     """Every learner at once through ``concurrency`` threads; double taps go in flight side by side."""
     order = rng.sample(range(len(world.learners)), len(world.learners))
@@ -576,7 +631,7 @@ def percentile(samples: list[float], q: int) -> float:
 
 def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
     rng = random.Random(args.seed)
-    scenarios: list[tuple[str, Callable[[httpx.Client, World, str], list[Outcome]]]] = [
+    scenarios: list[tuple[str, Callable[[LoadClient, World, str], list[Outcome]]]] = [
         (
             f"{args.claimants} in {args.duration:g} s, 10% rescan",
             lambda client, world, code: in_a_window(
@@ -625,6 +680,9 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
                     timeout=REQUEST_TIMEOUT_S,
                     limits=httpx.Limits(max_connections=80, max_keepalive_connections=80),
                 ) as client,
+                contextlib.closing(
+                    Urllib3Load(port, connections=80) if args.client == "urllib3" else HttpxLoad(client)
+                ) as load,
             ):
                 for (name, run), achievement_id in zip(scenarios, world.achievement_ids, strict=False):
                     session_id, code = open_shared_session(
@@ -638,7 +696,7 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
                         else contextlib.nullcontext()
                     )
                     with spying, lock_waits(url, waits):
-                        outcomes = run(client, world, code)
+                        outcomes = run(load, world, code)
                     cpu = cpu_used(before, cpu_snapshot(server.pid, database)) | waits
                     row = summarise(kind, name, outcomes, cpu)
                     row.problems = check_answers(outcomes, cap=args.cap, claimants=args.claimants)
@@ -676,22 +734,28 @@ def run_database(kind: str, args: argparse.Namespace) -> list[Row]:
 
 
 def print_table(rows: list[Row]) -> None:
+    cpus = os.cpu_count() or 1
     print()
     print(
         "| db | scenario | requests | wall s | claims/s | p50 ms | p95 ms | p99 ms | max ms "
-        "| 201 issued | 200 repeat | 409 full | other errors | server CPU ms/claim | check |"
+        "| 201 issued | 200 repeat | 409 full | other errors | server CPU ms/claim | of the CPU bound | check |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
+    print(
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |"
+    )
     for row in rows:
         lat = row.latencies_ms
         errors = ", ".join(f"{key} x{n}" for key, n in sorted(row.errors.items())) or "none"
         if row.cpu.get("wall"):
             cpu = row.cpu["server"] + row.cpu["postgres"]
-            cpu_text = f"{cpu * 1000 / max(row.issued, 1):.0f}"
+            cpu_ms = cpu * 1000 / max(row.issued, 1)
+            cpu_text = f"{cpu_ms:.1f}"
+            # The CPU bound: the claims/s the machine's cores would carry at this CPU per claim.
+            bound_text = f"{row.issued / row.wall_s / (cpus * 1000 / cpu_ms):.0%}" if cpu_ms and row.wall_s else "—"
         elif "issue_ms" in row.cpu:
-            cpu_text = f"issue alone {row.cpu['issue_ms']:.1f} ms"
+            cpu_text, bound_text = f"issue alone {row.cpu['issue_ms']:.1f} ms", "—"
         else:
-            cpu_text = "—"
+            cpu_text, bound_text = "—", "—"
         check = "PASS" if not row.problems else "FAIL: " + "; ".join(row.problems[:4])
         if not row.cpu.get("wall"):
             check = "—"
@@ -699,7 +763,7 @@ def print_table(rows: list[Row]) -> None:
             f"| {row.database} | {row.scenario} | {row.requests} | {row.wall_s:.1f} "
             f"| {row.issued / row.wall_s if row.wall_s else 0:.1f} | {percentile(lat, 50):.0f} "
             f"| {percentile(lat, 95):.0f} | {percentile(lat, 99):.0f} | {max(lat, default=0):.0f} "
-            f"| {row.issued} | {row.repeats} | {row.full} | {errors} | {cpu_text} | {check} |"
+            f"| {row.issued} | {row.repeats} | {row.full} | {errors} | {cpu_text} | {bound_text} | {check} |"
         )
     print()
     print(
@@ -711,7 +775,6 @@ def print_table(rows: list[Row]) -> None:
         "| PG backends active / waiting on a lock (mean) |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    cpus = os.cpu_count() or 1
     for row in rows:
         if row.cpu.get("wall"):
             c = row.cpu
@@ -748,6 +811,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="give each achievement a PNG of about this many KB, as real badges have (0: none; at most 500)",
     )
+    parser.add_argument(
+        "--client",
+        choices=["urllib3", "httpx"],
+        default="urllib3",
+        help="the HTTP client the learners' requests go through (the setup always uses httpx)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the instance folder (and server.log)")
     parser.add_argument(
         "--py-spy",
@@ -768,7 +837,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"Claimants {args.claimants}, cap {args.cap}, PIN on, seed {args.seed}, "
-        f"{f'achievement images of {args.image_kb} KB' if args.image_kb else 'no achievement images'}; "
+        f"{f'achievement images of {args.image_kb} KB' if args.image_kb else 'no achievement images'}, "
+        f"load through {args.client}; "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}.",
         flush=True,
     )
