@@ -270,7 +270,7 @@ class Urllib3Load:
     """The load through urllib3's connection pool (``--client urllib3``, the default).
 
     The bench client shares the machine's cores with the server it measures, so it should take as little
-    of them as it can: per request this takes about a third of httpx's CPU (docs/performance.md).
+    of them as it can: per request this takes about half of httpx's CPU (docs/performance.md, fifth pass).
     """
 
     errors = (urllib3.exceptions.HTTPError,)
