@@ -3,20 +3,18 @@ and what the QRs hold — decoded with a real decoder — is what a standards wa
 
 from __future__ import annotations
 
-import io
 import re
 from urllib.parse import urlsplit
 
 import cairosvg
 import httpx
-import zxingcpp
-from PIL import Image
 
 from tests.oid4vci.conftest import Room
+from tests.qr_scan import scan
 
 
 def _scan(svg: bytes) -> str:
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg))))
+    results = scan(cairosvg.svg2png(bytestring=svg))
     assert len(results) == 1
     return results[0].text
 

@@ -6,7 +6,6 @@ import random
 
 import pypdfium2
 import pytest
-import zxingcpp
 from wallet_protocol.claim_codes import (
     InvalidClaimCode,
     claim_url,
@@ -18,6 +17,7 @@ from wallet_protocol.claim_codes import (
     parse_token,
 )
 
+from tests.qr_scan import scan
 from wallet.qr.cards import CARDS_PER_PAGE, Card, single_use_cards_pdf
 
 KEY = bytes(range(32))
@@ -42,7 +42,7 @@ def read_pages(pdf: bytes) -> list[tuple[list[str], str]]:
     pages = []
     for page in document:
         image = page.render(scale=2).to_pil()
-        results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        results = scan(image)
         row_height = image.height / 8
         ordered = sorted(results, key=lambda r: (round(r.position.top_left.y / row_height), r.position.top_left.x))
         pages.append(([r.text for r in ordered], page.get_textpage().get_text_range()))

@@ -7,12 +7,12 @@ import re
 
 import cairosvg
 import pytest
-import zxingcpp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from wallet_protocol.claim_codes import claim_url, mint_session_token, mint_single_use_token
 
+from tests.qr_scan import scan_texts
 from wallet.qr.render import QrOptions, etag_for, qr_version, render, render_png, render_svg
 
 KEY = bytes(range(32))
@@ -25,7 +25,7 @@ REALISTIC_BASES = [
 
 
 def decode_png(png: bytes) -> list[str]:
-    return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+    return scan_texts(png)
 
 
 def decode_svg(svg: bytes) -> list[str]:
