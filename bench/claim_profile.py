@@ -15,6 +15,13 @@ times the first half (CPU time of this process) and profiles the second half wit
 (a busy shared machine makes wall time meaningless); it prints the statements of one claim by kind (in
 order with ``--statements``) and the top functions by own and by cumulative time. CPU per claim is this
 process's (on PostgreSQL the server's backend CPU is not included; ``bench/claim.py`` measures it).
+
+``--pg-log FILE`` (PostgreSQL, a local superuser connection) also says what each statement costs the
+server: the measured claims' connections ``SET log_statement_stats = on``, so PostgreSQL writes the CPU
+(user + system, from ``getrusage``) of every protocol message it handles to its log, and the script reads
+back what was appended to ``FILE`` (Debian: ``/var/log/postgresql/postgresql-15-main.log``), keeps this
+run's database's lines and adds the parse, bind and execute messages up by statement. The log's
+``log_line_prefix`` must name the process and the database (Debian's default, ``%m [%p] %q%u@%d``, does).
 """
 
 from __future__ import annotations
@@ -30,12 +37,14 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from claim import ORG, PIN, World, set_up
 from harness import bench_database
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from wallet.app import create_app
 
@@ -46,6 +55,84 @@ def _shape(statement: str) -> str:
     verb = text.split(" ", 1)[0].upper()
     table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+([a-z_]+)", text, re.IGNORECASE)
     return f"{verb} {table.group(1) if table else ''}".strip()
+
+
+def _log_statement_stats(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # The statement beside each statistics line: LOG is below ERROR, so lift the threshold to LOG.
+    cursor.execute("SET log_statement_stats = on; SET log_min_error_statement = log")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+_LOG_LINE = re.compile(r"^\S+ \S+ \S+ \[(\d+)\] \S*@(\S+) (LOG|DETAIL|STATEMENT):  (.*)$")
+_USAGE = re.compile(r"([\d.]+) s user, ([\d.]+) s system")
+
+
+@dataclasses.dataclass
+class StatementCpu:
+    messages: int = 0
+    """Queries and executes: how many times it ran (parse and bind messages are not counted)."""
+    cpu_s: float = 0.0
+    """Every message of it: parse, bind and execute (extended protocol) or the one query."""
+
+
+def statement_cpu(log: str, *, database: str) -> dict[str, StatementCpu]:
+    """The server CPU of ``database``'s statements in a PostgreSQL log written with ``log_statement_stats``.
+
+    Each message gives three entries from its backend: ``LOG: … STATISTICS``, ``DETAIL:`` with the usage
+    and ``STATEMENT:`` with the text, each continued on tab-indented lines; other sessions' are skipped.
+    """
+    totals: dict[str, StatementCpu] = {}
+    pending: dict[str, tuple[str, float]] = {}
+    statistics: dict[str, str] = {}
+    for pid, db, level, message in _entries(log):
+        if db != database:
+            continue
+        if level == "LOG" and message.endswith("STATISTICS"):
+            statistics[pid] = message.removesuffix(" STATISTICS")
+        elif level == "DETAIL" and pid in statistics:
+            usage = _USAGE.search(message)
+            pending[pid] = (statistics.pop(pid), float(usage.group(1)) + float(usage.group(2)) if usage else 0.0)
+        elif level == "STATEMENT" and pid in pending:
+            kind, cpu = pending.pop(pid)
+            entry = totals.setdefault(_shape(message), StatementCpu())
+            entry.cpu_s += cpu
+            entry.messages += kind in ("QUERY", "EXECUTE MESSAGE")
+    return totals
+
+
+def _entries(log: str) -> Iterator[tuple[str, str, str, str]]:
+    """(process, database, level, message) of each log entry, its tab-indented lines joined on."""
+    current: list[str] | None = None
+    head: tuple[str, str, str] | None = None
+    for line in log.splitlines():
+        found = _LOG_LINE.match(line)
+        if found is None:
+            if current is not None and line.startswith("\t"):
+                current.append(line[1:])
+            continue
+        if head is not None and current is not None:
+            yield (*head, "\n".join(current))
+        pid, db, level, message = found.groups()
+        head, current = (pid, db, level), [message]
+    if head is not None and current is not None:
+        yield (*head, "\n".join(current))
+
+
+def _print_server_cpu(totals: dict[str, StatementCpu], *, claims: int) -> None:
+    whole = sum(entry.cpu_s for entry in totals.values()) or 1.0
+    print(f"\nPostgreSQL's CPU per claim, by statement (log_statement_stats; {claims} claims):")
+    print("| statement | runs per claim | server CPU µs per run | server CPU ms per claim | share |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for shape, entry in sorted(totals.items(), key=lambda item: -item[1].cpu_s):
+        runs = entry.messages / claims
+        per_run = entry.cpu_s * 1e6 / entry.messages if entry.messages else 0.0
+        print(
+            f"| `{shape}` | {runs:.2f} | {per_run:.0f} | {entry.cpu_s * 1000 / claims:.3f} "
+            f"| {100 * entry.cpu_s / whole:.1f}% |"
+        )
+    print(f"| all | | | {whole * 1000 / claims:.2f} | 100% |")
 
 
 def run(kind: str, args: argparse.Namespace) -> None:
@@ -87,6 +174,11 @@ def run(kind: str, args: argparse.Namespace) -> None:
         for n in range(args.warm):
             claim(n)
         engine = app.extensions["wallet"].engine
+        log_from = None
+        if args.pg_log:
+            event.listen(engine, "connect", _log_statement_stats)
+            engine.dispose()  # the measured claims' connections are new ones, which log
+            log_from = Path(args.pg_log).stat().st_size
         statements: list[list[str]] = []
 
         @event.listens_for(engine, "before_cursor_execute")
@@ -109,6 +201,12 @@ def run(kind: str, args: argparse.Namespace) -> None:
         if args.dump:
             profiler.dump_stats(args.dump)
         app.extensions["wallet"].engine.dispose()
+        server_cpu = None
+        if log_from is not None:
+            time.sleep(0.5)  # the server writes its log asynchronously to us
+            with open(args.pg_log, "rb") as log:
+                log.seek(log_from)
+                server_cpu = statement_cpu(log.read().decode("utf-8", "replace"), database=make_url(url).database)
 
     per_claim = [len(s) for s in statements]
     print(
@@ -129,6 +227,8 @@ def run(kind: str, args: argparse.Namespace) -> None:
         print("\nIn order:")
         for n, statement in enumerate(one, 1):
             print(f"{n:3}. {' '.join(statement.split())[:240]}")
+    if server_cpu is not None:
+        _print_server_cpu(server_cpu, claims=args.claims)
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
@@ -146,7 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--statements", action="store_true", help="print one claim's statements in order")
     parser.add_argument("--dump", metavar="FILE", help="also write the cProfile statistics to FILE (pstats)")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--pg-log",
+        metavar="FILE",
+        help="PostgreSQL's log file: also print the server CPU of each statement (log_statement_stats)",
+    )
     args = parser.parse_args(argv)
+    if args.pg_log and args.db != "postgres":
+        parser.error("--pg-log needs --db postgres")
     if not 1 <= args.claims <= 2000:
         parser.error("claims 1-2000")
     print(f"Python {sys.version.split()[0]}; run {uuid.uuid4().hex[:6]}; {Path(__file__).name}", flush=True)
