@@ -104,20 +104,20 @@ def statement_cpu(log: str, *, database: str) -> dict[str, StatementCpu]:
 
 def _entries(log: str) -> Iterator[tuple[str, str, str, str]]:
     """(process, database, level, message) of each log entry, its tab-indented lines joined on."""
-    current: list[str] | None = None
     head: tuple[str, str, str] | None = None
+    lines: list[str] = []
     for line in log.splitlines():
         found = _LOG_LINE.match(line)
         if found is None:
-            if current is not None and line.startswith("\t"):
-                current.append(line[1:])
+            if head is not None and line.startswith("\t"):
+                lines.append(line[1:])
             continue
-        if head is not None and current is not None:
-            yield (*head, "\n".join(current))
+        if head is not None:
+            yield (*head, "\n".join(lines))
         pid, db, level, message = found.groups()
-        head, current = (pid, db, level), [message]
-    if head is not None and current is not None:
-        yield (*head, "\n".join(current))
+        head, lines = (pid, db, level), [message]
+    if head is not None:
+        yield (*head, "\n".join(lines))
 
 
 def _print_server_cpu(totals: dict[str, StatementCpu], *, claims: int) -> None:
