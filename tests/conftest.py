@@ -29,6 +29,24 @@ from wallet.migrate import upgrade
 TEST_DATABASE_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``WALLET_TEST_DATABASE_ONLY=1``: keep only the tests that open a database (or are marked ``postgres``).
+
+    ``scripts/test`` sets it for its PostgreSQL pass. A test that never reaches ``database_url`` gives the
+    same answer on either database, and the SQLite pass has already run it. Running it again would only
+    lengthen CI (about a quarter of the suite).
+    """
+    if os.environ.get("WALLET_TEST_DATABASE_ONLY") != "1":
+        return
+    kept, dropped = [], []
+    for item in items:
+        opens_database = "database_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgres")
+        (kept if opens_database else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _postgres_marked_tests_need_postgresql(request: pytest.FixtureRequest) -> None:
     """A test marked ``postgres`` (real concurrency) fails loudly on SQLite instead of passing as xfail.
