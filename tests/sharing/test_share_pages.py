@@ -134,7 +134,6 @@ def test_the_png_download_carries_the_credential_baked_in(client: Any, award_bad
 
 
 def test_the_qr_code_opens_the_share_link(client: Any, award_badge: Any) -> None:
-
     link = share(client, award_badge())
     qr = client.get(path_of(link) + "/qr.png")
     assert scan_texts(qr.get_data()) == [link["url"]]
